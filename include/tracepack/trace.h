@@ -59,6 +59,8 @@ enum class FileType { none, regular, directory, symlink, fifo, socket, char_devi
 struct Symlink {
   PathBytes path;    ///< absolute path of the link itself (its parents already resolved)
   PathBytes target;  ///< the link's contents, exactly as readlink returns them
+
+  bool operator==(const Symlink&) const = default;  ///< every field equal
 };
 
 /// One file-system access. Identical accesses by one process are recorded once
@@ -81,6 +83,8 @@ struct FileAccess {
   bool observed = false;      ///< true: result read at syscall exit; false: predicted by the tracer's own lookup
   FileType type = FileType::none;  ///< type of `resolved` (none when it does not exist)
   std::uint64_t count = 1;    ///< how many identical accesses this record stands for
+
+  bool operator==(const FileAccess&) const = default;  ///< every field equal, id and count included
 };
 
 /// One successful exec within a process.
@@ -91,6 +95,8 @@ struct Exec {
   std::vector<PathBytes> argv;         ///< arguments, read at the execve entry
   PathBytes cwd;                       ///< working directory at the exec
   std::vector<PathBytes> interpreters; ///< kernel-run chain after `path`: "#!" interpreters, then PT_INTERP
+
+  bool operator==(const Exec&) const = default;  ///< every field equal
 };
 
 /// One process (a thread group), from creation to exit.
@@ -105,6 +111,8 @@ struct Process {
   int exit_code = 0;         ///< valid when signal == 0
   int signal = 0;            ///< the fatal signal, 0 if it exited normally
   bool core_dumped = false;
+
+  bool operator==(const Process&) const = default;  ///< every field equal, execs included
 };
 
 /// Something the reader of a trace must know: a file access the tracer could
@@ -112,6 +120,8 @@ struct Process {
 struct Warning {
   std::uint64_t process = 0;  ///< 0 when it concerns the whole run
   std::string message;
+
+  bool operator==(const Warning&) const = default;  ///< every field equal
 };
 
 /// Facts about the run as a whole (the header line).
@@ -126,6 +136,8 @@ struct RunInfo {
   std::string start_time;         ///< UTC, ISO 8601 with microseconds
   std::vector<std::string> env_names;                  ///< names only, sorted
   std::map<std::string, std::string> env_values;       ///< only when asked for (--record-env)
+
+  bool operator==(const RunInfo&) const = default;  ///< every field equal
 };
 
 /// How the run ended (the last line). Absent from a truncated trace.
@@ -134,6 +146,8 @@ struct RunEnd {
   int exit_code = 0;      ///< the traced command's exit code (valid when signal == 0)
   int signal = 0;         ///< the traced command's fatal signal
   bool timed_out = false; ///< --timeout expired and the tracees were killed
+
+  bool operator==(const RunEnd&) const = default;  ///< every field equal
 };
 
 /// A whole trace in memory.
@@ -143,6 +157,8 @@ struct Trace {
   std::vector<FileAccess> accesses;   ///< ordered by id, counts already folded in
   std::vector<Warning> warnings;
   std::optional<RunEnd> end;          ///< nullopt: the trace was cut short (tracer killed)
+
+  bool operator==(const Trace&) const = default;  ///< every record equal, in the same order
 };
 
 /// JSON form of a path: valid UTF-8 passes through, except '%'; '%' and every

@@ -1,0 +1,80 @@
+// `tracepack trace`: runs a command under the tracer and exits as it did.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+#include "tracepack/error.h"
+#include "tracepack/tracer.h"
+
+namespace tracepack::cli {
+namespace {
+
+// Dies of `sig` as the traced command did, without leaving a core of our own.
+[[noreturn]] void reraise(int sig) {
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  raise(sig);
+  _exit(128 + sig);
+}
+
+int exit_status(const TraceOptions& options, const TraceOutcome& outcome, bool quiet) {
+  for (const std::string& warning : outcome.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
+  if (outcome.start_error != 0) {
+    std::fprintf(stderr, "tracepack: error: %s\n", system_error_message(options.argv[0], outcome.start_error).c_str());
+    return outcome.start_error == ENOENT ? 127 : 126;
+  }
+  if (!quiet)
+    std::fprintf(stderr, "tracepack: %zu process(es), %zu file accesses (%zu distinct) in %.2f s; trace in %s\n",
+                 outcome.processes, outcome.total_accesses, outcome.accesses, outcome.seconds, options.output.c_str());
+  if (outcome.timed_out) return 124;
+  if (outcome.signal != 0) reraise(outcome.signal);
+  return outcome.exit_code;
+}
+
+}  // namespace
+
+Action add_trace_command(CLI::App& app) {
+  auto options = std::make_shared<TraceOptions>();
+  auto quiet = std::make_shared<bool>(false);
+  options->output = "trace.jsonl";
+  CLI::App* cmd = app.add_subcommand("trace", "Run a command and record every file it and its children use");
+  cmd->add_option("-o,--output", options->output, "Trace file to write (JSON Lines)")->capture_default_str();
+  cmd->add_option("--label", options->label, "Test-case name stored in the trace (default: the command line)");
+  cmd->add_option("--timeout", options->timeout, "Kill every traced process after SECONDS (exit status 124)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--grace", options->grace,
+                  "Seconds left to other processes once the command exits, before they are killed")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--record-env", options->record_env_values, "Store environment values, not only their names");
+  cmd->add_flag("!--no-seccomp", options->use_seccomp, "Stop at every system call instead of using seccomp (slow)");
+  cmd->add_flag("--exact-results", options->exact_results,
+                "Read every traced call's result at syscall exit (slower; default predicts lookups)");
+  cmd->add_flag("!--no-pin", options->pin_cpu, "Do not keep the tracer and its tracees on one CPU");
+  cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
+  // Everything from the first positional on is the command, so its own
+  // options need no "--" (though "--" is accepted too).
+  cmd->prefix_command();
+  cmd->allow_extras();
+  cmd->add_option("command", options->argv, "The command to trace and its arguments");
+  cmd->footer("Exit status: the command's, or its fatal signal re-raised; 124 after --timeout; "
+              "127 if the command is not found, 126 if it cannot be executed.");
+  return [cmd, options, quiet] {
+    std::vector<std::string> rest = cmd->remaining();
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+    options->argv.insert(options->argv.end(), rest.begin(), rest.end());
+    if (options->argv.empty()) throw Error("trace: no command given (usage: tracepack trace [OPTIONS] -- COMMAND [ARGS...])");
+    return exit_status(*options, record_trace(*options), *quiet);
+  };
+}
+
+}  // namespace tracepack::cli

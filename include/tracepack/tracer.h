@@ -1,0 +1,41 @@
+// The tracer's entry point: run a command and record every file it uses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tracepack {
+
+/// What to run and how to watch it.
+struct TraceOptions {
+  std::vector<std::string> argv;   ///< the command; argv[0] is searched in PATH
+  std::string output;              ///< trace file to write (JSON Lines)
+  std::string label;               ///< test-case name; empty means the command line
+  double timeout = 0;              ///< seconds before every tracee is killed; 0 = none
+  double grace = 5;                ///< seconds left to other processes once the first one exits
+  bool record_env_values = false;  ///< store environment values, not only names
+  bool use_seccomp = true;         ///< false: stop at every syscall (slow fallback)
+  bool exact_results = false;      ///< stop at syscall exit for every traced call
+  bool pin_cpu = true;             ///< keep tracer and single-threaded tracees on one CPU
+};
+
+/// How the run ended.
+struct TraceOutcome {
+  int exit_code = 0;               ///< the command's exit code (valid when signal == 0)
+  int signal = 0;                  ///< the signal that killed the command, or 0
+  bool timed_out = false;
+  int start_error = 0;             ///< errno when the command could not be executed, else 0
+  std::size_t processes = 0;
+  std::size_t accesses = 0;        ///< distinct access records written
+  std::size_t total_accesses = 0;  ///< accesses including repeats
+  double seconds = 0;
+  std::vector<std::string> warnings;
+};
+
+/// Runs options.argv under ptrace with a seccomp filter, following every
+/// process it starts, and streams the trace to options.output. Returns when
+/// every tracee has ended (or was killed after the grace period or timeout).
+/// Throws Error when tracing cannot start (ptrace refused, output not writable).
+TraceOutcome record_trace(const TraceOptions& options);
+
+}  // namespace tracepack

@@ -1,0 +1,67 @@
+// Resolving a path the way the kernel does, one component at a time, keeping
+// every symlink met on the way.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tracepack/trace.h"
+
+namespace tracepack::tracer {
+
+/// Where a path led.
+struct Resolution {
+  PathBytes resolved;           ///< absolute, symlink-free path (or a /proc magic link, see below)
+  std::vector<Symlink> links;   ///< every symlink followed, in order
+  int error = 0;                ///< errno the kernel's lookup would give (ENOENT, ENOTDIR, ELOOP), or 0
+  FileType type = FileType::none;
+};
+
+/// Whose view of /proc/self to use.
+struct Viewer {
+  pid_t tgid = 0;
+  pid_t tid = 0;
+};
+
+/// Resolves paths against the live file system with a cache of lstat/readlink
+/// results. The cache is only valid while the caller reports every change it
+/// sees (forget / forget_all); /proc is never cached.
+class PathResolver {
+ public:
+  /// Resolves `path` relative to `base` (an absolute, symlink-free directory;
+  /// ignored when `path` is absolute). The final component's symlink is
+  /// followed only when `follow_final` (or the path ends in '/'). ".." is
+  /// physical: it leaves the directory a symlink led to. /proc/self and
+  /// /proc/thread-self mean `viewer`'s. A /proc magic link whose target is no
+  /// real path (pipe:[...], a deleted file, memfd:) ends the walk: `resolved`
+  /// is the link itself and `type` what it refers to.
+  Resolution resolve(std::string_view base, std::string_view path, bool follow_final, Viewer viewer);
+
+  /// The file at `path` was created, removed or replaced.
+  void forget(const PathBytes& path);
+
+  /// A directory was renamed or removed: every cached result may be stale.
+  void forget_all();
+
+  /// Number of cached entries (bounded by the distinct paths looked up).
+  std::size_t cache_size() const { return cache_.size(); }
+
+ private:
+  struct Node {
+    FileType type = FileType::none;
+    int error = 0;
+    PathBytes target;  ///< symlink contents
+  };
+  Node lookup(const PathBytes& path, Viewer viewer);
+  Node lookup_uncached(const PathBytes& path, Viewer viewer) const;
+
+  std::unordered_map<PathBytes, Node> cache_;
+};
+
+/// The FileType of an lstat/stat st_mode.
+FileType file_type_of_mode(mode_t mode);
+
+}  // namespace tracepack::tracer
