@@ -16,8 +16,11 @@ bool is_pseudo(const PathBytes& path) {
 bool is_shared_object(const PathBytes& path) {
   std::size_t slash = path.rfind('/');
   std::string_view name = std::string_view(path).substr(slash == path.npos ? 0 : slash + 1);
+  // "libfoo.so", "libfoo.so.6", "x.cpython-311-x86_64-linux-gnu.so"; not "ld.so.cache".
   std::size_t so = name.find(".so");
-  return so != name.npos && (so + 3 == name.size() || name[so + 3] == '.');
+  if (so == name.npos) return false;
+  std::string_view rest = name.substr(so + 3);
+  return rest.empty() || (rest.size() > 1 && rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9');
 }
 
 struct Sets {
