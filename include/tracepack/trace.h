@@ -205,7 +205,8 @@ class TraceWriter {
 Trace read_trace(const std::string& file);
 
 /// Writes a complete in-memory trace (used by merge and by tests). Atomic: the
-/// file is written beside its target and renamed. Throws Error.
+/// file is written beside its target and renamed. Throws Error. A device or
+/// FIFO target (/dev/stdout) is written in place instead of being replaced.
 void write_trace(const Trace& trace, const std::string& file);
 
 }  // namespace tracepack
