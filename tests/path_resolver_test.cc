@@ -102,7 +102,8 @@ TEST_F(PathResolverTest, FileAsDirectoryGivesENOTDIR) {
 TEST_F(PathResolverTest, MissingComponentGivesENOENT) {
   Resolution r = resolve("usr/nothing/here");
   EXPECT_EQ(r.error, ENOENT);
-  EXPECT_EQ(r.resolved, root_ + "/usr/nothing");
+  EXPECT_EQ(r.resolved, root_ + "/usr/nothing/here") << "the path the walk would have reached";
+  EXPECT_EQ(r.type, FileType::none);
 }
 
 TEST_F(PathResolverTest, EmptyPathIsENOENT) { EXPECT_EQ(resolve("").error, ENOENT); }

@@ -59,6 +59,15 @@ FileType stat_type(const PathBytes& path) {
   return stat(path.c_str(), &st) == 0 ? file_type_of_mode(st.st_mode) : FileType::none;
 }
 
+// A walk that stopped at `at`: the path it would have reached, with the error.
+Resolution failed(Resolution result, PathBytes at, const std::deque<std::string_view>& rest, int error) {
+  result.resolved = std::move(at);
+  for (std::string_view name : rest) result.resolved.append(1, '/').append(name);
+  result.error = error;
+  result.type = FileType::none;
+  return result;
+}
+
 }  // namespace
 
 FileType file_type_of_mode(mode_t mode) {
@@ -134,25 +143,25 @@ Resolution PathResolver::resolve(std::string_view base, std::string_view path, b
     }
     PathBytes candidate = join(current, name);
     Node node = lookup(candidate, viewer);
-    if (node.error != 0) {
-      result.resolved = std::move(candidate);
-      result.error = node.error;
-      return result;
-    }
+    if (node.error != 0) return failed(std::move(result), std::move(candidate), todo, node.error);
     if (node.type == FileType::symlink && (!last || follow_final || must_be_dir)) {
-      if (++hops > kMaxSymlinks) {
-        result.resolved = std::move(candidate);
-        result.error = ELOOP;
-        return result;
-      }
+      if (++hops > kMaxSymlinks) return failed(std::move(result), std::move(candidate), todo, ELOOP);
       result.links.push_back(Symlink{candidate, node.target});
       bool magic = is_proc(candidate) && candidate != "/proc/self" && candidate != "/proc/thread-self";
-      if (magic && (node.target.empty() || node.target.front() != '/' ||
-                    lookup(node.target, viewer).error != 0)) {
-        // A /proc magic link to an object without a path: the link is the file.
-        result.resolved = candidate;
-        result.type = last ? stat_type(candidate) : FileType::none;
-        if (!last) result.error = ENOTDIR;
+      if (magic && (node.target.empty() || node.target.front() != '/')) {
+        // A /proc magic link to an object without a path (pipe:[...],
+        // socket:[...], anon_inode:...): the link stands for the object.
+        if (!last) return failed(std::move(result), std::move(candidate), todo, ENOTDIR);
+        result.resolved = std::move(candidate);
+        result.type = stat_type(result.resolved);
+        return result;
+      }
+      if (magic && lookup(node.target, viewer).error != 0) {
+        // A deleted file or a memfd ("/memfd:name (deleted)"): the kernel's
+        // name for it, which is no file on any file system.
+        if (!last) return failed(std::move(result), std::move(candidate), todo, ENOTDIR);
+        result.resolved = node.target;
+        result.type = FileType::none;
         return result;
       }
       targets.push_back(node.target);
@@ -160,11 +169,7 @@ Resolution PathResolver::resolve(std::string_view base, std::string_view path, b
       push_components(todo, targets.back());
       continue;
     }
-    if (!last && node.type != FileType::directory) {
-      result.resolved = std::move(candidate);
-      result.error = ENOTDIR;
-      return result;
-    }
+    if (!last && node.type != FileType::directory) return failed(std::move(result), std::move(candidate), todo, ENOTDIR);
     current = std::move(candidate);
     result.type = node.type;
   }

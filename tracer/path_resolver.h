@@ -36,8 +36,11 @@ class PathResolver {
   /// followed only when `follow_final` (or the path ends in '/'). ".." is
   /// physical: it leaves the directory a symlink led to. /proc/self and
   /// /proc/thread-self mean `viewer`'s. A /proc magic link whose target is no
-  /// real path (pipe:[...], a deleted file, memfd:) ends the walk: `resolved`
-  /// is the link itself and `type` what it refers to.
+  /// real path ends the walk: for pipe:[...], socket:[...] and anon_inode
+  /// objects `resolved` is the link itself and `type` what it refers to; for a
+  /// deleted file or a memfd it is the kernel's name ("/memfd:x (deleted)")
+  /// with type none. On failure, `resolved` is the path the walk would have
+  /// reached (the failing component plus the rest, unresolved) and `type` none.
   Resolution resolve(std::string_view base, std::string_view path, bool follow_final, Viewer viewer);
 
   /// The file at `path` was created, removed or replaced.

@@ -80,6 +80,11 @@ struct ArchInfo {
 /// The architectures of this build's machine (defined in arch/<machine>.cc).
 std::span<const ArchInfo> supported_arches();
 
+/// Rewrites argument `index` of the system call `tid` is stopped at (the
+/// register the ABI of `audit_arch` uses). False when the registers cannot be
+/// written. Defined in arch/<machine>.cc.
+bool set_syscall_argument(int tid, std::uint32_t audit_arch, int index, std::uint64_t value);
+
 /// Highest syscall number (without ABI bits) the generated tables cover.
 inline constexpr int kMaxSyscallNr = 1024;
 

@@ -52,6 +52,12 @@ bool read_bytes(pid_t tid, std::uint64_t address, void* out, std::size_t size) {
   return address != 0 && vm_read(tid, address, static_cast<char*>(out), size);
 }
 
+bool write_bytes(pid_t tid, std::uint64_t address, const void* data, std::size_t size) {
+  iovec local{const_cast<void*>(data), size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  return address != 0 && process_vm_writev(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size);
+}
+
 std::optional<std::string> read_string(pid_t tid, std::uint64_t address, std::size_t limit) {
   if (address == 0) return std::nullopt;
   std::string result;

@@ -23,6 +23,9 @@ std::optional<std::string> read_string(pid_t tid, std::uint64_t address, std::si
 /// `size` bytes at `address`; false when unreadable.
 bool read_bytes(pid_t tid, std::uint64_t address, void* out, std::size_t size);
 
+/// Writes `size` bytes at `address`; false when the memory cannot be written.
+bool write_bytes(pid_t tid, std::uint64_t address, const void* data, std::size_t size);
+
 /// A NULL-terminated array of string pointers (argv), each pointer
 /// `pointer_size` bytes wide. Stops quietly at unreadable memory.
 std::vector<std::string> read_string_array(pid_t tid, std::uint64_t address, unsigned pointer_size);

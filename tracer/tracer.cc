@@ -181,8 +181,10 @@ bool follows_final(const SyscallSpec& spec, std::uint64_t flags) {
 }
 
 // The result the kernel gives a pure lookup, from the tracer's own resolution.
-int predicted_error(const Resolution& r, std::uint64_t flags, bool is_open) {
-  if (r.error != 0 || !is_open) return r.error;
+int predicted_error(const Resolution& r, AccessKind kind, std::uint64_t flags, bool is_open) {
+  if (r.error != 0) return r.error;
+  if (kind == AccessKind::readlink && r.type != FileType::symlink) return EINVAL;
+  if (!is_open) return 0;
   if ((flags & O_DIRECTORY) && r.type != FileType::directory) return ENOTDIR;
   if ((flags & O_NOFOLLOW) && !(flags & O_PATH) && r.type == FileType::symlink) return ELOOP;
   return 0;
@@ -235,7 +237,7 @@ class Tracer {
   bool resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags,
                    PathBytes& given, Resolution& r);
   Resolution resolve_fd(Thread& t, int fd);
-  void warn_about_call(Thread& t, const SyscallSpec& spec, const std::uint64_t* args);
+  void warn_about_call(Thread& t, std::uint32_t arch, const SyscallSpec& spec, const std::uint64_t* args);
   const PathBytes& cwd_of(Thread& t);
   void apply_effects(Thread& t, const FileAccess& a);
   // recording
@@ -518,7 +520,7 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
   }
   if (spec->decode == tracer::Decode::warn || spec->decode == tracer::Decode::clone ||
       spec->decode == tracer::Decode::clone3) {
-    warn_about_call(t, *spec, args);
+    warn_about_call(t, arch, *spec, args);
     return resume(t);
   }
   PendingCall call{spec, {}, {}};
@@ -655,7 +657,7 @@ bool Tracer::decode_access(Thread& t, const SyscallSpec& spec, const std::uint64
   a.resolved = r.resolved;
   a.links = std::move(r.links);
   a.type = r.type;
-  a.error = predicted_error(r, a.flags, spec.decode == Decode::open || spec.decode == Decode::open2);
+  a.error = predicted_error(r, a.kind, a.flags, spec.decode == Decode::open || spec.decode == Decode::open2);
   if (spec.decode == Decode::path_pair) {
     Resolution r2;
     int dirfd2 = spec.dirfd2 != N ? as_fd(args[spec.dirfd2]) : AT_FDCWD;
@@ -666,15 +668,23 @@ bool Tracer::decode_access(Thread& t, const SyscallSpec& spec, const std::uint64
   return true;
 }
 
-void Tracer::warn_about_call(Thread& t, const SyscallSpec& spec, const std::uint64_t* args) {
+void Tracer::warn_about_call(Thread& t, std::uint32_t arch, const SyscallSpec& spec, const std::uint64_t* args) {
   std::uint64_t id = process_of(t).record.id;
   std::string_view name = spec.name;
+  // An untraced child would keep the inherited filter with no tracer behind
+  // it, and every file call it makes would fail with ENOSYS: clear the flag.
   if (name == "clone" && (args[0] & CLONE_UNTRACED)) {
-    warn(id, "clone with CLONE_UNTRACED: the new process escapes the trace");
+    bool cleared = tracer::set_syscall_argument(t.tid, arch, 0, args[0] & ~std::uint64_t{CLONE_UNTRACED});
+    warn(id, cleared ? "clone with CLONE_UNTRACED: flag cleared so that the new process is traced"
+                     : "clone with CLONE_UNTRACED: the new process escapes the trace");
   } else if (name == "clone3") {
     std::uint64_t flags = 0;
-    if (tracer::read_bytes(t.tid, args[0], &flags, sizeof flags) && (flags & CLONE_UNTRACED))
-      warn(id, "clone3 with CLONE_UNTRACED: the new process escapes the trace");
+    if (tracer::read_bytes(t.tid, args[0], &flags, sizeof flags) && (flags & CLONE_UNTRACED)) {
+      flags &= ~std::uint64_t{CLONE_UNTRACED};
+      bool cleared = tracer::write_bytes(t.tid, args[0], &flags, sizeof flags);
+      warn(id, cleared ? "clone3 with CLONE_UNTRACED: flag cleared so that the new process is traced"
+                       : "clone3 with CLONE_UNTRACED: the new process escapes the trace");
+    }
   } else if (name == "io_uring_setup") {
     warn(id, "io_uring_setup: files opened through io_uring bypass system-call tracing and are not recorded");
   } else if (name == "seccomp" || (name == "prctl" && args[0] == PR_SET_SECCOMP)) {

@@ -3,6 +3,8 @@
 // x32 (reported as AUDIT_ARCH_X86_64 with bit 30 set in the syscall number).
 #include <linux/audit.h>
 #include <seccomp.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 
 #include "syscall_table.h"
 
@@ -20,5 +22,16 @@ constexpr ArchInfo kArches[] = {
 }  // namespace
 
 std::span<const ArchInfo> supported_arches() { return kArches; }
+
+bool set_syscall_argument(int tid, std::uint32_t audit_arch, int index, std::uint64_t value) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
+  // The 64-bit register file holds an i386 tracee's registers in their low halves.
+  unsigned long long* x86_64_args[] = {&regs.rdi, &regs.rsi, &regs.rdx, &regs.r10, &regs.r8, &regs.r9};
+  unsigned long long* i386_args[] = {&regs.rbx, &regs.rcx, &regs.rdx, &regs.rsi, &regs.rdi, &regs.rbp};
+  if (index < 0 || index > 5) return false;
+  *(audit_arch == AUDIT_ARCH_I386 ? i386_args : x86_64_args)[index] = value;
+  return ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
+}
 
 }  // namespace tracepack::tracer
