@@ -33,7 +33,8 @@ void file_access(Sets& s, const FileAccess& a) {
     return;
   }
   if (is_pseudo(a.resolved)) return;
-  for (const Symlink& link : a.links) s.links.insert(link.path);
+  for (const Symlink& link : a.links)
+    if (!is_pseudo(link.path)) s.links.insert(link.path);
   switch (a.kind) {
     case AccessKind::exec:
       (a.origin == AccessOrigin::elf_interp ? s.loaders : s.programs).insert(a.resolved);
