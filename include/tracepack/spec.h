@@ -1,0 +1,88 @@
+// The bundle spec (tracepack.yaml): test cases to trace and manual overrides.
+// Documented for users in docs/spec-format.md.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracepack/trace.h"
+
+namespace tracepack {
+
+/// Where a value came from in the spec file, for messages ("file:line:col").
+struct SourceLocation {
+  std::string file;
+  int line = 0;    ///< 1-based; 0 when unknown
+  int column = 0;  ///< 1-based
+};
+
+/// One representative test case.
+struct TestCase {
+  std::string name;
+  std::vector<std::string> argv;           ///< `run:` as a list (empty when `shell` is used)
+  std::string shell;                       ///< `shell:` string, run with /bin/sh -c
+  std::string cwd;                         ///< relative to the spec's directory; empty = that directory
+  std::map<std::string, std::string> env;  ///< added to (or overriding) the caller's environment
+  double timeout = 0;                      ///< seconds, 0 = none
+  int exit = 0;                            ///< expected exit code
+  std::optional<std::string> stdout_text;  ///< expected standard output, exactly
+  SourceLocation where;
+};
+
+/// An `include:` entry.
+struct IncludeRule {
+  enum class Kind { glob, elf };
+  Kind kind = Kind::glob;
+  std::string pattern;  ///< a glob (`*`, `**`, `?`, `[...]`) or, for elf, a file path
+  SourceLocation where;
+};
+
+/// An `exclude:` entry.
+struct ExcludeRule {
+  std::string pattern;
+  SourceLocation where;
+};
+
+/// Bundle formats `output.format` accepts.
+inline constexpr std::string_view kBundleFormats[] = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"};
+
+/// `output:`.
+struct OutputSpec {
+  std::string path;            ///< relative to the spec's directory
+  std::string format;          ///< one of kBundleFormats; empty = from the path's extension
+  int compression_level = -1;  ///< -1 = the compressor's default
+  bool reproducible = true;
+  SourceLocation where;
+};
+
+/// A whole spec.
+struct BundleSpec {
+  std::string file;  ///< the spec's path, as given
+  std::string name;
+  std::vector<TestCase> tests;
+  std::vector<IncludeRule> include;
+  std::vector<ExcludeRule> exclude;
+  OutputSpec output;
+};
+
+/// Reads and checks a spec file. Every problem in the file is reported, not
+/// just the first: the Error's message holds one "file:line:col: message" line
+/// per problem (unknown keys get a did-you-mean). Throws Error.
+BundleSpec load_spec(const std::string& file);
+
+/// Same, from text already in memory (`file` names it in messages).
+BundleSpec parse_spec(std::string_view text, const std::string& file);
+
+/// Whether `path` (absolute) matches `pattern`: `*` and `?` and `[...]` within
+/// one component (as fnmatch with FNM_PATHNAME), `**` as a whole component
+/// matching zero or more components. A pattern not starting with '/' matches
+/// at any depth ("*.pyc" matches every .pyc). Patterns are bytes, like paths.
+bool glob_match(std::string_view pattern, std::string_view path);
+
+/// Checks a pattern's syntax; returns an error message ("unclosed '['") or "".
+std::string glob_error(std::string_view pattern);
+
+}  // namespace tracepack
