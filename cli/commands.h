@@ -16,4 +16,16 @@ Action add_trace_command(CLI::App& app);
 /// `tracepack summary TRACE`
 Action add_summary_command(CLI::App& app);
 
+/// `tracepack pack [--spec SPEC] [-o OUT] TRACE...`
+Action add_pack_command(CLI::App& app);
+
+/// `tracepack merge -o OUT TRACE...`
+Action add_merge_command(CLI::App& app);
+
+/// `tracepack build [SPEC]`
+Action add_build_command(CLI::App& app);
+
+/// `tracepack closure [--json] [-L DIRS] [--root DIR] [--no-ld-so-cache] FILE...`
+Action add_closure_command(CLI::App& app);
+
 }  // namespace tracepack::cli

@@ -1,37 +1,62 @@
-// tracepack's command line: parses arguments, runs one subcommand, and turns
-// a tracepack::Error into "tracepack: error: ..." and a non-zero exit status.
+// tracepack: the program users run. It holds the tracer and the light
+// commands; the packing commands, which need libarchive, OpenSSL and
+// yaml-cpp, live in tracepack-packer beside it and are run through it, so
+// that `tracepack trace` starts without loading those libraries.
+#include <unistd.h>
+
 #include <cstdio>
-#include <map>
+#include <cstring>
+#include <string>
 
 #include "commands.h"
+#include "run_app.h"
 #include "tracepack/error.h"
 
+namespace {
+
+struct Forwarded {
+  const char* name;
+  const char* description;
+};
+
+// Subcommands implemented by tracepack-packer (see packer_main.cc).
+constexpr Forwarded kPackerCommands[] = {
+    {"pack", "Build a bundle from traces (and a spec's include/exclude rules)"},
+    {"build", "Trace every test of a spec, then pack the bundle"},
+    {"closure", "Print the shared-library closure of ELF files, as the dynamic loader resolves it"},
+};
+
+std::string packer_program() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "tracepack-packer";
+  std::string path(self, static_cast<std::size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "tracepack-packer";
+}
+
+[[noreturn]] void run_packer(char** argv) {
+  std::string program = packer_program();
+  execv(program.c_str(), argv);
+  std::fprintf(stderr, "tracepack: error: %s: cannot run %s: %s (it is built and installed beside tracepack)\n",
+               argv[1], program.c_str(), std::strerror(errno));
+  _exit(127);
+}
+
+tracepack::cli::Action add_forwarding_help(CLI::App& app, const Forwarded& command) {
+  CLI::App* cmd = app.add_subcommand(command.name, command.description);
+  cmd->prefix_command();
+  cmd->allow_extras();
+  return [] { return 0; };
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  for (const Forwarded& command : kPackerCommands)
+    if (argc > 1 && std::strcmp(argv[1], command.name) == 0) run_packer(argv);
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
-  app.set_version_flag("--version", "tracepack " TRACEPACK_VERSION);
-  app.require_subcommand(1);
-  std::map<CLI::App*, tracepack::cli::Action> actions;
-  auto add = [&](tracepack::cli::Action (*adder)(CLI::App&)) {
-    std::size_t before = app.get_subcommands({}).size();
-    tracepack::cli::Action action = adder(app);
-    actions[app.get_subcommands({}).at(before)] = std::move(action);
-  };
-  add(tracepack::cli::add_trace_command);
-  add(tracepack::cli::add_summary_command);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
-    for (auto& [command, action] : actions)
-      if (command->parsed()) return action();
-  } catch (const tracepack::Error& e) {
-    std::fprintf(stderr, "tracepack: error: %s\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tracepack: error: out of memory\n");
-    return 1;
-  }
-  return 0;
+  for (const Forwarded& command : kPackerCommands) add_forwarding_help(app, command);
+  return tracepack::cli::run_app(app, {tracepack::cli::add_trace_command, tracepack::cli::add_summary_command,
+                                       tracepack::cli::add_merge_command},
+                                 argc, argv);
 }

@@ -60,6 +60,8 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_flag("--exact-results", options->exact_results,
                 "Read every traced call's result at syscall exit (slower; default predicts lookups)");
   cmd->add_flag("!--no-pin", options->pin_cpu, "Do not keep the tracer and its tracees on one CPU");
+  cmd->add_option("--cpu", options->cpu, "The CPU to keep the tracer and its tracees on (default: the current one)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
   // Everything from the first positional on is the command, so its own
   // options need no "--" (though "--" is accepted too).

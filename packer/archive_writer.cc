@@ -1,0 +1,1107 @@
+// write_bundle: a BundlePlan written as a directory or an archive, atomically.
+//
+// The plan is checked and put in order first (normalized absolute paths, no
+// duplicates, each parent a planned directory, hard links to earlier regular
+// files, names the chosen format can hold); nothing is created before that.
+// Then one pass over the entries, in byte order of their paths, turns each
+// into an Item (relative name, mode, owner, clamped mtime) and hands it to a
+// Sink: ArchiveSink (libarchive; this file is its only user) or DirectorySink
+// (plain system calls). A regular file is streamed from the source tree in
+// 256 KiB chunks; each chunk feeds the SHA-256 of the manifest and the sink
+// in the same pass. ".tracepack/manifest.json" goes last. Both sinks write
+// under a temporary name beside the target (".NAME.tmp.XXXXXX") and only
+// commit() renames it into place (a directory by RENAME_EXCHANGE, then the
+// old tree is removed), so a failure at any point, a full disk included,
+// leaves the previous output as it was and no temporary behind.
+//
+// Format notes. tar is pax "restricted": plain ustar headers unless a name,
+// link or number does not fit or is not ASCII, then a pax header with
+// hdrcharset=BINARY, so names are stored as raw bytes whatever the locale.
+// cpio is SVR4 "newc" (an initramfs can use it); its hard links share an
+// inode number, the data rides on the first name (GNU cpio, bsdtar and the
+// kernel accept that), and "TRAILER!!!" cannot be a name. zip has no hard
+// links: each is stored as a copy (counted in WriteResult::hardlinks, its
+// bytes not in WriteResult::bytes); names are raw bytes and carry the UTF-8
+// flag only when they are valid UTF-8 (chosen per entry through the thread's
+// locale, which libarchive consults); its DOS timestamps are local time by
+// definition, so reproducing a zip byte for byte needs the same TZ.
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <openssl/evp.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tracepack/bundle_writer.h"
+#include "tracepack/error.h"
+
+namespace tracepack {
+namespace {
+
+constexpr std::size_t kChunkSize = 256 * 1024;
+constexpr std::string_view kManifestDir = ".tracepack";
+constexpr std::string_view kManifestName = ".tracepack/manifest.json";
+constexpr std::string_view kFormatList = "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio";
+
+// ---------------------------------------------------------------------------
+// Formats and extensions
+
+enum class Format { dir, tar, tar_gz, tar_zst, tar_xz, zip, cpio };
+
+struct FormatName {
+  std::string_view name;
+  Format format;
+};
+
+constexpr FormatName kFormats[] = {
+    {"dir", Format::dir},         {"tar", Format::tar}, {"tar.gz", Format::tar_gz},
+    {"tar.zst", Format::tar_zst}, {"tar.xz", Format::tar_xz}, {"zip", Format::zip},
+    {"cpio", Format::cpio},
+};
+
+struct Extension {
+  std::string_view suffix;
+  std::string_view format;
+};
+
+// Longest suffixes first, so ".tar.gz" wins over a bare ".gz".
+constexpr Extension kExtensions[] = {
+    {".tar.gz", "tar.gz"}, {".tar.zst", "tar.zst"}, {".tar.xz", "tar.xz"}, {".tgz", "tar.gz"},
+    {".tzst", "tar.zst"},  {".txz", "tar.xz"},      {".tar", "tar"},       {".zip", "zip"},
+    {".cpio", "cpio"},
+};
+
+// Extensions of archives and compressors tracepack does not write: naming one
+// is a mistake, not a directory called "x.rar".
+constexpr std::string_view kForeignArchives[] = {
+    ".rar", ".7z",  ".gz",  ".bz2",  ".tbz", ".tbz2", ".tb2", ".lz",  ".lzma", ".tlz",   ".lz4",
+    ".lzo", ".zst", ".zstd", ".xz",  ".z",   ".jar",  ".war", ".apk", ".iso",  ".cab",   ".ar",
+    ".deb", ".rpm", ".squashfs", ".sqfs", ".wim", ".cpgz", ".shar", ".arj", ".lha", ".lzh", ".zoo",
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string_view base_name(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  return slash == path.npos ? path : path.substr(slash + 1);
+}
+
+/// The archive-looking extension of a file name ("x.tar.bz2" -> ".tar.bz2",
+/// "x.rar" -> ".rar"), or "" when it has none.
+std::string_view foreign_extension(std::string_view name) {
+  std::string low = lower(name);
+  std::size_t tar = low.rfind(".tar.");
+  if (tar != low.npos && tar > 0 && low.find('.', tar + 5) == low.npos) return name.substr(tar);
+  std::size_t dot = low.rfind('.');
+  if (dot == low.npos || dot == 0) return {};
+  for (std::string_view ext : kForeignArchives)
+    if (low.compare(dot, low.npos, ext) == 0) return name.substr(dot);
+  return {};
+}
+
+Format parse_format(const std::string& name) {
+  for (const FormatName& f : kFormats)
+    if (f.name == name) return f.format;
+  throw Error(name + ": unknown bundle format (use " + std::string(kFormatList) + ")");
+}
+
+std::string_view format_name(Format format) {
+  for (const FormatName& f : kFormats)
+    if (f.format == format) return f.name;
+  return "dir";
+}
+
+bool is_tar(Format f) {
+  return f == Format::tar || f == Format::tar_gz || f == Format::tar_zst || f == Format::tar_xz;
+}
+
+// ---------------------------------------------------------------------------
+// Small RAII owners
+
+/// Owns a file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Closes `fd`, reporting a deferred write error (NFS, quotas) against `what`.
+void close_checked(UniqueFd& fd, const std::string& what) {
+  // On Linux the descriptor is released even when close fails with EINTR.
+  if (::close(fd.release()) != 0 && errno != EINTR) throw_system_error(what);
+}
+
+/// Makes the calling thread use a locale until destroyed; libarchive's zip
+/// writer reads the codeset to decide an entry's UTF-8 flag.
+class ThreadLocale {
+ public:
+  explicit ThreadLocale(locale_t locale) : previous_(locale ? uselocale(locale) : nullptr) {}
+  ~ThreadLocale() {
+    if (previous_) uselocale(previous_);
+  }
+  ThreadLocale(const ThreadLocale&) = delete;
+  ThreadLocale& operator=(const ThreadLocale&) = delete;
+
+ private:
+  locale_t previous_;
+};
+
+/// An incremental SHA-256 (OpenSSL EVP), reusable across files.
+class Sha256 {
+ public:
+  Sha256() {
+    if (!ctx_) throw Error("sha256: cannot allocate a digest context");
+  }
+  void reset() {
+    if (EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("sha256: cannot start a digest");
+  }
+  void update(const char* data, std::size_t size) {
+    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw Error("sha256: cannot update a digest");
+  }
+  std::string hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), digest, &length) != 1) throw Error("sha256: cannot finish a digest");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+      out += kHex[digest[i] >> 4];
+      out += kHex[digest[i] & 15];
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+// ---------------------------------------------------------------------------
+// Paths
+
+/// A path for messages: the JSON form (raw bytes that are not UTF-8 escaped).
+std::string shown(std::string_view path) { return encode_path(path); }
+
+PathBytes parent_of(const PathBytes& path) {
+  std::size_t slash = path.rfind('/');
+  return slash == 0 ? PathBytes("/") : path.substr(0, slash);
+}
+
+/// True for "/" and "/a/b": absolute, no empty, "." or ".." component, no NUL.
+bool is_normalized(const PathBytes& path) {
+  if (path == "/") return true;
+  if (path.empty() || path[0] != '/' || path.find('\0') != path.npos) return false;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = std::min(path.find('/', start), path.size());
+    std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+std::string random_suffix() {
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char bytes[6];
+  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    throw_system_error("getrandom: cannot name a temporary file");
+  std::string out;
+  for (unsigned char b : bytes) out += kChars[b % (sizeof kChars - 1)];
+  return out;
+}
+
+/// Where the output goes: an open parent directory and a name in it.
+struct OutputPath {
+  std::string shown;  ///< the path as given, for messages
+  UniqueFd parent;
+  std::string name;
+
+  std::string temp_name() const { return "." + name + ".tmp." + random_suffix(); }
+};
+
+OutputPath open_output_path(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  std::string name(base_name(trimmed));
+  if (name.empty() || name == "." || name == "..")
+    throw Error(path + ": not a usable output name (name a file or directory to create)");
+  std::string dir = trimmed.size() == name.size() ? "." : trimmed.substr(0, trimmed.size() - name.size());
+  int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_system_error(dir + ": cannot open the output directory");
+  return {path, UniqueFd(fd), name};
+}
+
+/// Removes `name` under `dirfd` and everything below it, best effort: used
+/// to clean up, when there is no better error to report than the one pending.
+void remove_tree(int dirfd, const std::string& name) {
+  struct stat st;
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    unlinkat(dirfd, name.c_str(), 0);
+    return;
+  }
+  fchmodat(dirfd, name.c_str(), 0700, 0);  // a 0555 directory is ours to empty
+  UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return;
+  std::vector<std::string> children;
+  if (DIR* dir = fdopendir(dup(fd.get()))) {
+    while (const dirent* d = readdir(dir))
+      if (std::string_view(d->d_name) != "." && std::string_view(d->d_name) != "..") children.emplace_back(d->d_name);
+    closedir(dir);
+  }
+  for (const std::string& child : children) remove_tree(fd.get(), child);
+  unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+}
+
+/// A file or tree under a temporary name beside the output, removed when
+/// destroyed unless kept (once renamed into place).
+class Temporary {
+ public:
+  explicit Temporary(int dirfd) : dirfd_(dirfd) {}
+  ~Temporary() {
+    if (!name_.empty() && !kept_) remove_tree(dirfd_, name_);
+  }
+  Temporary(const Temporary&) = delete;
+  Temporary& operator=(const Temporary&) = delete;
+
+  void set_name(std::string name) { name_ = std::move(name); }
+  const std::string& name() const { return name_; }
+  void keep() { kept_ = true; }
+
+ private:
+  int dirfd_;
+  std::string name_;
+  bool kept_ = false;
+};
+
+struct LocaleFree {
+  void operator()(locale_t locale) const { freelocale(locale); }
+};
+using UniqueLocale = std::unique_ptr<std::remove_pointer_t<locale_t>, LocaleFree>;
+
+UniqueLocale make_locale(const char* name) { return UniqueLocale(newlocale(LC_ALL_MASK, name, nullptr)); }
+
+// ---------------------------------------------------------------------------
+// The source tree
+
+std::string_view type_name(EntryType type) {
+  switch (type) {
+    case EntryType::regular: return "regular";
+    case EntryType::directory: return "directory";
+    case EntryType::symlink: return "symlink";
+  }
+  return "regular";
+}
+
+std::string_view kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return "regular file";
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISLNK(mode)) return "symlink";
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISSOCK(mode)) return "socket";
+  return "device";
+}
+
+std::string_view kind_of(EntryType type) {
+  return type == EntryType::regular ? "regular file" : type_name(type);
+}
+
+bool has_type(mode_t mode, EntryType type) {
+  switch (type) {
+    case EntryType::regular: return S_ISREG(mode);
+    case EntryType::directory: return S_ISDIR(mode);
+    case EntryType::symlink: return S_ISLNK(mode);
+  }
+  return false;
+}
+
+/// The tree the plan's paths are read from, opened once; paths are resolved
+/// relative to it (openat), so a long source_root does not eat into PATH_MAX.
+class SourceTree {
+ public:
+  explicit SourceTree(const PathBytes& root) : root_(root) {
+    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+    int fd = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_system_error(shown(root_) + ": cannot open the source root");
+    fd_.reset(fd);
+  }
+
+  /// The host path of a plan path, for messages.
+  std::string shown_path(const PathBytes& path) const { return shown(root_ == "/" ? path : root_ + path); }
+
+  /// Throws unless `entry` still exists with its planned type.
+  void check(const PlanEntry& entry) const {
+    struct stat st;
+    if (fstatat(fd_.get(), entry.path.c_str() + 1, &st, AT_SYMLINK_NOFOLLOW) != 0) missing(entry, errno);
+    if (!has_type(st.st_mode, entry.type)) changed_type(entry, st.st_mode);
+  }
+
+  /// Opens a planned regular file for reading, checking it is still one of `size` bytes.
+  UniqueFd open_regular(const PlanEntry& entry, std::uint64_t size) const {
+    // O_NOFOLLOW: a file replaced by a symlink is a change, not a redirection;
+    // O_NONBLOCK: a file replaced by a fifo must not hang the open.
+    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    UniqueFd fd(openat(fd_.get(), entry.path.c_str() + 1, flags));
+    if (fd.get() < 0) {
+      if (errno == ELOOP) changed_type(entry, S_IFLNK);
+      missing(entry, errno);
+    }
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) throw_system_error(shown_path(entry.path) + ": cannot stat");
+    if (!S_ISREG(st.st_mode)) changed_type(entry, st.st_mode);
+    if (static_cast<std::uint64_t>(st.st_size) != size) changed_size(entry, size, static_cast<std::uint64_t>(st.st_size));
+    posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    return fd;
+  }
+
+  [[noreturn]] void changed_size(const PlanEntry& entry, std::uint64_t planned, std::uint64_t now) const {
+    throw Error(shown_path(entry.path) + ": changed since the trace was planned (" + std::to_string(planned) +
+                " bytes planned, " + std::to_string(now) + " now)");
+  }
+
+ private:
+  [[noreturn]] void missing(const PlanEntry& entry, int err) const {
+    if (err == ENOENT || err == ENOTDIR) throw Error(shown_path(entry.path) + ": vanished since the trace was planned");
+    throw Error(system_error_message(shown_path(entry.path) + ": cannot open", err));
+  }
+  [[noreturn]] void changed_type(const PlanEntry& entry, mode_t mode) const {
+    throw Error(shown_path(entry.path) + ": changed type since the trace was planned (planned " +
+                std::string(kind_of(entry.type)) + ", found " + std::string(kind_of(mode)) + ")");
+  }
+
+  PathBytes root_;
+  UniqueFd fd_;
+};
+
+// ---------------------------------------------------------------------------
+// Checking the plan
+
+/// The plan's entries in byte order of their paths, checked (see check_plan).
+using Ordered = std::vector<const PlanEntry*>;
+
+void check_entry(const PlanEntry& e, const std::unordered_map<std::string_view, const PlanEntry*>& seen) {
+  const std::string name = shown(e.path);
+  if (!is_normalized(e.path)) throw Error(name + ": not a normalized absolute path");
+  if (seen.contains(e.path)) throw Error(name + ": listed twice in the plan");
+  if (e.path == "/" + std::string(kManifestDir) || e.path.starts_with("/" + std::string(kManifestDir) + "/"))
+    throw Error(name + ": reserved for the bundle's manifest");
+  if (e.path == "/") {
+    if (e.type != EntryType::directory) throw Error("/: the root must be a directory");
+    return;
+  }
+  PathBytes parent = parent_of(e.path);
+  auto up = seen.find(parent);
+  if (parent != "/" && up == seen.end()) throw Error(name + ": parent directory " + shown(parent) + " is not in the plan");
+  if (parent != "/" && up->second->type != EntryType::directory)
+    throw Error(name + ": parent " + shown(parent) + " is a " + std::string(type_name(up->second->type)) + " in the plan, not a directory");
+  if (e.type == EntryType::symlink && e.link_target.empty()) throw Error(name + ": symlink with an empty target");
+  if (e.hardlink_to.empty()) return;
+  auto target = seen.find(e.hardlink_to);
+  if (e.type != EntryType::regular || target == seen.end() || target->second->type != EntryType::regular ||
+      !target->second->hardlink_to.empty())
+    throw Error(name + ": hard link to " + shown(e.hardlink_to) + ", which is not an earlier regular file of the plan");
+}
+
+/// Names and sizes a format cannot hold.
+void check_for_format(const PlanEntry& e, Format format) {
+  if (format != Format::cpio) return;
+  // newc ends at an entry of this name; its sizes are 8 hex digits.
+  if (e.path == "/TRAILER!!!") throw Error(shown(e.path) + ": cannot be stored in a cpio archive (the name marks its end)");
+  if (e.type == EntryType::regular && e.size > 0xffffffffULL)
+    throw Error(shown(e.path) + ": too large for a cpio archive (4 GiB - 1 bytes at most)");
+}
+
+Ordered check_plan(const BundlePlan& plan, Format format) {
+  Ordered ordered;
+  for (const PlanEntry& e : plan.entries) ordered.push_back(&e);
+  // std::string orders bytes as unsigned: a prefix, so a parent, comes first.
+  std::stable_sort(ordered.begin(), ordered.end(), [](const PlanEntry* a, const PlanEntry* b) { return a->path < b->path; });
+  std::unordered_map<std::string_view, const PlanEntry*> seen;
+  for (const PlanEntry* e : ordered) {
+    check_entry(*e, seen);
+    check_for_format(*e, format);
+    seen.emplace(e->path, e);
+  }
+  return ordered;
+}
+
+// ---------------------------------------------------------------------------
+// Sinks
+
+/// One entry as stored: relative name and the metadata the format records.
+struct Item {
+  std::string name;            ///< relative, no leading '/'; "" for the root
+  EntryType type = EntryType::regular;
+  std::uint32_t mode = 0;      ///< permission bits
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::int64_t mtime = 0;
+  std::uint64_t size = 0;      ///< regular files with data
+  PathBytes link_target;       ///< symlinks
+  std::string hardlink_name;   ///< hard links: the relative name holding the data
+  std::uint32_t ino = 0;       ///< cpio: hard links share it
+  std::uint32_t nlink = 1;
+};
+
+/// Receives the entries in order and makes them the output. Regular files
+/// (hardlink_name empty) are add()ed, then their bytes come through write(),
+/// then finish_file(). Destroying a Sink that was not committed removes
+/// everything it wrote.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// False when the format cannot store hard links (the caller sends copies).
+  virtual bool has_hardlinks() const = 0;
+  /// The root directory's metadata, where the format has a place for it.
+  virtual void set_root(const Item&) {}
+  virtual void add(const Item& item) = 0;
+  virtual void write(const char* data, std::size_t size) = 0;
+  virtual void finish_file() = 0;
+  /// Finishes the output and puts it in place; returns its size in bytes.
+  virtual std::uint64_t commit() = 0;
+};
+
+/// An archive written through libarchive into a temporary file beside the target.
+class ArchiveSink final : public Sink {
+ public:
+  ArchiveSink(Format format, const WriteOptions& options)
+      : format_(format), out_(open_output_path(options.path)), temp_(out_.parent.get()) {
+    refuse_directory_target();
+    check_level(options.compression_level);
+    create_temp();
+    archive_.reset(archive_write_new());
+    if (!archive_ || !entry_ || !c_locale_) throw Error("libarchive: out of memory");
+    setup_format(options);
+    setup_filter(options);
+    // Large writes for throughput; plain tar keeps the customary 10240-byte
+    // padding at the end, everything else ends exactly where its data does.
+    archive_write_set_bytes_per_block(archive_.get(), static_cast<int>(kChunkSize));
+    archive_write_set_bytes_in_last_block(archive_.get(), format == Format::tar ? 10240 : 1);
+    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveSink::write_callback, nullptr, nullptr) != ARCHIVE_OK)
+      fail(out_.shown);
+  }
+
+  ~ArchiveSink() override {
+    if (archive_ && !closed_) archive_write_fail(archive_.get());  // no trailer after an error
+  }
+
+  bool has_hardlinks() const override { return format_ != Format::zip; }
+
+  void add(const Item& item) override {
+    fill_entry(item);
+    ThreadLocale locale(header_locale(item));
+    int status = archive_write_header(archive_.get(), entry_.get());
+    // pax could not express a name in UTF-8 and stored it raw under
+    // hdrcharset=BINARY, the bytes kept: expected for such names.
+    if (status == ARCHIVE_WARN && is_tar(format_) && !all_utf8(item)) status = ARCHIVE_OK;
+    if (status != ARCHIVE_OK) fail(shown("/" + item.name));
+  }
+
+  void write(const char* data, std::size_t size) override {
+    la_ssize_t n = archive_write_data(archive_.get(), data, size);
+    if (n < 0 || static_cast<std::size_t>(n) != size) fail(out_.shown);
+  }
+
+  void finish_file() override {
+    if (archive_write_finish_entry(archive_.get()) != ARCHIVE_OK) fail(out_.shown);
+  }
+
+  std::uint64_t commit() override {
+    closed_ = true;
+    if (archive_write_close(archive_.get()) != ARCHIVE_OK) fail(out_.shown);
+    if (fsync(fd_.get()) != 0) throw_system_error(out_.shown + ": cannot write");
+    close_checked(fd_, out_.shown + ": cannot write");
+    if (renameat(out_.parent.get(), temp_.name().c_str(), out_.parent.get(), out_.name.c_str()) != 0)
+      throw_system_error(out_.shown + ": cannot put the bundle in place");
+    temp_.keep();
+    fsync(out_.parent.get());  // durability of the rename; the bundle is in place either way
+    return written_;
+  }
+
+ private:
+  struct ArchiveFree {
+    void operator()(archive* a) const { archive_write_free(a); }
+  };
+
+  void refuse_directory_target() const {
+    struct stat st;
+    if (fstatat(out_.parent.get(), out_.name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))
+      throw Error(out_.shown + ": is a directory (an archive format was chosen)");
+  }
+
+  void create_temp() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string name = out_.temp_name();
+      // 0666 and the umask, as for any file the user creates.
+      int fd = openat(out_.parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd >= 0) {
+        fd_.reset(fd);
+        temp_.set_name(name);
+        return;
+      }
+      if (errno != EEXIST) throw_system_error(out_.shown + ": cannot create a temporary file beside it");
+    }
+    throw Error(out_.shown + ": cannot create a temporary file beside it: too many name collisions");
+  }
+
+  void setup_format(const WriteOptions& options) {
+    archive* a = archive_.get();
+    if (is_tar(format_)) {
+      archive_write_set_format_pax_restricted(a);
+      // Headers are written under C.UTF-8 (see header_locale): UTF-8 names go
+      // in unchanged, others raw with hdrcharset=BINARY. Without that locale,
+      // every name is stored raw that way.
+      if (!utf8_locale_ && archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK)
+        fail("pax");
+    } else if (format_ == Format::zip) {
+      archive_write_set_format_zip(a);
+      if (options.compression_level >= 0) set_level("zip", /*format_option=*/true, options.compression_level);
+    } else {
+      archive_write_set_format_cpio_newc(a);
+    }
+  }
+
+  void setup_filter(const WriteOptions& options) {
+    archive* a = archive_.get();
+    const char* name = format_ == Format::tar_gz ? "gzip" : format_ == Format::tar_xz ? "xz" : "zstd";
+    if (format_ == Format::tar_gz) archive_write_add_filter_gzip(a);
+    else if (format_ == Format::tar_xz) archive_write_add_filter_xz(a);
+    else if (format_ == Format::tar_zst) archive_write_add_filter_zstd(a);
+    else return;
+    if (options.compression_level >= 0) set_level(name, /*format_option=*/false, options.compression_level);
+    // A value of nullptr turns the option off: header mtime 0, not "now".
+    if (format_ == Format::tar_gz && options.reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
+    if (format_ == Format::tar_zst) {
+      // zstd's multi-threaded output does not depend on the number of
+      // workers, so this keeps reproducibility. Older libarchive lacks the
+      // option (ARCHIVE_WARN): then it runs single-threaded.
+      unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+      archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
+    }
+  }
+
+  /// Levels libarchive 3.6 accepts, checked before anything is created.
+  void check_level(int level) const {
+    if (level < 0 || format_ == Format::tar || format_ == Format::cpio) return;  // nothing to compress
+    const char* name = format_ == Format::tar_gz ? "gzip" : format_ == Format::tar_xz ? "xz" : format_ == Format::zip ? "zip" : "zstd";
+    int max = format_ == Format::tar_zst ? 22 : 9;
+    if (level > max)
+      throw Error("compression level " + std::to_string(level) + ": out of range for " + name + " (0-" + std::to_string(max) + ")");
+  }
+
+  void set_level(const char* module, bool format_option, int level) {
+    std::string value = std::to_string(level);
+    int status = format_option ? archive_write_set_format_option(archive_.get(), module, "compression-level", value.c_str())
+                               : archive_write_set_filter_option(archive_.get(), module, "compression-level", value.c_str());
+    if (status != ARCHIVE_OK)
+      throw Error("compression level " + value + ": not accepted by " + module + " (" + lowered_error() + ")");
+  }
+
+  void fill_entry(const Item& item) {
+    archive_entry* e = archive_entry_clear(entry_.get());
+    archive_entry_copy_pathname(e, item.name.c_str());  // raw bytes, no conversion
+    archive_entry_set_perm(e, item.mode);
+    archive_entry_set_uid(e, item.uid);
+    archive_entry_set_gid(e, item.gid);
+    archive_entry_set_mtime(e, item.mtime, 0);
+    archive_entry_set_ino(e, item.ino);
+    archive_entry_set_nlink(e, item.nlink);
+    archive_entry_set_size(e, 0);  // cpio wants a size on every entry
+    if (item.type == EntryType::directory) archive_entry_set_filetype(e, AE_IFDIR);
+    if (item.type == EntryType::symlink) {
+      archive_entry_set_filetype(e, AE_IFLNK);
+      archive_entry_copy_symlink(e, item.link_target.c_str());
+    }
+    if (item.type != EntryType::regular) return;
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_size(e, item.hardlink_name.empty() ? static_cast<la_int64_t>(item.size) : 0);
+    // cpio links by a shared inode number (set above); tar by name.
+    if (!item.hardlink_name.empty() && format_ != Format::cpio) archive_entry_copy_hardlink(e, item.hardlink_name.c_str());
+  }
+
+  /// The locale libarchive sees while writing a header. pax converts names
+  /// from the locale's codeset to UTF-8: under C.UTF-8 that is the identity
+  /// for UTF-8 and a failure (so a raw BINARY header) for anything else,
+  /// whatever locale the program runs in. zip sets an entry's UTF-8 flag when
+  /// the codeset is UTF-8: only names that are UTF-8 should get it.
+  locale_t header_locale(const Item& item) const {
+    if (is_tar(format_)) return utf8_locale_.get();
+    if (format_ != Format::zip) return nullptr;
+    const std::string& name = item.name;
+    bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    return !ascii && is_valid_utf8(name) && utf8_locale_ ? utf8_locale_.get() : c_locale_.get();
+  }
+
+  static bool all_utf8(const Item& item) {
+    return is_valid_utf8(item.name) && is_valid_utf8(item.link_target) && is_valid_utf8(item.hardlink_name);
+  }
+
+  static bool is_valid_utf8(std::string_view text) {
+    // encode_path leaves valid UTF-8 alone apart from '%'.
+    std::string encoded = encode_path(text);
+    return encoded.size() == text.size() + 2 * static_cast<std::size_t>(std::count(text.begin(), text.end(), '%'));
+  }
+
+  static la_ssize_t write_callback(archive*, void* client, const void* buffer, std::size_t size) {
+    return static_cast<ArchiveSink*>(client)->write_out(static_cast<const char*>(buffer), size);
+  }
+
+  la_ssize_t write_out(const char* data, std::size_t size) {
+    std::size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(fd_.get(), data + done, size - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      write_errno_ = n < 0 ? errno : EIO;
+      archive_set_error(archive_.get(), write_errno_, "write error");
+      return -1;
+    }
+    written_ += size;
+    return static_cast<la_ssize_t>(size);
+  }
+
+  std::string lowered_error() const {
+    const char* text = archive_error_string(archive_.get());
+    std::string out = text ? text : "unknown libarchive error";
+    if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z' && (out.size() < 2 || !(out[1] >= 'A' && out[1] <= 'Z')))
+      out[0] = static_cast<char>(out[0] - 'A' + 'a');
+    return out;
+  }
+
+  [[noreturn]] void fail(const std::string& subject) const {
+    if (write_errno_ != 0) throw Error(system_error_message(out_.shown + ": cannot write", write_errno_));
+    throw Error(subject + ": " + lowered_error());
+  }
+
+  Format format_;
+  OutputPath out_;
+  Temporary temp_;  ///< destroyed after the archive and the descriptor that write it
+  UniqueFd fd_;
+  std::unique_ptr<archive, ArchiveFree> archive_;
+  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry_{archive_entry_new(), &archive_entry_free};
+  UniqueLocale utf8_locale_ = make_locale("C.UTF-8");  ///< missing: pax stores every name raw
+  UniqueLocale c_locale_ = make_locale("C");
+  int write_errno_ = 0;
+  std::uint64_t written_ = 0;
+  bool closed_ = false;
+};
+
+/// A directory tree built beside the target, then swapped in.
+class DirectorySink final : public Sink {
+ public:
+  explicit DirectorySink(const WriteOptions& options)
+      : out_(open_output_path(options.path)), temp_(out_.parent.get()), as_root_(geteuid() == 0) {
+    refuse_file_target();
+    create_temp();
+  }
+
+  bool has_hardlinks() const override { return true; }
+
+  void set_root(const Item& item) override {
+    root_ = item;
+    root_planned_ = true;
+  }
+
+  void add(const Item& item) override {
+    const char* name = item.name.c_str();
+    if (item.type == EntryType::directory) {
+      // Final mode and mtime once the children are in (a 0555 directory, a mtime kept).
+      if (mkdirat(root_fd_.get(), name, 0700) != 0) fail(item.name);
+      directories_.push_back(item);
+    } else if (item.type == EntryType::symlink) {
+      if (symlinkat(item.link_target.c_str(), root_fd_.get(), name) != 0) fail(item.name);
+      own(item, AT_SYMLINK_NOFOLLOW);
+      set_mtime(item, AT_SYMLINK_NOFOLLOW);
+    } else if (!item.hardlink_name.empty()) {
+      if (linkat(root_fd_.get(), item.hardlink_name.c_str(), root_fd_.get(), name, 0) != 0) fail(item.name);
+    } else {
+      current_.reset(openat(root_fd_.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (current_.get() < 0) fail(item.name);
+      current_item_ = item;
+    }
+  }
+
+  void write(const char* data, std::size_t size) override {
+    while (size > 0) {
+      ssize_t n = ::write(current_.get(), data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail(current_item_.name, n < 0 ? errno : EIO);
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  }
+
+  void finish_file() override {
+    const Item& item = current_item_;
+    // chown before chmod: chown clears the set-id bits.
+    if (as_root_ && fchown(current_.get(), item.uid, item.gid) != 0) fail(item.name);
+    if (fchmod(current_.get(), item.mode) != 0) fail(item.name);
+    timespec times[2] = {{item.mtime, 0}, {item.mtime, 0}};
+    if (futimens(current_.get(), times) != 0) fail(item.name);
+    written_ += item.size;
+    if (::close(current_.release()) != 0 && errno != EINTR) fail(item.name);
+  }
+
+  std::uint64_t commit() override {
+    for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) finish_directory(*it);
+    // Without a planned "/", the root keeps the time it was built at.
+    if (root_planned_) finish_directory(root_);
+    else if (fchmod(root_fd_.get(), 0755) != 0) fail(".");
+    if (syncfs(root_fd_.get()) != 0) throw_system_error(out_.shown + ": cannot write");
+    publish();
+    return written_;
+  }
+
+ private:
+  void refuse_file_target() const {
+    struct stat st;
+    if (fstatat(out_.parent.get(), out_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+      throw Error(out_.shown + ": exists and is not a directory (the dir format was chosen)");
+  }
+
+  void create_temp() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string name = out_.temp_name();
+      if (mkdirat(out_.parent.get(), name.c_str(), 0700) == 0) {
+        temp_.set_name(name);
+        root_fd_.reset(openat(out_.parent.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (root_fd_.get() < 0) throw_system_error(out_.shown + ": cannot open its temporary directory");
+        return;
+      }
+      if (errno != EEXIST) throw_system_error(out_.shown + ": cannot create a temporary directory beside it");
+    }
+    throw Error(out_.shown + ": cannot create a temporary directory beside it: too many name collisions");
+  }
+
+  void own(const Item& item, int flags) {
+    // Only root can give files away; others get files they own, like tar.
+    if (as_root_ && fchownat(root_fd_.get(), item.name.c_str(), item.uid, item.gid, flags | AT_EMPTY_PATH) != 0)
+      fail(item.name);
+  }
+
+  void set_mtime(const Item& item, int flags) {
+    timespec times[2] = {{item.mtime, 0}, {item.mtime, 0}};
+    // An empty name (the root) means the directory itself.
+    const char* name = item.name.empty() ? "." : item.name.c_str();
+    if (utimensat(root_fd_.get(), name, times, flags) != 0) fail(item.name);
+  }
+
+  void finish_directory(const Item& item) {
+    own(item, 0);
+    const char* name = item.name.empty() ? "." : item.name.c_str();
+    if (fchmodat(root_fd_.get(), name, item.mode, 0) != 0) fail(item.name);
+    set_mtime(item, 0);
+  }
+
+  /// Renames the finished tree into place; an existing one is swapped out
+  /// atomically (RENAME_EXCHANGE), or, where the file system lacks that,
+  /// moved aside first and moved back if the second rename fails.
+  void publish() {
+    int dir = out_.parent.get();
+    const char* temp = temp_.name().c_str();
+    const char* target = out_.name.c_str();
+    if (renameat2(dir, temp, dir, target, RENAME_NOREPLACE) == 0) return mark_committed();
+    if (errno == EEXIST && renameat2(dir, temp, dir, target, RENAME_EXCHANGE) == 0) {
+      mark_committed();
+      remove_tree(dir, temp_.name());  // now the previous output
+      return;
+    }
+    if (errno != EINVAL) throw_system_error(out_.shown + ": cannot put the bundle in place");
+    publish_by_moving_aside();
+  }
+
+  void publish_by_moving_aside() {
+    int dir = out_.parent.get();
+    std::string old = "." + out_.name + ".old." + random_suffix();
+    bool had_old = renameat(dir, out_.name.c_str(), dir, old.c_str()) == 0;
+    if (!had_old && errno != ENOENT) throw_system_error(out_.shown + ": cannot move the previous bundle aside");
+    if (renameat(dir, temp_.name().c_str(), dir, out_.name.c_str()) != 0) {
+      int err = errno;
+      if (had_old) renameat(dir, old.c_str(), dir, out_.name.c_str());
+      throw Error(system_error_message(out_.shown + ": cannot put the bundle in place", err));
+    }
+    mark_committed();
+    if (had_old) remove_tree(dir, old);
+  }
+
+  void mark_committed() {
+    temp_.keep();
+    fsync(out_.parent.get());  // durability of the rename; the bundle is in place either way
+  }
+
+  [[noreturn]] void fail(const std::string& name, int err = errno) const {
+    throw Error(system_error_message(out_.shown + ": cannot write " + shown(name), err));
+  }
+
+  OutputPath out_;
+  Temporary temp_;  ///< destroyed after the descriptors below
+  bool as_root_;
+  UniqueFd root_fd_;
+  UniqueFd current_;
+  Item current_item_;
+  Item root_;
+  bool root_planned_ = false;
+  std::vector<Item> directories_;
+  std::uint64_t written_ = 0;
+};
+
+std::unique_ptr<Sink> open_sink(Format format, const WriteOptions& options) {
+  if (format == Format::dir) return std::make_unique<DirectorySink>(options);
+  return std::make_unique<ArchiveSink>(format, options);
+}
+
+// ---------------------------------------------------------------------------
+// The pass over the plan
+
+/// What the manifest needs of a regular file once its bytes went through.
+struct Digest {
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+/// A regular file other entries hard-link to.
+struct LinkTarget {
+  std::uint32_t links = 0;  ///< entries linking to it
+  std::uint32_t ino = 0;    ///< its cpio inode number
+  Digest digest;
+};
+
+/// Streams the checked plan into a sink and builds the manifest on the way.
+class BundleWriter {
+ public:
+  BundleWriter(const WriteOptions& options, const SourceTree& source, Sink& sink)
+      : options_(options), source_(source), sink_(sink), buffer_(kChunkSize) {}
+
+  void write_entries(const Ordered& entries) {
+    count_links(entries);
+    for (const PlanEntry* e : entries) write_entry(*e);
+  }
+
+  void write_manifest(const std::string& format);
+
+  WriteResult& result() { return result_; }
+
+ private:
+  void count_links(const Ordered& entries) {
+    for (const PlanEntry* e : entries)
+      if (!e->hardlink_to.empty()) ++targets_[e->hardlink_to].links;
+  }
+
+  std::int64_t clamp(std::int64_t mtime) const {
+    if (options_.reproducible && options_.source_date_epoch) return std::min(mtime, *options_.source_date_epoch);
+    return mtime;
+  }
+
+  Item item_for(const PlanEntry& e) {
+    Item item;
+    item.name = e.path.substr(1);
+    item.type = e.type;
+    item.mode = e.mode & 07777;
+    item.uid = options_.reproducible ? 0 : e.uid;
+    item.gid = options_.reproducible ? 0 : e.gid;
+    item.mtime = clamp(e.mtime);
+    item.link_target = e.link_target;
+    item.ino = ++next_ino_;
+    item.nlink = e.type == EntryType::directory ? 2 : 1;
+    latest_mtime_ = std::max(latest_mtime_, item.mtime);
+    return item;
+  }
+
+  void write_entry(const PlanEntry& e) {
+    Item item = item_for(e);
+    std::optional<Digest> digest;
+    if (e.path == "/") {
+      sink_.set_root(item);
+    } else if (e.type == EntryType::directory) {
+      source_.check(e);
+      sink_.add(item);
+      ++result_.directories;
+    } else if (e.type == EntryType::symlink) {
+      source_.check(e);
+      sink_.add(item);
+      ++result_.symlinks;
+    } else if (!e.hardlink_to.empty()) {
+      digest = write_hardlink(e, item);
+    } else {
+      digest = write_regular(e, item);
+    }
+    manifest_.push_back(manifest_entry(e, digest ? &*digest : nullptr));
+  }
+
+  Digest write_regular(const PlanEntry& e, Item& item) {
+    auto target = targets_.find(e.path);
+    if (target != targets_.end()) item.nlink = 1 + target->second.links;
+    item.size = e.size;
+    Digest digest = stream(e, item, e.size, /*hash=*/true);
+    if (target != targets_.end()) {
+      target->second.ino = item.ino;
+      target->second.digest = digest;
+    }
+    ++result_.files;
+    result_.bytes += digest.size;
+    return digest;
+  }
+
+  Digest write_hardlink(const PlanEntry& e, Item& item) {
+    const LinkTarget& target = targets_.at(e.hardlink_to);
+    ++result_.hardlinks;
+    if (!sink_.has_hardlinks()) {
+      item.size = target.digest.size;
+      stream(e, item, target.digest.size, /*hash=*/false);  // a copy of the same inode
+      return target.digest;
+    }
+    source_.check(e);
+    item.hardlink_name = e.hardlink_to.substr(1);
+    item.ino = target.ino;
+    item.nlink = 1 + target.links;
+    sink_.add(item);
+    return target.digest;
+  }
+
+  /// Sends one regular file's bytes to the sink, hashing them on the way.
+  Digest stream(const PlanEntry& e, const Item& item, std::uint64_t size, bool hash) {
+    UniqueFd fd = source_.open_regular(e, size);
+    sink_.add(item);
+    if (hash) sha_.reset();
+    std::uint64_t total = 0;
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buffer_.data(), buffer_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_system_error(source_.shown_path(e.path) + ": cannot read");
+      if (n == 0) break;
+      total += static_cast<std::uint64_t>(n);
+      if (total > size) source_.changed_size(e, size, total);  // grew while being read
+      if (hash) sha_.update(buffer_.data(), static_cast<std::size_t>(n));
+      sink_.write(buffer_.data(), static_cast<std::size_t>(n));
+    }
+    if (total != size) source_.changed_size(e, size, total);
+    sink_.finish_file();
+    return {hash ? sha_.hex() : std::string(), total};
+  }
+
+  nlohmann::ordered_json manifest_entry(const PlanEntry& e, const Digest* digest) const {
+    nlohmann::ordered_json j;
+    j["path"] = encode_path(e.path);
+    j["type"] = type_name(e.type);
+    j["size"] = digest ? digest->size : 0;
+    j["mode"] = e.mode & 07777;
+    if (digest) j["sha256"] = digest->sha256;
+    if (e.type == EntryType::symlink) j["link_target"] = encode_path(e.link_target);
+    if (!e.hardlink_to.empty()) j["hardlink_to"] = encode_path(e.hardlink_to);
+    nlohmann::ordered_json reasons = nlohmann::ordered_json::array();
+    for (const PlanReason& r : e.reasons) reasons.push_back(r.detail);
+    j["reasons"] = std::move(reasons);
+    return j;
+  }
+
+  Item manifest_item(std::string_view name, EntryType type, std::uint32_t mode) {
+    Item item;
+    item.name = std::string(name);
+    item.type = type;
+    item.mode = mode;
+    // Reproducible: the newest entry's time, or SOURCE_DATE_EPOCH (the clamp of "now").
+    item.mtime = !options_.reproducible ? static_cast<std::int64_t>(std::time(nullptr))
+                 : options_.source_date_epoch ? *options_.source_date_epoch
+                                              : latest_mtime_;
+    item.ino = ++next_ino_;
+    item.nlink = type == EntryType::directory ? 2 : 1;
+    return item;
+  }
+
+  const WriteOptions& options_;
+  const SourceTree& source_;
+  Sink& sink_;
+  std::vector<char> buffer_;
+  Sha256 sha_;
+  WriteResult result_;
+  nlohmann::ordered_json manifest_ = nlohmann::ordered_json::array();
+  std::unordered_map<PathBytes, LinkTarget> targets_;  ///< by the path holding the data
+  std::uint32_t next_ino_ = 0;
+  std::int64_t latest_mtime_ = 0;
+};
+
+void BundleWriter::write_manifest(const std::string& format) {
+  nlohmann::ordered_json doc;
+  doc["format"] = "tracepack-manifest";
+  doc["version"] = 1;
+  doc["bundle"] = options_.bundle_name;
+  doc["entries"] = std::move(manifest_);
+  // Reason texts are for people and may hold stray bytes: replace, never throw.
+  std::string text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  sink_.add(manifest_item(kManifestDir, EntryType::directory, 0755));
+  Item file = manifest_item(kManifestName, EntryType::regular, 0644);
+  file.size = text.size();
+  sink_.add(file);
+  sink_.write(text.data(), text.size());
+  sink_.finish_file();
+  result_.format = format;
+}
+
+}  // namespace
+
+std::string format_from_path(const std::string& path) {
+  if (path.empty() || path.back() == '/') return "dir";
+  std::string_view name = base_name(path);
+  std::string low = lower(name);
+  for (const Extension& ext : kExtensions)
+    if (low.size() > ext.suffix.size() && low.ends_with(ext.suffix)) return std::string(ext.format);
+  std::string_view foreign = foreign_extension(name);
+  if (!foreign.empty())
+    throw Error(path + ": unknown archive extension '" + std::string(foreign) + "' (use --format: " +
+                std::string(kFormatList) + ")");
+  return "dir";
+}
+
+WriteResult write_bundle(const BundlePlan& plan, const WriteOptions& options) {
+  if (options.path.empty()) throw Error("bundle: no output path");
+  Format format = parse_format(options.format.empty() ? format_from_path(options.path) : options.format);
+  Ordered entries = check_plan(plan, format);
+  SourceTree source(options.source_root);
+  std::unique_ptr<Sink> sink = open_sink(format, options);
+  BundleWriter writer(options, source, *sink);
+  writer.write_entries(entries);
+  writer.write_manifest(std::string(format_name(format)));
+  WriteResult result = writer.result();
+  result.output_bytes = sink->commit();
+  return result;
+}
+
+}  // namespace tracepack

@@ -1,0 +1,431 @@
+// make_plan: traces + spec + file system → the entries of a bundle, each with
+// its reasons, and the paths left out, each with its reason.
+//
+// The pass sequence:
+//  1. outputs: per trace, in record order, a path whose first access created,
+//     wrote, renamed or linked it is an output of the run, never an input.
+//  2. traced candidates: every successful access that needs its file (read,
+//     exec, stat, readlink, list, chdir, watch) proposes the resolved path and
+//     every symlink met on the way. Failed lookups, pseudo file systems
+//     (/proc, /sys, /dev, /run, /tmp), outputs and exclude: globs keep them out.
+//  3. rules: include: globs are expanded on the file system and elf: closures
+//     added; both win over exclude: (precedence: include > exclude > traced).
+//  4. closure over the tree: each entry's parent directories, and each
+//     symlink's target, are added so that every path resolves in the bundle.
+//  5. metadata: lstat of every entry; hard links are detected by inode.
+// Candidates live in a std::map keyed by path, so the result is sorted and
+// independent of the order of the traces.
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "tracepack/error.h"
+#include "tracepack/plan.h"
+
+namespace tracepack {
+namespace {
+
+constexpr std::size_t kMaxReasons = 8;
+constexpr std::string_view kPseudoRoots[] = {"/proc", "/sys", "/dev", "/run", "/tmp"};
+
+bool under(std::string_view path, std::string_view root) {
+  return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
+}
+
+std::string_view pseudo_root(std::string_view path) {
+  for (std::string_view root : kPseudoRoots)
+    if (under(path, root)) return root;
+  return {};
+}
+
+PathBytes parent_of(const PathBytes& path) {
+  std::size_t slash = path.rfind('/');
+  return slash == 0 || slash == PathBytes::npos ? PathBytes("/") : path.substr(0, slash);
+}
+
+// Joins a symlink's directory and its (relative or absolute) target, textually:
+// the target is resolved further when it is itself added to the plan.
+PathBytes link_destination(const PathBytes& link, const PathBytes& target) {
+  PathBytes joined = target.starts_with('/') ? target : parent_of(link) + "/" + target;
+  std::vector<std::string_view> parts;
+  std::size_t at = 0;
+  while (at <= joined.size()) {
+    std::size_t slash = joined.find('/', at);
+    if (slash == PathBytes::npos) slash = joined.size();
+    std::string_view part(joined.data() + at, slash - at);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    at = slash + 1;
+  }
+  PathBytes out;
+  for (std::string_view part : parts) out.append("/").append(part);
+  return out.empty() ? "/" : out;
+}
+
+std::string location(const SourceLocation& where) {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
+bool writes_first(const FileAccess& a) {
+  switch (a.kind) {
+    case AccessKind::create:
+    case AccessKind::write:
+    case AccessKind::mkdir:
+    case AccessKind::symlink:
+    case AccessKind::link:
+    case AccessKind::rename:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool needs_file(const FileAccess& a) {
+  switch (a.kind) {
+    case AccessKind::read:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::chdir:
+    case AccessKind::watch:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct Candidate {
+  std::vector<PlanReason> reasons;
+  bool forced = false;  // from an include: glob or elf: closure, beats exclude
+};
+
+class Planner {
+ public:
+  Planner(const PlanInputs& inputs, const FileSystemView& fs) : in_(inputs), fs_(fs) {}
+  BundlePlan run();
+
+ private:
+  void find_outputs(const Trace& trace);
+  void add_traced(const Trace& trace);
+  void propose(const PathBytes& path, PlanReason reason, bool forced);
+  void exclude(const PathBytes& path, std::string reason);
+  std::optional<std::string> excluded_by_rule(const PathBytes& path) const;
+  void add_include_globs();
+  void add_closures();
+  void expand_glob(const IncludeRule& rule, const PathBytes& dir);
+  void close_tree();
+  void fill_metadata(BundlePlan& plan);
+  PlanReason traced_reason(const Trace& trace, const FileAccess& a) const;
+
+  const PlanInputs& in_;
+  const FileSystemView& fs_;
+  std::map<PathBytes, Candidate> candidates_;
+  std::map<PathBytes, std::string> excluded_;
+  std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
+  std::vector<std::string> warnings_;
+};
+
+PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const {
+  PlanReason r;
+  r.source = PlanReason::Source::traced;
+  r.test = trace.run.label;
+  r.process = a.process;
+  r.syscall = a.syscall;
+  std::string program;
+  for (const Process& p : trace.processes) {
+    if (p.id != a.process) continue;
+    r.pid = p.pid;
+    if (!p.test.empty()) r.test = p.test;
+    if (!p.execs.empty()) program = p.execs.back().path.substr(p.execs.back().path.rfind('/') + 1);
+  }
+  r.detail = "test '" + r.test + "', pid " + std::to_string(r.pid) + (program.empty() ? "" : " (" + program + ")") +
+             ", " + r.syscall + (a.origin == AccessOrigin::syscall ? "" : " (" + std::string(to_string(a.origin)) + ")");
+  return r;
+}
+
+void Planner::find_outputs(const Trace& trace) {
+  std::set<PathBytes> seen;
+  for (const FileAccess& a : trace.accesses) {
+    if (a.error != 0) continue;
+    const PathBytes& target = (a.kind == AccessKind::rename || a.kind == AccessKind::link || a.kind == AccessKind::symlink)
+                                  ? a.resolved2
+                                  : a.resolved;
+    if (target.empty()) continue;
+    if (writes_first(a) && !seen.contains(target)) outputs_.emplace(target, trace.run.label);
+    seen.insert(target);
+    seen.insert(a.resolved);
+  }
+}
+
+void Planner::exclude(const PathBytes& path, std::string reason) { excluded_.emplace(path, std::move(reason)); }
+
+std::optional<std::string> Planner::excluded_by_rule(const PathBytes& path) const {
+  for (const ExcludeRule& rule : in_.spec.exclude)
+    if (glob_match(rule.pattern, path)) return "excluded by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
+  return std::nullopt;
+}
+
+void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
+  if (path.empty() || path == "/") return;
+  if (!forced) {
+    if (std::string_view root = pseudo_root(path); !root.empty()) {
+      return exclude(path, std::string(root) + ": not packed (pseudo or temporary file system)");
+    }
+    if (auto it = outputs_.find(path); it != outputs_.end())
+      return exclude(path, "output of the run: created or written first by test '" + it->second + "'");
+    if (auto rule = excluded_by_rule(path)) return exclude(path, *rule);
+  }
+  Candidate& c = candidates_[path];
+  c.forced = c.forced || forced;
+  if (c.reasons.size() < kMaxReasons) c.reasons.push_back(std::move(reason));
+}
+
+void Planner::add_traced(const Trace& trace) {
+  for (const FileAccess& a : trace.accesses) {
+    if (a.error != 0) {
+      if (!a.resolved.empty()) exclude(a.resolved, "lookup failed in test '" + trace.run.label + "': " + std::strerror(a.error));
+      continue;
+    }
+    if (!needs_file(a)) continue;
+    PlanReason reason = traced_reason(trace, a);
+    for (const Symlink& link : a.links) propose(link.path, reason, false);
+    if (a.type == FileType::fifo || a.type == FileType::socket || a.type == FileType::char_device ||
+        a.type == FileType::block_device) {
+      exclude(a.resolved, std::string(to_string(a.type)) + ": special files are never packed");
+      continue;
+    }
+    propose(a.resolved, std::move(reason), false);
+  }
+}
+
+void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir) {
+  for (const PathBytes& name : fs_.list(dir)) {
+    PathBytes path = (dir == "/" ? "" : dir) + "/" + name;
+    std::optional<FileInfo> info = fs_.info(path);
+    if (!info) continue;
+    if (glob_match(rule.pattern, path)) {
+      PlanReason r;
+      r.source = PlanReason::Source::rule;
+      r.rule = rule.pattern + " (" + location(rule.where) + ")";
+      r.detail = "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
+      propose(path, r, true);
+    }
+    if (info->type == EntryType::directory && pseudo_root(path).empty()) expand_glob(rule, path);
+  }
+}
+
+// The longest leading run of components without glob characters.
+PathBytes literal_prefix(const std::string& pattern) {
+  std::size_t meta = pattern.find_first_of("*?[\\");
+  PathBytes prefix = pattern.substr(0, meta == std::string::npos ? pattern.size() : meta);
+  if (meta != std::string::npos) prefix = prefix.substr(0, prefix.rfind('/'));
+  return prefix.empty() ? "/" : prefix;
+}
+
+void Planner::add_include_globs() {
+  for (const IncludeRule& rule : in_.spec.include) {
+    if (rule.kind != IncludeRule::Kind::glob) continue;
+    if (!rule.pattern.starts_with('/'))
+      throw Error(location(rule.where) + ": include pattern '" + rule.pattern + "' must be an absolute path");
+    PathBytes start = literal_prefix(rule.pattern);
+    std::optional<FileInfo> info = fs_.info(start);
+    if (!info) {
+      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing: " + start + " does not exist");
+      continue;
+    }
+    std::size_t before = candidates_.size();
+    if (glob_match(rule.pattern, start)) {
+      PlanReason r{PlanReason::Source::rule, "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
+      propose(start, r, true);
+    }
+    if (info->type == EntryType::directory) expand_glob(rule, start);
+    if (candidates_.size() == before)
+      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
+  }
+}
+
+void Planner::add_closures() {
+  std::size_t next = 0;
+  for (const IncludeRule& rule : in_.spec.include) {
+    if (rule.kind != IncludeRule::Kind::elf) continue;
+    if (next >= in_.closures.size()) throw Error("plan: no ELF closure computed for " + location(rule.where));
+    const ElfClosure& closure = in_.closures[next++];
+    PlanReason root{PlanReason::Source::rule, "included by elf: " + rule.pattern + " (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
+    for (const PathBytes& file : closure.roots) propose(file, root, true);
+    for (const ElfDependency& dep : closure.dependencies) {
+      PlanReason r{PlanReason::Source::elf, dep.needed + " needed by " + dep.needed_by + " (" + dep.found_via + ")", {}, 0, 0, {}, rule.pattern};
+      for (const Symlink& link : dep.links) propose(link.path, r, true);
+      propose(dep.resolved, r, true);
+    }
+    for (const std::string& missing : closure.missing)
+      warnings_.push_back(location(rule.where) + ": elf: " + rule.pattern + ": library not found: " + missing);
+  }
+}
+
+// Adds parents and symlink targets until nothing new appears.
+void Planner::close_tree() {
+  std::vector<PathBytes> todo;
+  for (const auto& [path, c] : candidates_) todo.push_back(path);
+  while (!todo.empty()) {
+    PathBytes path = std::move(todo.back());
+    todo.pop_back();
+    PathBytes parent = parent_of(path);
+    if (parent != "/" && !candidates_.contains(parent)) {
+      candidates_[parent].reasons.push_back({PlanReason::Source::parent, "directory above " + path, {}, 0, 0, {}, {}});
+      candidates_[parent].forced = true;
+      todo.push_back(parent);
+    }
+    std::optional<FileInfo> info = fs_.info(path);
+    if (!info || info->type != EntryType::symlink) continue;
+    PathBytes target = link_destination(path, info->link_target);
+    if (target != "/" && !candidates_.contains(target) && fs_.info(target)) {
+      candidates_[target].reasons.push_back({PlanReason::Source::link_target, "target of symlink " + path, {}, 0, 0, {}, {}});
+      candidates_[target].forced = true;
+      todo.push_back(target);
+    }
+  }
+}
+
+void Planner::fill_metadata(BundlePlan& plan) {
+  std::vector<std::string> missing;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, PathBytes> first_by_inode;
+  for (auto& [path, c] : candidates_) {
+    std::optional<FileInfo> info = fs_.info(path);
+    if (!info) {
+      missing.push_back(path);
+      continue;
+    }
+    if (info->file_type != FileType::regular && info->file_type != FileType::directory &&
+        info->file_type != FileType::symlink) {
+      plan.excluded.push_back({path, std::string(to_string(info->file_type)) + ": special files are never packed"});
+      continue;
+    }
+    PlanEntry e;
+    e.path = path;
+    e.type = info->type;
+    e.link_target = info->link_target;
+    e.mode = info->mode & 07777;
+    e.uid = info->uid;
+    e.gid = info->gid;
+    e.size = e.type == EntryType::regular ? info->size : 0;
+    e.mtime = info->mtime;
+    e.reasons = std::move(c.reasons);
+    if (e.type == EntryType::regular && info->links > 1) {
+      auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
+      if (!first) e.hardlink_to = it->second;
+    }
+    plan.entries.push_back(std::move(e));
+  }
+  if (missing.empty()) return;
+  std::string list;
+  for (const PathBytes& p : missing) list += "\n  " + encode_path(p);
+  if (!in_.allow_missing)
+    throw Error("plan: " + std::to_string(missing.size()) +
+                " file(s) used by the traced run are gone or unreadable now (use --allow-missing to pack without them):" + list);
+  warnings_.push_back(std::to_string(missing.size()) + " traced file(s) are gone and were left out:" + list);
+}
+
+BundlePlan Planner::run() {
+  for (const Trace& trace : in_.traces) find_outputs(trace);
+  for (const Trace& trace : in_.traces) add_traced(trace);
+  add_include_globs();
+  add_closures();
+  close_tree();
+  BundlePlan plan;
+  fill_metadata(plan);
+  for (auto& [path, reason] : excluded_)
+    if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
+  std::sort(plan.excluded.begin(), plan.excluded.end(),
+            [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
+  plan.warnings = std::move(warnings_);
+  return plan;
+}
+
+FileType type_of(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return FileType::regular;
+    case S_IFDIR: return FileType::directory;
+    case S_IFLNK: return FileType::symlink;
+    case S_IFIFO: return FileType::fifo;
+    case S_IFSOCK: return FileType::socket;
+    case S_IFCHR: return FileType::char_device;
+    case S_IFBLK: return FileType::block_device;
+    default: return FileType::other;
+  }
+}
+
+}  // namespace
+
+std::optional<FileInfo> HostFileSystem::info(const PathBytes& path) const {
+  PathBytes full = root_ == "/" ? path : root_ + path;
+  struct stat st;
+  if (lstat(full.c_str(), &st) != 0) return std::nullopt;
+  FileInfo info;
+  info.file_type = type_of(st.st_mode);
+  info.type = info.file_type == FileType::directory ? EntryType::directory
+              : info.file_type == FileType::symlink ? EntryType::symlink
+                                                    : EntryType::regular;
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.size = static_cast<std::uint64_t>(st.st_size);
+  info.mtime = st.st_mtim.tv_sec;
+  info.device = st.st_dev;
+  info.inode = st.st_ino;
+  info.links = st.st_nlink;
+  if (info.file_type == FileType::symlink) {
+    std::string buffer(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
+    ssize_t n = readlink(full.c_str(), buffer.data(), buffer.size());
+    if (n < 0) return std::nullopt;
+    buffer.resize(static_cast<std::size_t>(n));
+    info.link_target = std::move(buffer);
+  }
+  if (info.file_type == FileType::regular && access(full.c_str(), R_OK) != 0) return std::nullopt;
+  return info;
+}
+
+std::vector<PathBytes> HostFileSystem::list(const PathBytes& dir) const {
+  std::vector<PathBytes> names;
+  PathBytes full = root_ == "/" ? dir : root_ + dir;
+  DIR* d = opendir(full.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = readdir(d)) {
+    std::string_view name(e->d_name);
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+BundlePlan make_plan(const PlanInputs& inputs, const FileSystemView& fs) { return Planner(inputs, fs).run(); }
+
+std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {
+  std::vector<std::string> lines;
+  for (const PlanEntry& e : plan.entries) {
+    if (e.path != path) continue;
+    lines.push_back(encode_path(path) + ": in the bundle");
+    for (const PlanReason& r : e.reasons) lines.push_back("  " + r.detail);
+    return lines;
+  }
+  for (const PlanExclusion& x : plan.excluded) {
+    if (x.path != path) continue;
+    lines.push_back(encode_path(path) + ": not in the bundle");
+    lines.push_back("  " + x.reason);
+    return lines;
+  }
+  lines.push_back(encode_path(path) + ": not in the bundle: no trace used it and no include rule matches it");
+  return lines;
+}
+
+}  // namespace tracepack

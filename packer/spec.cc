@@ -1,0 +1,557 @@
+// load_spec / parse_spec: tracepack.yaml into a BundleSpec.
+//
+// yaml-cpp builds the node tree first; a syntax error stops there, reported
+// with yaml-cpp's position. The tree is then walked once, level by level. At
+// each map the keys are checked against that level's fixed key table (unknown
+// keys get a did-you-mean, as ninja's SpellcheckString does; duplicates are
+// refused), then each known key's value is checked and read. A problem never
+// stops the walk: it is recorded with the file:line:col of the offending node,
+// the walk goes on with the next value, and only at the end are all problems
+// thrown as one Error, sorted by position (mold's checkpoint).
+//
+// yaml-cpp keeps every scalar as text; a scalar's kind is decided here with the
+// YAML 1.2 core schema, restricted to what a spec needs: an unquoted scalar is
+// a boolean (true/false), a decimal number, or else a string; a quoted or block
+// scalar is always a string. String fields accept any scalar ("env: {N: 1}"),
+// number and boolean fields insist on their kind. yaml-cpp's marks are 0-based;
+// messages use 1-based lines and columns.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tracepack/error.h"
+#include "tracepack/spec.h"
+
+namespace tracepack {
+namespace {
+
+// ---- collecting problems ---------------------------------------------------
+
+/// "file:line:col" for a mark (1-based), or just "file" for a null mark.
+std::string position(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return file;
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+class Problems {
+ public:
+  explicit Problems(std::string file) : file_(std::move(file)) {}
+
+  /// Records "file:line:col: message" (just "file: message" for a null mark).
+  void add(const YAML::Mark& mark, std::string message) {
+    problems_.push_back({mark.line, mark.column, position(file_, mark) + ": " + message});
+  }
+
+  /// Throws all recorded problems, in file order, as one Error; returns if none.
+  void check() {
+    if (problems_.empty()) return;
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const Problem& a, const Problem& b) { return std::pair(a.line, a.column) < std::pair(b.line, b.column); });
+    std::string message;
+    for (const Problem& p : problems_) message += (message.empty() ? "" : "\n") + p.text;
+    throw Error(message);
+  }
+
+  SourceLocation location(const YAML::Mark& mark) const {
+    if (mark.is_null()) return {file_, 0, 0};
+    return {file_, mark.line + 1, mark.column + 1};
+  }
+
+ private:
+  struct Problem {
+    int line, column;
+    std::string text;
+  };
+
+  std::string file_;
+  std::vector<Problem> problems_;
+};
+
+std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+/// `text` with NUL bytes shown as "\0", so that a message stays one C string.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
+// ---- scalar kinds ----------------------------------------------------------
+
+bool is_plain(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "?"; }
+
+bool is_bool_word(std::string_view s) {
+  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
+}
+
+std::size_t skip_digits(std::string_view s, std::size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+// [-+]?(digits(.digits?)?|.digits)([eE][-+]?digits)?: YAML 1.2's decimal
+// numbers. Hex, octal, .inf and .nan are left as strings on purpose.
+bool is_decimal(std::string_view s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  std::size_t int_end = skip_digits(s, i);
+  std::size_t frac_end = int_end;
+  if (frac_end < s.size() && s[frac_end] == '.') frac_end = skip_digits(s, frac_end + 1);
+  if (int_end == i && frac_end <= int_end + 1) return false;  // no digit at all
+  i = frac_end;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    std::size_t exp = i + 1 + ((i + 1 < s.size() && (s[i + 1] == '-' || s[i + 1] == '+')) ? 1 : 0);
+    i = skip_digits(s, exp);
+    if (i == exp) return false;
+  }
+  return i == s.size();
+}
+
+bool is_integer_text(std::string_view s) {
+  std::size_t start = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  return s.size() > start && skip_digits(s, start) == s.size();
+}
+
+/// How a node reads in a message: "a map", "a number", "an empty value"...
+std::string kind_name(const YAML::Node& node) {
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  if (!node.IsScalar()) return "an empty value";
+  if (is_plain(node) && is_bool_word(node.Scalar())) return "a boolean";
+  if (is_plain(node) && is_decimal(node.Scalar())) return "a number";
+  return "a string";
+}
+
+// ---- did-you-mean ----------------------------------------------------------
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+constexpr std::size_t kMaxSuggestionDistance = 2;
+
+/// The closest of `choices` within kMaxSuggestionDistance edits, or "".
+std::string_view closest(std::string_view text, std::span<const std::string_view> choices) {
+  std::string_view best;
+  std::size_t best_distance = kMaxSuggestionDistance + 1;
+  for (std::string_view choice : choices) {
+    std::size_t distance = edit_distance(text, choice);
+    if (distance < best_distance) {
+      best = choice;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::string joined(std::span<const std::string_view> items) {
+  std::string out;
+  for (std::string_view item : items) out += (out.empty() ? "" : ", ") + std::string(item);
+  return out;
+}
+
+std::string unknown_key_message(std::string_view key, std::span<const std::string_view> keys) {
+  std::string_view suggestion = closest(key, keys);
+  if (!suggestion.empty()) return "unknown key " + quoted(key) + " (did you mean " + quoted(suggestion) + "?)";
+  return "unknown key " + quoted(key) + " (expected one of: " + joined(keys) + ")";
+}
+
+// ---- maps and typed values -------------------------------------------------
+
+/// A key present in a map, with its value.
+struct Field {
+  std::string name;
+  YAML::Node key;
+  YAML::Node value;
+
+  /// Where a problem with the value is reported: the value itself, or the key
+  /// when the value is empty (yaml-cpp marks an empty value at the next token).
+  YAML::Mark mark() const { return value.IsNull() ? key.Mark() : value.Mark(); }
+};
+
+using Fields = std::map<std::string, Field, std::less<>>;
+
+/// The known keys of `map`; reports unknown, duplicate and non-string keys.
+Fields read_fields(const YAML::Node& map, std::span<const std::string_view> keys, Problems& problems) {
+  Fields fields;
+  for (const auto& pair : map) {
+    const YAML::Node& key = pair.first;
+    if (!key.IsScalar()) {
+      problems.add(key.Mark(), "a key must be a string, not " + kind_name(key));
+    } else if (std::find(keys.begin(), keys.end(), key.Scalar()) == keys.end()) {
+      problems.add(key.Mark(), unknown_key_message(key.Scalar(), keys));
+    } else if (auto first = fields.find(key.Scalar()); first != fields.end()) {
+      problems.add(key.Mark(), "duplicate key " + quoted(key.Scalar()) + " (first at line " +
+                                   std::to_string(first->second.key.Mark().line + 1) + ")");
+    } else {
+      fields.emplace(key.Scalar(), Field{key.Scalar(), key, pair.second});
+    }
+  }
+  return fields;
+}
+
+const Field* find_field(const Fields& fields, std::string_view name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? nullptr : &it->second;
+}
+
+/// The field, or nullptr after reporting "missing required key" at `map`.
+const Field* require_field(const Fields& fields, std::string_view name, const YAML::Node& map, Problems& problems) {
+  const Field* field = find_field(fields, name);
+  if (!field) problems.add(map.Mark(), "missing required key " + quoted(name));
+  return field;
+}
+
+void type_problem(const Field& field, std::string_view wanted, Problems& problems) {
+  problems.add(field.mark(), quoted(field.name) + " must be " + std::string(wanted) + ", not " + kind_name(field.value));
+}
+
+/// Any scalar, as written.
+std::optional<std::string> read_string(const Field& field, Problems& problems) {
+  if (field.value.IsScalar()) return field.value.Scalar();
+  type_problem(field, "a string", problems);
+  return std::nullopt;
+}
+
+/// A string that must not be empty.
+std::optional<std::string> read_nonempty_string(const Field& field, Problems& problems) {
+  std::optional<std::string> text = read_string(field, problems);
+  if (text && text->empty()) {
+    problems.add(field.mark(), quoted(field.name) + " must not be empty");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<bool> read_bool(const Field& field, Problems& problems) {
+  if (is_plain(field.value) && is_bool_word(field.value.Scalar())) return field.value.Scalar()[0] == 't' || field.value.Scalar()[0] == 'T';
+  type_problem(field, "true or false", problems);
+  return std::nullopt;
+}
+
+/// A number greater than 0.
+std::optional<double> read_positive_number(const Field& field, Problems& problems) {
+  if (!is_plain(field.value) || !is_decimal(field.value.Scalar())) {
+    type_problem(field, "a number", problems);
+    return std::nullopt;
+  }
+  std::string_view text = field.value.Scalar();
+  if (text.starts_with('+')) text.remove_prefix(1);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0)) {
+    problems.add(field.mark(), quoted(field.name) + " must be greater than 0, not " + field.value.Scalar());
+    return std::nullopt;
+  }
+  return value;
+}
+
+/// An integer from `low` to `high`.
+std::optional<int> read_integer(const Field& field, int low, int high, Problems& problems) {
+  std::string text = field.value.IsScalar() ? field.value.Scalar() : "";
+  if (!is_plain(field.value) || !is_decimal(text)) {
+    type_problem(field, "an integer", problems);
+    return std::nullopt;
+  }
+  if (!is_integer_text(text)) {
+    problems.add(field.mark(), quoted(field.name) + " must be an integer, not " + text);
+    return std::nullopt;
+  }
+  std::string_view digits = text;
+  if (digits.starts_with('+')) digits.remove_prefix(1);
+  long long value = 0;
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc::result_out_of_range) value = digits.starts_with('-') ? LLONG_MIN : LLONG_MAX;
+  if (value < low || value > high) {
+    std::string bound = value < low ? "at least " + std::to_string(low) : "at most " + std::to_string(high);
+    problems.add(field.mark(), quoted(field.name) + " must be " + bound + ", not " + text);
+    return std::nullopt;
+  }
+  return static_cast<int>(value);
+}
+
+/// A list's items; an empty value is an empty list.
+std::optional<std::vector<YAML::Node>> read_list(const Field& field, Problems& problems) {
+  if (field.value.IsNull()) return std::vector<YAML::Node>{};
+  if (!field.value.IsSequence()) {
+    type_problem(field, "a list", problems);
+    return std::nullopt;
+  }
+  return std::vector<YAML::Node>(field.value.begin(), field.value.end());
+}
+
+/// A string item of the list named `list`.
+std::optional<std::string> read_string_item(const YAML::Node& item, std::string_view list, Problems& problems) {
+  if (item.IsScalar()) return item.Scalar();
+  problems.add(item.Mark(), quoted(list) + " entries must be strings, not " + kind_name(item));
+  return std::nullopt;
+}
+
+std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_view list, Problems& problems) {
+  std::optional<std::string> pattern = read_string_item(item, list, problems);
+  if (!pattern) return std::nullopt;
+  if (std::string error = glob_error(*pattern); !error.empty()) {
+    problems.add(item.Mark(), "invalid glob " + quoted(printable(*pattern)) + ": " + error);
+    return std::nullopt;
+  }
+  return pattern;
+}
+
+// ---- the spec's levels -----------------------------------------------------
+
+constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output"};
+constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
+constexpr std::string_view kElfKeys[] = {"elf"};
+constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
+
+bool is_valid_bundle_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+void read_bundle_name(const Field& field, std::string& name, Problems& problems) {
+  std::optional<std::string> text = read_nonempty_string(field, problems);
+  if (!text) return;
+  if (!is_valid_bundle_name(*text))
+    problems.add(field.mark(), "invalid name " + quoted(*text) + " (use only letters, digits, '.', '_' and '-')");
+  else
+    name = *text;
+}
+
+void read_run(const Field& field, TestCase& test, Problems& problems) {
+  if (field.value.IsScalar()) {
+    problems.add(field.mark(), "'run' must be a list, not a string (use 'shell' for a command line)");
+    return;
+  }
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return;
+  if (items->empty()) problems.add(field.mark(), "'run' must list at least one argument");
+  for (const YAML::Node& item : *items)
+    if (std::optional<std::string> arg = read_string_item(item, "run", problems)) test.argv.push_back(*arg);
+  if (!test.argv.empty() && test.argv[0].empty()) problems.add((*items)[0].Mark(), "'run' must not start with an empty string");
+}
+
+bool is_valid_env_name(std::string_view name) {
+  return !name.empty() && name.find('=') == name.npos && name.find('\0') == name.npos;
+}
+
+void read_env(const Field& field, std::map<std::string, std::string>& env, Problems& problems) {
+  if (field.value.IsNull()) return;
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  std::map<std::string, int> first_line;
+  for (const auto& pair : field.value) {
+    if (!pair.first.IsScalar() || !is_valid_env_name(pair.first.Scalar())) {
+      std::string shown = pair.first.IsScalar() ? quoted(pair.first.Scalar()) : kind_name(pair.first);
+      problems.add(pair.first.Mark(), "invalid environment variable name " + shown);
+    } else if (!pair.second.IsScalar()) {
+      Field value{pair.first.Scalar(), pair.first, pair.second};
+      problems.add(value.mark(), "'env' values must be strings, not " + kind_name(pair.second));
+    } else if (auto [first, fresh] = first_line.emplace(pair.first.Scalar(), pair.first.Mark().line + 1); !fresh) {
+      problems.add(pair.first.Mark(), "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
+    } else {
+      env[pair.first.Scalar()] = pair.second.Scalar();
+    }
+  }
+}
+
+std::string test_title(const TestCase& test) { return test.name.empty() ? "test case" : "test " + quoted(test.name); }
+
+void check_command(const Fields& fields, const YAML::Node& map, const TestCase& test, Problems& problems) {
+  const Field* run = find_field(fields, "run");
+  const Field* shell = find_field(fields, "shell");
+  if (run && shell) {
+    // Reported at whichever of the two comes second: the first looked fine.
+    const Field* second = run->key.Mark().pos > shell->key.Mark().pos ? run : shell;
+    problems.add(second->key.Mark(), test_title(test) + " has both 'run' and 'shell' (give exactly one)");
+  } else if (!run && !shell) {
+    problems.add(map.Mark(), test_title(test) + " has neither 'run' nor 'shell' (give exactly one)");
+  }
+}
+
+// Each optional key of a test case and how to read it, in kTestKeys order.
+void read_test_options(const Fields& fields, TestCase& test, Problems& problems) {
+  if (const Field* f = find_field(fields, "run")) read_run(*f, test, problems);
+  if (const Field* f = find_field(fields, "shell"))
+    if (auto v = read_nonempty_string(*f, problems)) test.shell = *v;
+  if (const Field* f = find_field(fields, "cwd"))
+    if (auto v = read_string(*f, problems)) test.cwd = *v;
+  if (const Field* f = find_field(fields, "env")) read_env(*f, test.env, problems);
+  if (const Field* f = find_field(fields, "timeout"))
+    if (auto v = read_positive_number(*f, problems)) test.timeout = *v;
+  if (const Field* f = find_field(fields, "exit"))
+    if (auto v = read_integer(*f, 0, 255, problems)) test.exit = *v;
+  if (const Field* f = find_field(fields, "stdout"))
+    if (auto v = read_string(*f, problems)) test.stdout_text = *v;
+}
+
+std::optional<TestCase> read_test(const YAML::Node& node, Problems& problems) {
+  if (!node.IsMap()) {
+    problems.add(node.Mark(), "'tests' entries must be maps, not " + kind_name(node));
+    return std::nullopt;
+  }
+  Fields fields = read_fields(node, kTestKeys, problems);
+  TestCase test;
+  test.where = problems.location(node.Mark());
+  if (const Field* f = require_field(fields, "name", node, problems))
+    if (auto v = read_nonempty_string(*f, problems)) test.name = *v;
+  read_test_options(fields, test, problems);
+  check_command(fields, node, test, problems);
+  return test;
+}
+
+void read_tests(const Field& field, std::vector<TestCase>& tests, Problems& problems) {
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return;
+  if (items->empty()) problems.add(field.mark(), "'tests' must list at least one test case");
+  std::map<std::string, int> first_line;
+  for (const YAML::Node& item : *items) {
+    std::optional<TestCase> test = read_test(item, problems);
+    if (!test) continue;
+    if (!test->name.empty()) {
+      YAML::Mark name_mark = item["name"].Mark();
+      auto [first, fresh] = first_line.emplace(test->name, name_mark.line + 1);
+      if (!fresh)
+        problems.add(name_mark, "duplicate test name " + quoted(test->name) + " (first at line " + std::to_string(first->second) + ")");
+    }
+    tests.push_back(std::move(*test));
+  }
+}
+
+std::optional<IncludeRule> read_elf_include(const YAML::Node& node, Problems& problems) {
+  Fields fields = read_fields(node, kElfKeys, problems);
+  const Field* elf = require_field(fields, "elf", node, problems);
+  if (!elf) return std::nullopt;
+  std::optional<std::string> path = read_nonempty_string(*elf, problems);
+  if (!path) return std::nullopt;
+  if (!path->starts_with('/')) {
+    problems.add(elf->mark(), "'elf' must be an absolute path, not " + quoted(*path));
+    return std::nullopt;
+  }
+  return IncludeRule{IncludeRule::Kind::elf, *path, problems.location(node.Mark())};
+}
+
+void read_includes(const Field& field, std::vector<IncludeRule>& rules, Problems& problems) {
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return;
+  for (const YAML::Node& item : *items) {
+    if (item.IsMap()) {
+      if (auto rule = read_elf_include(item, problems)) rules.push_back(std::move(*rule));
+    } else if (!item.IsScalar()) {
+      problems.add(item.Mark(), "'include' entries must be globs or 'elf:' maps, not " + kind_name(item));
+    } else if (auto pattern = read_glob_item(item, "include", problems)) {
+      // Include globs are expanded by walking the file system from their
+      // literal prefix; "at any depth" would mean walking all of it.
+      if (!pattern->starts_with('/'))
+        problems.add(item.Mark(), "include glob " + quoted(*pattern) + " must start with '/' (only exclude globs match at any depth)");
+      else
+        rules.push_back({IncludeRule::Kind::glob, *pattern, problems.location(item.Mark())});
+    }
+  }
+}
+
+void read_excludes(const Field& field, std::vector<ExcludeRule>& rules, Problems& problems) {
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return;
+  for (const YAML::Node& item : *items)
+    if (auto pattern = read_glob_item(item, "exclude", problems))
+      rules.push_back({*pattern, problems.location(item.Mark())});
+}
+
+void read_format(const Field& field, std::string& format, Problems& problems) {
+  std::optional<std::string> text = read_string(field, problems);
+  if (!text) return;
+  if (std::find(std::begin(kBundleFormats), std::end(kBundleFormats), *text) == std::end(kBundleFormats))
+    problems.add(field.mark(), "unknown output format " + quoted(*text) + " (expected one of: " + joined(kBundleFormats) + ")");
+  else
+    format = *text;
+}
+
+void read_output(const Field& field, OutputSpec& output, Problems& problems) {
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  Fields fields = read_fields(field.value, kOutputKeys, problems);
+  output.where = problems.location(field.value.Mark());
+  if (const Field* f = require_field(fields, "path", field.value, problems))
+    if (auto v = read_nonempty_string(*f, problems)) output.path = *v;
+  if (const Field* f = find_field(fields, "format")) read_format(*f, output.format, problems);
+  if (const Field* f = find_field(fields, "compression"))
+    if (auto v = read_integer(*f, 0, INT_MAX, problems)) output.compression_level = *v;
+  if (const Field* f = find_field(fields, "reproducible"))
+    if (auto v = read_bool(*f, problems)) output.reproducible = *v;
+}
+
+void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
+  Fields fields = read_fields(root, kTopKeys, problems);
+  if (const Field* f = require_field(fields, "name", root, problems)) read_bundle_name(*f, spec.name, problems);
+  if (const Field* f = require_field(fields, "tests", root, problems)) read_tests(*f, spec.tests, problems);
+  if (const Field* f = find_field(fields, "include")) read_includes(*f, spec.include, problems);
+  if (const Field* f = find_field(fields, "exclude")) read_excludes(*f, spec.exclude, problems);
+  if (const Field* f = require_field(fields, "output", root, problems)) read_output(*f, spec.output, problems);
+}
+
+/// The single document of `text`; throws Error for bad YAML, reports the rest.
+YAML::Node parse_document(std::string_view text, const std::string& file) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    throw Error(position(file, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  Problems problems(file);
+  YAML::Mark start;  // 1:1
+  if (documents.empty() || documents[0].IsNull())
+    problems.add(start, "empty spec (expected a map with 'name', 'tests' and 'output')");
+  else if (!documents[0].IsMap())
+    problems.add(documents[0].Mark(), "a spec must be a map, not " + kind_name(documents[0]));
+  if (documents.size() > 1) problems.add(documents[1].Mark(), "a spec must be a single YAML document");
+  problems.check();
+  return documents[0];
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+BundleSpec parse_spec(std::string_view text, const std::string& file) {
+  YAML::Node root = parse_document(text, file);
+  Problems problems(file);
+  BundleSpec spec;
+  spec.file = file;
+  read_top(root, spec, problems);
+  problems.check();
+  return spec;
+}
+
+BundleSpec load_spec(const std::string& file) {
+  std::unique_ptr<std::FILE, FileCloser> in(std::fopen(file.c_str(), "rb"));
+  if (!in) throw_system_error(file + ": cannot read");
+  std::string text;
+  char buffer[65536];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, in.get())) text.append(buffer, n);
+  if (std::ferror(in.get())) throw_system_error(file + ": cannot read");
+  return parse_spec(text, file);
+}
+
+}  // namespace tracepack

@@ -1,0 +1,263 @@
+// make_plan over hand-made traces and an in-memory file system.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tracepack/error.h"
+#include "tracepack/plan.h"
+
+namespace tracepack {
+namespace {
+
+// An in-memory tree: paths to FileInfo; directories list their children.
+class FakeFileSystem : public FileSystemView {
+ public:
+  FakeFileSystem& dir(const PathBytes& path, std::uint32_t mode = 0755) {
+    return add(path, EntryType::directory, FileType::directory, mode, {});
+  }
+  FakeFileSystem& file(const PathBytes& path, std::uint64_t size = 10, std::uint32_t mode = 0644,
+                       std::uint64_t inode = 0, std::uint64_t links = 1) {
+    add(path, EntryType::regular, FileType::regular, mode, {});
+    files_[path].size = size;
+    files_[path].inode = inode ? inode : files_.size() + 1000;
+    files_[path].links = links;
+    return *this;
+  }
+  FakeFileSystem& link(const PathBytes& path, const PathBytes& target) {
+    return add(path, EntryType::symlink, FileType::symlink, 0777, target);
+  }
+  FakeFileSystem& special(const PathBytes& path, FileType type) {
+    return add(path, EntryType::regular, type, 0666, {});
+  }
+  void remove(const PathBytes& path) { files_.erase(path); }
+
+  std::optional<FileInfo> info(const PathBytes& path) const override {
+    auto it = files_.find(path);
+    if (it == files_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<PathBytes> list(const PathBytes& dir) const override {
+    std::vector<PathBytes> names;
+    PathBytes prefix = dir == "/" ? "/" : dir + "/";
+    for (const auto& [path, info] : files_)
+      if (path.starts_with(prefix) && path.size() > prefix.size() && path.find('/', prefix.size()) == PathBytes::npos)
+        names.push_back(path.substr(prefix.size()));
+    return names;
+  }
+
+ private:
+  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode,
+                      const PathBytes& target) {
+    FileInfo info;
+    info.type = type;
+    info.file_type = file_type;
+    info.mode = mode;
+    info.link_target = target;
+    info.inode = files_.size() + 1000;
+    files_[path] = info;
+    return *this;
+  }
+  std::map<PathBytes, FileInfo> files_;
+};
+
+// A trace with one process; accesses added with `access()`.
+struct TraceBuilder {
+  Trace trace;
+  explicit TraceBuilder(const std::string& label) {
+    trace.run.label = label;
+    Process p;
+    p.id = 1;
+    p.pid = 100;
+    p.execs.push_back(Exec{0, "/usr/bin/app", "/usr/bin/app", {"app"}, "/", {}});
+    trace.processes.push_back(p);
+  }
+  TraceBuilder& access(AccessKind kind, const PathBytes& resolved, FileType type = FileType::regular, int error = 0,
+                       std::vector<Symlink> links = {}) {
+    FileAccess a;
+    a.id = trace.accesses.size() + 1;
+    a.process = 1;
+    a.syscall = kind == AccessKind::exec ? "execve" : "openat";
+    a.kind = kind;
+    a.path = resolved;
+    a.resolved = resolved;
+    a.type = error ? FileType::none : type;
+    a.error = error;
+    a.links = std::move(links);
+    trace.accesses.push_back(a);
+    return *this;
+  }
+};
+
+FakeFileSystem base_tree() {
+  FakeFileSystem fs;
+  fs.dir("/usr").dir("/usr/bin").dir("/usr/lib").dir("/etc", 0700).dir("/tmp", 01777).dir("/proc");
+  fs.file("/usr/bin/app", 100, 0755).file("/usr/lib/libx.so.1.2", 50).link("/usr/lib/libx.so.1", "libx.so.1.2");
+  fs.link("/lib", "usr/lib").file("/etc/app.conf", 5, 0600).file("/tmp/scratch").file("/proc/cpuinfo");
+  return fs;
+}
+
+std::vector<PathBytes> paths(const BundlePlan& plan) {
+  std::vector<PathBytes> out;
+  for (const PlanEntry& e : plan.entries) out.push_back(e.path);
+  return out;
+}
+
+const PlanEntry* entry(const BundlePlan& plan, const PathBytes& path) {
+  for (const PlanEntry& e : plan.entries)
+    if (e.path == path) return &e;
+  return nullptr;
+}
+
+std::string exclusion(const BundlePlan& plan, const PathBytes& path) {
+  for (const PlanExclusion& x : plan.excluded)
+    if (x.path == path) return x.reason;
+  return "";
+}
+
+TEST(MakePlan, TracedFilesTheirLinksParentsAndLinkTargets) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::exec, "/usr/bin/app");
+  t.access(AccessKind::read, "/usr/lib/libx.so.1.2", FileType::regular, 0,
+           {{"/lib", "usr/lib"}, {"/usr/lib/libx.so.1", "libx.so.1.2"}});
+  t.access(AccessKind::read, "/etc/app.conf");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/etc", "/etc/app.conf", "/lib", "/usr", "/usr/bin", "/usr/bin/app",
+                                                  "/usr/lib", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2"}));
+  ASSERT_NE(entry(plan, "/lib"), nullptr);
+  EXPECT_EQ(entry(plan, "/lib")->type, EntryType::symlink);
+  EXPECT_EQ(entry(plan, "/lib")->link_target, "usr/lib");
+  EXPECT_EQ(entry(plan, "/etc")->mode, 0700u) << "directories keep their modes";
+  EXPECT_EQ(entry(plan, "/usr/bin/app")->mode, 0755u);
+  EXPECT_EQ(entry(plan, "/usr/bin/app")->reasons.at(0).detail, "test 'unit', pid 100 (app), execve");
+  EXPECT_EQ(entry(plan, "/usr")->reasons.at(0).source, PlanReason::Source::parent);
+}
+
+TEST(MakePlan, LeavesOutPseudoFileSystemsFailuresSpecialFilesAndOutputs) {
+  FakeFileSystem fs = base_tree();
+  fs.special("/usr/lib/fifo", FileType::fifo).file("/usr/lib/made-here");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/proc/cpuinfo");
+  t.access(AccessKind::read, "/tmp/scratch");
+  t.access(AccessKind::stat, "/usr/lib/nothing", FileType::none, ENOENT);
+  t.access(AccessKind::read, "/usr/lib/fifo", FileType::fifo);
+  t.access(AccessKind::create, "/usr/lib/made-here");
+  t.access(AccessKind::read, "/usr/lib/made-here");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_TRUE(plan.entries.empty()) << paths(plan).size();
+  EXPECT_EQ(exclusion(plan, "/proc/cpuinfo"), "/proc: not packed (pseudo or temporary file system)");
+  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: not packed (pseudo or temporary file system)");
+  EXPECT_EQ(exclusion(plan, "/usr/lib/nothing"), "lookup failed in test 'unit': No such file or directory");
+  EXPECT_EQ(exclusion(plan, "/usr/lib/fifo"), "fifo: special files are never packed");
+  EXPECT_EQ(exclusion(plan, "/usr/lib/made-here"), "output of the run: created or written first by test 'unit'");
+}
+
+TEST(MakePlan, IncludeBeatsExcludeAndExcludeBeatsTraced) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/usr/share").dir("/usr/share/doc").file("/usr/share/doc/a.txt").file("/usr/share/doc/b.md");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/share/doc/a.txt").access(AccessKind::read, "/usr/bin/app");
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.exclude.push_back({"/usr/share/**", {"spec.yaml", 7, 5}});
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/usr/share/doc/*.md", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(exclusion(plan, "/usr/share/doc/a.txt"), "excluded by rule '/usr/share/**' (spec.yaml:7:5)");
+  ASSERT_NE(entry(plan, "/usr/share/doc/b.md"), nullptr);
+  EXPECT_EQ(entry(plan, "/usr/share/doc/b.md")->reasons.at(0).detail,
+            "included by rule '/usr/share/doc/*.md' (spec.yaml:4:5)");
+  EXPECT_NE(entry(plan, "/usr/share/doc"), nullptr) << "parents of an included file come along";
+}
+
+TEST(MakePlan, ElfClosureEntriesComeWithTheirLinks) {
+  FakeFileSystem fs = base_tree();
+  PlanInputs in;
+  in.spec.include.push_back({IncludeRule::Kind::elf, "/usr/bin/app", {"spec.yaml", 3, 5}});
+  ElfClosure closure;
+  closure.roots = {"/usr/bin/app"};
+  closure.dependencies.push_back(
+      {"libx.so.1", "/usr/bin/app", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2", {{"/usr/lib/libx.so.1", "libx.so.1.2"}}, "default path"});
+  in.closures = {closure};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/usr", "/usr/bin", "/usr/bin/app", "/usr/lib", "/usr/lib/libx.so.1",
+                                                  "/usr/lib/libx.so.1.2"}));
+  EXPECT_EQ(entry(plan, "/usr/lib/libx.so.1.2")->reasons.at(0).detail,
+            "libx.so.1 needed by /usr/bin/app (default path)");
+}
+
+TEST(MakePlan, OrderOfTracesDoesNotMatter) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder a("a"), b("b");
+  a.access(AccessKind::read, "/usr/bin/app");
+  b.access(AccessKind::read, "/etc/app.conf");
+  PlanInputs ab, ba;
+  ab.traces = {a.trace, b.trace};
+  ba.traces = {b.trace, a.trace};
+  EXPECT_EQ(paths(make_plan(ab, fs)), paths(make_plan(ba, fs)));
+}
+
+TEST(MakePlan, MissingFilesAreListedAllAtOnce) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/lib/gone1").access(AccessKind::read, "/usr/lib/gone2");
+  PlanInputs in;
+  in.traces = {t.trace};
+  try {
+    make_plan(in, fs);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "plan: 2 file(s) used by the traced run are gone or unreadable now (use --allow-missing to pack "
+              "without them):\n  /usr/lib/gone1\n  /usr/lib/gone2");
+  }
+  in.allow_missing = true;
+  BundlePlan plan = make_plan(in, fs);
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_EQ(entry(plan, "/usr/lib/gone1"), nullptr);
+}
+
+TEST(MakePlan, HardLinksPointToTheFirstPath) {
+  FakeFileSystem fs = base_tree();
+  fs.file("/usr/bin/one", 10, 0755, 77, 2).file("/usr/bin/two", 10, 0755, 77, 2);
+  TraceBuilder t("unit");
+  t.access(AccessKind::exec, "/usr/bin/two").access(AccessKind::exec, "/usr/bin/one");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(entry(plan, "/usr/bin/one")->hardlink_to, "");
+  EXPECT_EQ(entry(plan, "/usr/bin/two")->hardlink_to, "/usr/bin/one");
+}
+
+TEST(MakePlan, RelativeIncludePatternIsAnError) {
+  FakeFileSystem fs = base_tree();
+  PlanInputs in;
+  in.spec.include.push_back({IncludeRule::Kind::glob, "*.conf", {"spec.yaml", 9, 5}});
+  try {
+    make_plan(in, fs);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "spec.yaml:9:5: include pattern '*.conf' must be an absolute path");
+  }
+}
+
+TEST(ExplainPath, SaysWhyInAndWhyOut) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/bin/app").access(AccessKind::read, "/proc/cpuinfo");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(explain_path(plan, "/usr/bin/app"),
+            (std::vector<std::string>{"/usr/bin/app: in the bundle", "  test 'unit', pid 100 (app), openat"}));
+  EXPECT_EQ(explain_path(plan, "/proc/cpuinfo"),
+            (std::vector<std::string>{"/proc/cpuinfo: not in the bundle",
+                                      "  /proc: not packed (pseudo or temporary file system)"}));
+  EXPECT_EQ(explain_path(plan, "/nowhere").size(), 1u);
+}
+
+}  // namespace
+}  // namespace tracepack

@@ -431,6 +431,7 @@ void append_process_line(std::string& out, const Process& process) {
   put_int(out, "pid", process.pid);
   put_u64(out, "parent", process.parent);
   put_real(out, "start", process.start);
+  if (!process.test.empty()) put_text(out, "test", process.test);
   close_record(out);
 }
 
@@ -980,6 +981,7 @@ class TraceReader {
     process.pid = f.int32("pid");
     process.parent = f.u64("parent");
     process.start = f.real("start");
+    process.test = f.value_or("test", std::string(), &Fields::as_text);
     if (!process_index_.emplace(process.id, trace_.processes.size()).second) {
       f.fail("duplicate process id " + std::to_string(process.id));
     }

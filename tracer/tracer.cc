@@ -141,13 +141,20 @@ RunInfo make_run_info(const TraceOptions& options) {
     run.kernel = u.release;
     run.arch = u.machine;
   }
-  if (char* cwd = getcwd(nullptr, 0)) {
+  if (!options.cwd.empty()) {
+    run.cwd = options.cwd;
+  } else if (char* cwd = getcwd(nullptr, 0)) {
     run.cwd = cwd;
     free(cwd);
   }
   run.start_time = utc_now_iso8601();
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
+  std::vector<std::string_view> env;
+  if (options.env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  } else {
+    env.assign(options.env.begin(), options.env.end());
+  }
+  for (std::string_view entry : env) {
     std::size_t eq = entry.find('=');
     std::string name(entry.substr(0, eq));
     run.env_names.push_back(name);
@@ -275,6 +282,8 @@ class Tracer {
   cpu_set_t pinned_mask_{};
   bool pinned_ = false;
 
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
   std::unordered_map<pid_t, Thread> threads_;
   std::unordered_map<pid_t, ProcessState> processes_;  // by tgid, live ones
   std::unordered_map<pid_t, int> parked_;              // stops of tasks not yet announced
@@ -306,8 +315,8 @@ void Tracer::choose_mode() {
 
 void Tracer::pin_to_current_cpu() {
   if (!options_.pin_cpu || sched_getaffinity(0, sizeof original_mask_, &original_mask_) != 0) return;
-  int cpu = sched_getcpu();
-  if (cpu < 0 || CPU_COUNT(&original_mask_) < 2) return;
+  int cpu = options_.cpu >= 0 ? options_.cpu : sched_getcpu();
+  if (cpu < 0 || CPU_COUNT(&original_mask_) < 2 || !CPU_ISSET(cpu, &original_mask_)) return;
   CPU_ZERO(&pinned_mask_);
   CPU_SET(cpu, &pinned_mask_);
   pinned_ = sched_setaffinity(0, sizeof pinned_mask_, &pinned_mask_) == 0;
@@ -332,10 +341,15 @@ void Tracer::run_child(int ready_fd, int error_fd) {
       _exit(126);
     }
   }
-  std::vector<char*> argv;
-  for (const std::string& arg : options_.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
+  if (options_.stdout_fd >= 0 && dup2(options_.stdout_fd, STDOUT_FILENO) < 0) _exit(126);
+  if (!options_.cwd.empty() && chdir(options_.cwd.c_str()) != 0) {
+    report[0] = 3;
+    report[1] = errno;
+    (void)!write(error_fd, report, sizeof report);
+    _exit(126);
+  }
+  if (!envp_.empty()) environ = envp_.data();  // so that the PATH search uses the command's PATH
+  execvp(argv_[0], argv_.data());
   report[0] = 2;
   report[1] = errno;
   (void)!write(error_fd, report, sizeof report);
@@ -343,10 +357,14 @@ void Tracer::run_child(int ready_fd, int error_fd) {
 }
 
 pid_t Tracer::spawn_child() {
+  // The child may not allocate between fork and exec: build its vectors now.
+  for (const std::string& arg : options_.argv) argv_.push_back(const_cast<char*>(arg.c_str()));
+  argv_.push_back(nullptr);
+  for (const std::string& entry : options_.env) envp_.push_back(const_cast<char*>(entry.c_str()));
+  if (!envp_.empty()) envp_.push_back(nullptr);
   int ready[2];
   int error[2];
   if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(error, O_CLOEXEC) != 0) throw_system_error("pipe");
-  // argv strings are built before fork: the child must not allocate.
   pid_t pid = fork();
   if (pid < 0) throw_system_error("fork");
   if (pid == 0) {
@@ -415,6 +433,7 @@ TraceOutcome Tracer::run() {
   int report[2] = {0, 0};
   if (read(error_fd_, report, sizeof report) == sizeof report) {
     if (report[0] == 1) throw Error(system_error_message("cannot install the seccomp filter", report[1]));
+    if (report[0] == 3) throw Error(system_error_message("cannot change to directory " + options_.cwd, report[1]));
     outcome_.start_error = report[1];
   }
   close(error_fd_);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tracepack/elf_closure.h"
+#include "tracepack/spec.h"
 #include "tracepack/trace.h"
 
 namespace tracepack {
@@ -58,5 +60,59 @@ struct BundlePlan {
   std::vector<PlanExclusion> excluded;
   std::vector<std::string> warnings;
 };
+
+/// What the plan needs to know about a path on the source file system.
+struct FileInfo {
+  EntryType type = EntryType::regular;
+  FileType file_type = FileType::regular;  ///< the full type (sockets, devices...)
+  std::uint32_t mode = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime = 0;
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::uint64_t links = 1;  ///< hard-link count
+  PathBytes link_target;    ///< symlinks
+};
+
+/// Read-only access to the file system a bundle is taken from: the host's
+/// (HostFileSystem) or an in-memory tree in tests.
+class FileSystemView {
+ public:
+  virtual ~FileSystemView() = default;
+  /// lstat + readlink; nullopt when the path does not exist or cannot be read.
+  virtual std::optional<FileInfo> info(const PathBytes& path) const = 0;
+  /// Names in a directory (no "." or ".."), sorted; empty when unreadable.
+  virtual std::vector<PathBytes> list(const PathBytes& dir) const = 0;
+};
+
+/// The real file system under `root` ("/" by default).
+class HostFileSystem : public FileSystemView {
+ public:
+  explicit HostFileSystem(PathBytes root = "/") : root_(std::move(root)) {}
+  std::optional<FileInfo> info(const PathBytes& path) const override;
+  std::vector<PathBytes> list(const PathBytes& dir) const override;
+
+ private:
+  PathBytes root_;
+};
+
+/// Inputs of make_plan besides the file system.
+struct PlanInputs {
+  std::vector<Trace> traces;            ///< one per test case or run; order does not matter
+  BundleSpec spec;
+  std::vector<ElfClosure> closures;     ///< one per `elf:` include, in spec order
+  bool allow_missing = false;           ///< a traced file gone at pack time is a warning, not an error
+};
+
+/// Decides what goes in the bundle, and why. Pure apart from reading `fs`.
+/// Throws Error listing every traced path that is missing or changed type
+/// (unless allow_missing).
+BundlePlan make_plan(const PlanInputs& inputs, const FileSystemView& fs);
+
+/// Why `path` is in, or out of, the plan: one line per reason, the deciding
+/// one first ("excluded by rule '**/*.pyc' (tracepack.yaml:9:5)").
+std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path);
 
 }  // namespace tracepack

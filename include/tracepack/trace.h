@@ -105,6 +105,7 @@ struct Process {
   int pid = 0;
   std::uint64_t parent = 0;  ///< Process::id of the parent, 0 for the first process
   double start = 0;          ///< seconds since the run started
+  std::string test;          ///< test case (label) it belongs to in a merged trace; empty = the run's label
   std::vector<Exec> execs;
   bool exited = false;       ///< false if the trace ended before the process did
   double end = 0;

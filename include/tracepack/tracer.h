@@ -17,6 +17,10 @@ struct TraceOptions {
   bool use_seccomp = true;         ///< false: stop at every syscall (slow fallback)
   bool exact_results = false;      ///< stop at syscall exit for every traced call
   bool pin_cpu = true;             ///< keep tracer and single-threaded tracees on one CPU
+  int cpu = -1;                    ///< the CPU to pin to; -1 = the one the tracer is running on
+  std::string cwd;                 ///< directory to run the command in; empty = the current one
+  std::vector<std::string> env;    ///< the command's whole environment ("NAME=value"); empty = inherit
+  int stdout_fd = -1;              ///< the command's standard output; -1 = inherit
 };
 
 /// How the run ended.

@@ -1,0 +1,74 @@
+// `tracepack pack`: traces (+ a spec's rules) → bundle.
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "tracepack/error.h"
+#include "tracepack/pack.h"
+
+namespace tracepack::cli {
+namespace {
+
+std::optional<std::int64_t> source_date_epoch() {
+  const char* value = std::getenv("SOURCE_DATE_EPOCH");
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  char* end = nullptr;
+  long long epoch = std::strtoll(value, &end, 10);
+  if (*end != '\0' || epoch < 0) throw Error(std::string("SOURCE_DATE_EPOCH: not a number of seconds: '") + value + "'");
+  return epoch;
+}
+
+double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+void print_outcome(const BundlePlan& plan, const WriteResult& w, const std::string& output) {
+  std::fprintf(stderr, "tracepack: packed %llu files, %llu directories, %llu symlinks (%.1f MiB) into %s (%s, %.1f MiB)\n",
+               static_cast<unsigned long long>(w.files), static_cast<unsigned long long>(w.directories),
+               static_cast<unsigned long long>(w.symlinks), mib(w.bytes), output.c_str(), w.format.c_str(),
+               mib(w.output_bytes));
+  for (const auto& [reason, count] : count_exclusions(plan))
+    std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
+}
+
+struct PackArgs {
+  std::vector<std::string> traces;
+  std::string spec;
+  std::string output;
+  std::string format;
+  std::string explain;
+  bool allow_missing = false;
+};
+
+int run_pack(const PackArgs& args) {
+  PackRequest request;
+  request.trace_files = args.traces;
+  if (!args.spec.empty()) request.spec = load_spec(args.spec);
+  request.output = args.output;
+  request.format = args.format;
+  request.allow_missing = args.allow_missing;
+  request.source_date_epoch = source_date_epoch();
+  BundlePlan plan = plan_bundle(request);
+  if (!args.explain.empty()) {
+    for (const std::string& line : explain_path(plan, args.explain)) std::printf("%s\n", line.c_str());
+    return 0;
+  }
+  WriteResult written = pack_bundle(request, plan);
+  print_outcome(plan, written, request.output.empty() ? request.spec.output.path : request.output);
+  return 0;
+}
+
+}  // namespace
+
+Action add_pack_command(CLI::App& app) {
+  auto args = std::make_shared<PackArgs>();
+  CLI::App* cmd = app.add_subcommand("pack", "Build a bundle from traces (and a spec's include/exclude rules)");
+  cmd->add_option("traces", args->traces, "Trace files written by `tracepack trace`")->required();
+  cmd->add_option("-s,--spec", args->spec, "Spec file (tracepack.yaml) with include/exclude rules and output");
+  cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
+  cmd->add_option("-f,--format", args->format, "dir, tar, tar.gz, tar.zst, tar.xz, zip or cpio (default: from the output's extension)");
+  cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
+  cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
+  return [args] { return run_pack(*args); };
+}
+
+}  // namespace tracepack::cli

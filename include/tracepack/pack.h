@@ -1,0 +1,35 @@
+// The pack stage as one call: traces + spec → plan → bundle on disk.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tracepack/bundle_writer.h"
+#include "tracepack/plan.h"
+#include "tracepack/spec.h"
+
+namespace tracepack {
+
+/// What `tracepack pack` was asked to do.
+struct PackRequest {
+  std::vector<std::string> trace_files;
+  BundleSpec spec;                  ///< rules and output; an empty spec means "traces only"
+  std::string output;               ///< overrides spec.output.path when non-empty
+  std::string format;               ///< overrides spec.output.format when non-empty
+  bool allow_missing = false;
+  std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
+};
+
+/// Reads the traces, computes the ELF closures of the spec's elf: rules and
+/// makes the plan (nothing is written). Throws Error.
+BundlePlan plan_bundle(const PackRequest& request);
+
+/// plan_bundle, then write_bundle to the requested output. Throws Error.
+WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
+
+/// Exclusions counted by the first words of their reason ("/proc", "lookup failed", "output of the run"...).
+std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan);
+
+}  // namespace tracepack

@@ -1,0 +1,53 @@
+// The pack stage: read traces, resolve elf: closures, plan, write.
+#include "tracepack/pack.h"
+
+#include <map>
+
+#include "tracepack/elf_closure.h"
+#include "tracepack/error.h"
+
+namespace tracepack {
+namespace {
+
+std::string resolve_output(const PackRequest& request) {
+  std::string path = request.output.empty() ? request.spec.output.path : request.output;
+  if (path.empty()) throw Error("pack: no output given (use -o PATH or output.path in the spec)");
+  return path;
+}
+
+}  // namespace
+
+BundlePlan plan_bundle(const PackRequest& request) {
+  PlanInputs in;
+  in.spec = request.spec;
+  in.allow_missing = request.allow_missing;
+  for (const std::string& file : request.trace_files) in.traces.push_back(read_trace(file));
+  for (const IncludeRule& rule : request.spec.include)
+    if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
+  HostFileSystem host;
+  return make_plan(in, host);
+}
+
+WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
+  WriteOptions options;
+  options.path = resolve_output(request);
+  options.format = !request.format.empty() ? request.format : request.spec.output.format;
+  options.compression_level = request.spec.output.compression_level;
+  options.reproducible = request.spec.output.reproducible;
+  options.source_date_epoch = request.source_date_epoch;
+  options.bundle_name = request.spec.name;
+  return write_bundle(plan, options);
+}
+
+std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan) {
+  std::map<std::string, std::size_t> counts;
+  for (const PlanExclusion& x : plan.excluded) {
+    std::size_t end = x.reason.find_first_of(":(");
+    std::string key = x.reason.substr(0, end);
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    ++counts[key];
+  }
+  return {counts.begin(), counts.end()};
+}
+
+}  // namespace tracepack
