@@ -49,28 +49,6 @@ PathBytes parent_of(const PathBytes& path) {
   return slash == 0 || slash == PathBytes::npos ? PathBytes("/") : path.substr(0, slash);
 }
 
-// Joins a symlink's directory and its (relative or absolute) target, textually:
-// the target is resolved further when it is itself added to the plan.
-PathBytes link_destination(const PathBytes& link, const PathBytes& target) {
-  PathBytes joined = target.starts_with('/') ? target : parent_of(link) + "/" + target;
-  std::vector<std::string_view> parts;
-  std::size_t at = 0;
-  while (at <= joined.size()) {
-    std::size_t slash = joined.find('/', at);
-    if (slash == PathBytes::npos) slash = joined.size();
-    std::string_view part(joined.data() + at, slash - at);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    at = slash + 1;
-  }
-  PathBytes out;
-  for (std::string_view part : parts) out.append("/").append(part);
-  return out.empty() ? "/" : out;
-}
-
 std::string location(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
@@ -122,8 +100,13 @@ class Planner {
   std::optional<std::string> excluded_by_rule(const PathBytes& path) const;
   void add_include_globs();
   void add_closures();
-  void expand_glob(const IncludeRule& rule, const PathBytes& dir);
+  void expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written);
   void close_tree();
+  struct Physical {
+    PathBytes path;              ///< symlink-free; empty when the walk failed (dangling link, loop)
+    std::vector<PathBytes> links;  ///< symlinks met on the way
+  };
+  Physical resolve(const PathBytes& path) const;
   void fill_metadata(BundlePlan& plan);
   PlanReason traced_reason(const Trace& trace, const FileAccess& a) const;
 
@@ -208,19 +191,22 @@ void Planner::add_traced(const Trace& trace) {
   }
 }
 
-void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir) {
+// Walks the physical directory `dir`, which the pattern knows as `written`
+// (the same directory reached through symlinks such as /lib -> usr/lib).
+void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written) {
   for (const PathBytes& name : fs_.list(dir)) {
     PathBytes path = (dir == "/" ? "" : dir) + "/" + name;
+    PathBytes as_written = (written == "/" ? "" : written) + "/" + name;
     std::optional<FileInfo> info = fs_.info(path);
     if (!info) continue;
-    if (glob_match(rule.pattern, path)) {
+    if (glob_match(rule.pattern, as_written)) {
       PlanReason r;
       r.source = PlanReason::Source::rule;
       r.rule = rule.pattern + " (" + location(rule.where) + ")";
       r.detail = "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
       propose(path, r, true);
     }
-    if (info->type == EntryType::directory && pseudo_root(path).empty()) expand_glob(rule, path);
+    if (info->type == EntryType::directory && pseudo_root(path).empty()) expand_glob(rule, path, as_written);
   }
 }
 
@@ -238,17 +224,18 @@ void Planner::add_include_globs() {
     if (!rule.pattern.starts_with('/'))
       throw Error(location(rule.where) + ": include pattern '" + rule.pattern + "' must be an absolute path");
     PathBytes start = literal_prefix(rule.pattern);
-    std::optional<FileInfo> info = fs_.info(start);
+    Physical physical = resolve(start);
+    std::optional<FileInfo> info = physical.path.empty() ? std::nullopt : fs_.info(physical.path);
     if (!info) {
       warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing: " + start + " does not exist");
       continue;
     }
     std::size_t before = candidates_.size();
-    if (glob_match(rule.pattern, start)) {
-      PlanReason r{PlanReason::Source::rule, "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
-      propose(start, r, true);
-    }
-    if (info->type == EntryType::directory) expand_glob(rule, start);
+    PlanReason r{PlanReason::Source::rule, "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
+    if (glob_match(rule.pattern, start)) propose(physical.path, r, true);
+    if (info->type == EntryType::directory) expand_glob(rule, physical.path, start);
+    if (candidates_.size() != before)
+      for (const PathBytes& link : physical.links) propose(link, r, true);
     if (candidates_.size() == before)
       warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
   }
@@ -272,27 +259,69 @@ void Planner::add_closures() {
   }
 }
 
+// Resolves a path on the source file system one component at a time, as the
+// kernel would inside the bundle, noting every symlink it crosses.
+Planner::Physical Planner::resolve(const PathBytes& path) const {
+  Physical out;
+  std::vector<PathBytes> todo;  // components, last first
+  auto push = [&todo](const PathBytes& p) {
+    std::vector<PathBytes> parts;
+    std::size_t at = 0;
+    while (at < p.size()) {
+      std::size_t slash = p.find('/', at);
+      if (slash == PathBytes::npos) slash = p.size();
+      if (slash > at) parts.push_back(p.substr(at, slash - at));
+      at = slash + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push(path);
+  PathBytes current = "/";
+  for (int hops = 0; !todo.empty();) {
+    PathBytes name = std::move(todo.back());
+    todo.pop_back();
+    if (name == ".") continue;
+    if (name == "..") {
+      current = parent_of(current);
+      continue;
+    }
+    PathBytes candidate = (current == "/" ? "" : current) + "/" + name;
+    std::optional<FileInfo> info = fs_.info(candidate);
+    if (!info) return {{}, std::move(out.links)};
+    if (info->type == EntryType::symlink) {
+      if (++hops > 40) return {{}, std::move(out.links)};
+      out.links.push_back(candidate);
+      if (info->link_target.starts_with('/')) current = "/";
+      push(info->link_target);
+      continue;
+    }
+    current = std::move(candidate);
+  }
+  out.path = std::move(current);
+  return out;
+}
+
 // Adds parents and symlink targets until nothing new appears.
 void Planner::close_tree() {
   std::vector<PathBytes> todo;
   for (const auto& [path, c] : candidates_) todo.push_back(path);
+  auto add = [&](const PathBytes& path, PlanReason::Source source, const std::string& detail) {
+    if (path == "/" || candidates_.contains(path)) return;
+    Candidate& c = candidates_[path];
+    c.reasons.push_back({source, detail, {}, 0, 0, {}, {}});
+    c.forced = true;
+    todo.push_back(path);
+  };
   while (!todo.empty()) {
     PathBytes path = std::move(todo.back());
     todo.pop_back();
-    PathBytes parent = parent_of(path);
-    if (parent != "/" && !candidates_.contains(parent)) {
-      candidates_[parent].reasons.push_back({PlanReason::Source::parent, "directory above " + path, {}, 0, 0, {}, {}});
-      candidates_[parent].forced = true;
-      todo.push_back(parent);
-    }
+    add(parent_of(path), PlanReason::Source::parent, "directory above " + path);
     std::optional<FileInfo> info = fs_.info(path);
     if (!info || info->type != EntryType::symlink) continue;
-    PathBytes target = link_destination(path, info->link_target);
-    if (target != "/" && !candidates_.contains(target) && fs_.info(target)) {
-      candidates_[target].reasons.push_back({PlanReason::Source::link_target, "target of symlink " + path, {}, 0, 0, {}, {}});
-      candidates_[target].forced = true;
-      todo.push_back(target);
-    }
+    PathBytes target = info->link_target.starts_with('/') ? info->link_target : parent_of(path) + "/" + info->link_target;
+    Physical resolved = resolve(target);
+    for (const PathBytes& link : resolved.links) add(link, PlanReason::Source::link_target, "on the way to the target of symlink " + path);
+    if (!resolved.path.empty()) add(resolved.path, PlanReason::Source::link_target, "target of symlink " + path);
   }
 }
 
