@@ -15,8 +15,9 @@
 // leaves the previous output as it was and no temporary behind.
 //
 // Format notes. tar is pax "restricted": plain ustar headers unless a name,
-// link or number does not fit or is not ASCII, then a pax header with
-// hdrcharset=BINARY, so names are stored as raw bytes whatever the locale.
+// link or number does not fit or is not ASCII, then a pax header; names that
+// are not UTF-8 go in raw under hdrcharset=BINARY (GNU tar warns that it does
+// not know the keyword and keeps the bytes; bsdtar knows it).
 // cpio is SVR4 "newc" (an initramfs can use it); its hard links share an
 // inode number, the data rides on the first name (GNU cpio, bsdtar and the
 // kernel accept that), and "TRAILER!!!" cannot be a name. zip has no hard
@@ -42,8 +43,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -264,6 +267,13 @@ OutputPath open_output_path(const std::string& path) {
   int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_system_error(dir + ": cannot open the output directory");
   return {path, UniqueFd(fd), name};
+}
+
+/// Makes a rename in `dirfd` durable, best effort: the output is in place
+/// either way (`dirfd` may be an O_PATH descriptor, which fsync refuses).
+void sync_directory(int dirfd) {
+  UniqueFd dir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) fsync(dir.get());
 }
 
 /// Removes `name` under `dirfd` and everything below it, best effort: used
@@ -517,7 +527,15 @@ class ArchiveSink final : public Sink {
   }
 
   ~ArchiveSink() override {
-    if (archive_ && !closed_) archive_write_fail(archive_.get());  // no trailer after an error
+    if (!archive_ || closed_) return;
+    // After an error, close (what it emits is dropped) releases the
+    // compressors and the output buffer, which free alone would leak in
+    // libarchive 3.6. For tar and cpio, archive_write_fail first keeps it
+    // from padding the unfinished entry to its size; zip does not pad, and
+    // needs its entry finished to release that entry's deflate stream.
+    discarding_ = true;
+    if (format_ != Format::zip) archive_write_fail(archive_.get());
+    archive_write_close(archive_.get());
   }
 
   bool has_hardlinks() const override { return format_ != Format::zip; }
@@ -549,7 +567,7 @@ class ArchiveSink final : public Sink {
     if (renameat(out_.parent.get(), temp_.name().c_str(), out_.parent.get(), out_.name.c_str()) != 0)
       throw_system_error(out_.shown + ": cannot put the bundle in place");
     temp_.keep();
-    fsync(out_.parent.get());  // durability of the rename; the bundle is in place either way
+    sync_directory(out_.parent.get());
     return written_;
   }
 
@@ -682,6 +700,7 @@ class ArchiveSink final : public Sink {
   }
 
   la_ssize_t write_out(const char* data, std::size_t size) {
+    if (discarding_) return static_cast<la_ssize_t>(size);
     std::size_t done = 0;
     while (done < size) {
       ssize_t n = ::write(fd_.get(), data + done, size - done);
@@ -722,6 +741,7 @@ class ArchiveSink final : public Sink {
   int write_errno_ = 0;
   std::uint64_t written_ = 0;
   bool closed_ = false;
+  bool discarding_ = false;
 };
 
 /// A directory tree built beside the target, then swapped in.
@@ -864,11 +884,13 @@ class DirectorySink final : public Sink {
 
   void mark_committed() {
     temp_.keep();
-    fsync(out_.parent.get());  // durability of the rename; the bundle is in place either way
+    sync_directory(out_.parent.get());
   }
 
+  /// Throws for a system call on `name` (relative; "." or "" is the root).
   [[noreturn]] void fail(const std::string& name, int err = errno) const {
-    throw Error(system_error_message(out_.shown + ": cannot write " + shown(name), err));
+    std::string path = name == "." ? "/" : "/" + name;
+    throw Error(system_error_message(out_.shown + ": cannot write " + shown(path), err));
   }
 
   OutputPath out_;
@@ -907,8 +929,10 @@ struct LinkTarget {
 /// Streams the checked plan into a sink and builds the manifest on the way.
 class BundleWriter {
  public:
-  BundleWriter(const WriteOptions& options, const SourceTree& source, Sink& sink)
-      : options_(options), source_(source), sink_(sink), buffer_(kChunkSize) {}
+  /// `buffer` must outlive the sink: a compressor may still point into it
+  /// when an unfinished archive is closed after an error.
+  BundleWriter(const WriteOptions& options, const SourceTree& source, Sink& sink, std::vector<char>& buffer)
+      : options_(options), source_(source), sink_(sink), buffer_(buffer) {}
 
   void write_entries(const Ordered& entries) {
     count_links(entries);
@@ -1049,7 +1073,7 @@ class BundleWriter {
   const WriteOptions& options_;
   const SourceTree& source_;
   Sink& sink_;
-  std::vector<char> buffer_;
+  std::vector<char>& buffer_;
   Sha256 sha_;
   WriteResult result_;
   nlohmann::ordered_json manifest_ = nlohmann::ordered_json::array();
@@ -1095,8 +1119,9 @@ WriteResult write_bundle(const BundlePlan& plan, const WriteOptions& options) {
   Format format = parse_format(options.format.empty() ? format_from_path(options.path) : options.format);
   Ordered entries = check_plan(plan, format);
   SourceTree source(options.source_root);
+  std::vector<char> buffer(kChunkSize);
   std::unique_ptr<Sink> sink = open_sink(format, options);
-  BundleWriter writer(options, source, *sink);
+  BundleWriter writer(options, source, *sink, buffer);
   writer.write_entries(entries);
   writer.write_manifest(std::string(format_name(format)));
   WriteResult result = writer.result();
