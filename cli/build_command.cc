@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/pack.h"
 
@@ -185,17 +187,41 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
   for (const auto& [reason, count] : count_exclusions(plan)) excluded[reason] = count;
   j["excluded"] = excluded;
   j["warnings"] = plan.warnings;
+  nlohmann::json packages = nlohmann::json::array();
+  for (const PackageUsage& u : package_usage(plan))
+    packages.push_back({{"package", u.package}, {"files_used", u.files_used}, {"bytes_used", u.bytes_used},
+                        {"files_installed", u.files_installed}, {"bytes_installed", u.bytes_installed}});
+  j["packages"] = packages;
   return j;
+}
+
+// Bytes packed against the installed size of the Debian packages they came from.
+void print_packages(const BundlePlan& plan) {
+  std::vector<PackageUsage> usage = package_usage(plan);
+  if (usage.empty()) return;
+  std::uint64_t used = 0, installed = 0;
+  for (const PackageUsage& u : usage) {
+    used += u.package.empty() ? 0 : u.bytes_used;
+    installed += u.bytes_installed;
+  }
+  std::fprintf(stderr, "tracepack:   %.1f MiB packed from %zu Debian package(s) of %.1f MiB installed; %.1f MiB from no package\n",
+               static_cast<double>(used) / 1048576.0, usage.size() - 1, static_cast<double>(installed) / 1048576.0,
+               static_cast<double>(usage.back().bytes_used) / 1048576.0);
 }
 
 int run_build(const BuildArgs& args) {
   BundleSpec spec = load_spec(args.spec);
   fs::path spec_dir = fs::absolute(args.spec).parent_path();
-  fs::path traces_dir = args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir);
+  // Absolute: each test's tracer runs in the test's own directory.
+  fs::path traces_dir = fs::absolute(args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir));
+  std::string format = !args.format.empty() ? args.format : spec.output.format;
+  if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
+  if (std::find(std::begin(kBundleFormats), std::end(kBundleFormats), format) == std::end(kBundleFormats))
+    throw Error(format + ": unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
-  bool progress = !args.json;
+  bool progress = !args.json && isatty(STDERR_FILENO);
   std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress);
   std::string failures;
   for (const TestRun& run : runs)
@@ -219,6 +245,7 @@ int run_build(const BuildArgs& args) {
                runs.size(), static_cast<unsigned long long>(written.files),
                static_cast<double>(written.bytes) / 1048576.0, request.output.c_str(), written.format.c_str(),
                static_cast<double>(written.output_bytes) / 1048576.0);
+  print_packages(plan);
   for (const auto& [reason, count] : count_exclusions(plan))
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());

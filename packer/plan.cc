@@ -131,8 +131,9 @@ PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const
     if (!p.test.empty()) r.test = p.test;
     if (!p.execs.empty()) program = p.execs.back().path.substr(p.execs.back().path.rfind('/') + 1);
   }
-  r.detail = "test '" + r.test + "', pid " + std::to_string(r.pid) + (program.empty() ? "" : " (" + program + ")") +
-             ", " + r.syscall + (a.origin == AccessOrigin::syscall ? "" : " (" + std::string(to_string(a.origin)) + ")");
+  // No pid in the text: it differs between runs, and reproducible bundles carry these lines.
+  r.detail = "test '" + r.test + "'" + (program.empty() ? "" : ", " + program) + ", " + r.syscall +
+             (a.origin == AccessOrigin::syscall ? "" : " (" + std::string(to_string(a.origin)) + ")");
   return r;
 }
 
@@ -170,7 +171,18 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   }
   Candidate& c = candidates_[path];
   c.forced = c.forced || forced;
-  if (c.reasons.size() < kMaxReasons) c.reasons.push_back(std::move(reason));
+  c.reasons.push_back(std::move(reason));
+}
+
+// The reasons a bundle keeps for an entry: distinct, in a stable order (the
+// traced processes ran concurrently, so record order is not), at most kMaxReasons.
+std::vector<PlanReason> stable_reasons(std::vector<PlanReason> reasons) {
+  auto key = [](const PlanReason& r) { return std::tie(r.source, r.detail); };
+  std::stable_sort(reasons.begin(), reasons.end(), [&](const PlanReason& a, const PlanReason& b) { return key(a) < key(b); });
+  reasons.erase(std::unique(reasons.begin(), reasons.end(), [&](const PlanReason& a, const PlanReason& b) { return key(a) == key(b); }),
+                reasons.end());
+  if (reasons.size() > kMaxReasons) reasons.resize(kMaxReasons);
+  return reasons;
 }
 
 void Planner::add_traced(const Trace& trace) {
@@ -348,7 +360,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     e.gid = info->gid;
     e.size = e.type == EntryType::regular ? info->size : 0;
     e.mtime = info->mtime;
-    e.reasons = std::move(c.reasons);
+    e.reasons = stable_reasons(std::move(c.reasons));
     if (e.type == EntryType::regular && info->links > 1) {
       auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
       if (!first) e.hardlink_to = it->second;

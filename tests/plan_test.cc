@@ -131,7 +131,7 @@ TEST(MakePlan, TracedFilesTheirLinksParentsAndLinkTargets) {
   EXPECT_EQ(entry(plan, "/lib")->link_target, "usr/lib");
   EXPECT_EQ(entry(plan, "/etc")->mode, 0700u) << "directories keep their modes";
   EXPECT_EQ(entry(plan, "/usr/bin/app")->mode, 0755u);
-  EXPECT_EQ(entry(plan, "/usr/bin/app")->reasons.at(0).detail, "test 'unit', pid 100 (app), execve");
+  EXPECT_EQ(entry(plan, "/usr/bin/app")->reasons.at(0).detail, "test 'unit', app, execve");
   EXPECT_EQ(entry(plan, "/usr")->reasons.at(0).source, PlanReason::Source::parent);
 }
 
@@ -252,7 +252,7 @@ TEST(ExplainPath, SaysWhyInAndWhyOut) {
   in.traces = {t.trace};
   BundlePlan plan = make_plan(in, fs);
   EXPECT_EQ(explain_path(plan, "/usr/bin/app"),
-            (std::vector<std::string>{"/usr/bin/app: in the bundle", "  test 'unit', pid 100 (app), openat"}));
+            (std::vector<std::string>{"/usr/bin/app: in the bundle", "  test 'unit', app, openat"}));
   EXPECT_EQ(explain_path(plan, "/proc/cpuinfo"),
             (std::vector<std::string>{"/proc/cpuinfo: not in the bundle",
                                       "  /proc: not packed (pseudo or temporary file system)"}));

@@ -1,0 +1,97 @@
+// package_usage: the dpkg database says which package installed each path
+// (info/PACKAGE[:ARCH].list, one path per line) and how big each package is
+// (status, Installed-Size in KiB). List paths are as the package shipped them
+// (/bin/bash); on a merged-/usr system the file is /usr/bin/bash, so each
+// list path's directory is resolved with realpath (cached per directory)
+// before it is compared with the plan's symlink-free paths.
+#include "tracepack/dpkg.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <unordered_map>
+
+namespace tracepack {
+namespace {
+
+class DirResolver {
+ public:
+  std::string physical(const std::string& path) {
+    std::size_t slash = path.rfind('/');
+    std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+    auto it = cache_.find(dir);
+    if (it == cache_.end()) {
+      char buffer[PATH_MAX];
+      it = cache_.emplace(dir, realpath(dir.c_str(), buffer) ? std::string(buffer) : dir).first;
+    }
+    return (it->second == "/" ? "" : it->second) + path.substr(slash);
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> cache_;
+};
+
+std::map<std::string, std::uint64_t> installed_sizes(const std::string& status_file) {
+  std::map<std::string, std::uint64_t> sizes;
+  std::ifstream in(status_file);
+  std::string line, package;
+  while (std::getline(in, line)) {
+    if (line.starts_with("Package: ")) package = line.substr(9);
+    else if (line.starts_with("Installed-Size: ")) sizes[package] = std::strtoull(line.c_str() + 16, nullptr, 10) * 1024;
+  }
+  return sizes;
+}
+
+}  // namespace
+
+std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir) {
+  std::unordered_map<std::string, const PlanEntry*> files;
+  for (const PlanEntry& e : plan.entries)
+    if (e.type == EntryType::regular) files.emplace(e.path, &e);
+  DIR* dir = opendir((admin_dir + "/info").c_str());
+  if (dir == nullptr) return {};
+  std::map<std::string, std::uint64_t> sizes = installed_sizes(admin_dir + "/status");
+  std::map<std::string, PackageUsage> usage;
+  std::unordered_map<std::string, bool> claimed;
+  DirResolver resolver;
+  while (dirent* d = readdir(dir)) {
+    std::string name = d->d_name;
+    if (!name.ends_with(".list")) continue;
+    std::string package = name.substr(0, name.size() - 5);
+    std::string bare = package.substr(0, package.find(':'));
+    PackageUsage& u = usage[bare];
+    u.package = bare;
+    u.bytes_installed = sizes.count(bare) ? sizes[bare] : 0;
+    std::ifstream list(admin_dir + "/info/" + name);
+    std::string path;
+    while (std::getline(list, path)) {
+      if (path.empty() || path == "/.") continue;
+      ++u.files_installed;
+      auto it = files.find(resolver.physical(path));
+      if (it == files.end() || claimed[it->first]) continue;
+      claimed[it->first] = true;
+      ++u.files_used;
+      u.bytes_used += it->second->size;
+    }
+  }
+  closedir(dir);
+  std::vector<PackageUsage> out;
+  PackageUsage unowned;
+  for (auto& [name, u] : usage)
+    if (u.files_used > 0) out.push_back(u);
+  for (const auto& [path, entry] : files)
+    if (!claimed[path]) {
+      ++unowned.files_used;
+      unowned.bytes_used += entry->size;
+    }
+  std::sort(out.begin(), out.end(), [](const PackageUsage& a, const PackageUsage& b) {
+    return a.bytes_used != b.bytes_used ? a.bytes_used > b.bytes_used : a.package < b.package;
+  });
+  out.push_back(unowned);
+  return out;
+}
+
+}  // namespace tracepack
