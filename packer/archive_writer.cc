@@ -53,6 +53,7 @@
 
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
+#include "tracepack/posix.h"
 
 namespace tracepack {
 namespace {
@@ -142,26 +143,6 @@ bool is_tar(Format f) {
 // ---------------------------------------------------------------------------
 // Small RAII owners
 
-/// Owns a file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 /// Closes `fd`, reporting a deferred write error (NFS, quotas) against `what`.
 void close_checked(UniqueFd& fd, const std::string& what) {

@@ -27,6 +27,7 @@
 
 #include "tracepack/error.h"
 #include "tracepack/plan.h"
+#include "tracepack/posix.h"
 
 namespace tracepack {
 namespace {
@@ -392,18 +393,6 @@ BundlePlan Planner::run() {
   return plan;
 }
 
-FileType type_of(mode_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return FileType::regular;
-    case S_IFDIR: return FileType::directory;
-    case S_IFLNK: return FileType::symlink;
-    case S_IFIFO: return FileType::fifo;
-    case S_IFSOCK: return FileType::socket;
-    case S_IFCHR: return FileType::char_device;
-    case S_IFBLK: return FileType::block_device;
-    default: return FileType::other;
-  }
-}
 
 }  // namespace
 
@@ -412,7 +401,7 @@ std::optional<FileInfo> HostFileSystem::info(const PathBytes& path) const {
   struct stat st;
   if (lstat(full.c_str(), &st) != 0) return std::nullopt;
   FileInfo info;
-  info.file_type = type_of(st.st_mode);
+  info.file_type = file_type_of_mode(st.st_mode);
   info.type = info.file_type == FileType::directory ? EntryType::directory
               : info.file_type == FileType::symlink ? EntryType::symlink
                                                     : EntryType::regular;

@@ -18,6 +18,8 @@
 
 #include <cstring>
 
+#include "tracepack/posix.h"
+
 namespace tracepack::tracer {
 namespace {
 
@@ -25,13 +27,6 @@ namespace {
 constexpr std::size_t kShebangBufferSize = 256;
 // binfmt_script + binfmt_elf nesting the kernel accepts.
 constexpr int kMaxInterpreterDepth = 4;
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -77,16 +72,16 @@ std::optional<Shebang> parse_shebang(std::string_view head) {
 }
 
 ExecAnalyzer::FileFacts ExecAnalyzer::facts(const PathBytes& file) {
-  Fd fd{open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (fd.fd < 0 || fstat(fd.fd, &st) != 0) return {};
+  if (fd.get() < 0 || fstat(fd.get(), &st) != 0) return {};
   Key key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   FileFacts result;
   char head[kShebangBufferSize];
-  ssize_t n = pread(fd.fd, head, sizeof head, 0);
+  ssize_t n = pread(fd.get(), head, sizeof head, 0);
   if (n > 0) result.shebang = parse_shebang(std::string_view(head, static_cast<std::size_t>(n)));
-  if (!result.shebang) result.interp = interp_from_elf(fd.fd);
+  if (!result.shebang) result.interp = interp_from_elf(fd.get());
   cache_.emplace(key, result);
   return result;
 }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tracepack/posix.h"
 #include "tracepack/trace.h"
 
 namespace tracepack::tracer {
@@ -64,7 +65,5 @@ class PathResolver {
   std::unordered_map<PathBytes, Node> cache_;
 };
 
-/// The FileType of an lstat/stat st_mode.
-FileType file_type_of_mode(mode_t mode);
 
 }  // namespace tracepack::tracer

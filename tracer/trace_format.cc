@@ -43,6 +43,7 @@
 #include <utility>
 
 #include "tracepack/error.h"
+#include "tracepack/posix.h"
 
 namespace tracepack {
 namespace {
@@ -508,26 +509,6 @@ void append_end_line(std::string& out, const RunEnd& end) {
 // ---------------------------------------------------------------------------
 // Output files
 
-/// Owns a file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 /// A file written in large chunks from an in-memory buffer of whole lines.
 /// `name` is the file name used in error messages.

@@ -827,7 +827,7 @@ void Tracer::record(Thread& t, FileAccess& a) {
   ProcessState& p = process_of(t);
   if (a.observed && a.type == FileType::none && a.error == 0 && !a.resolved.empty()) {
     struct stat st;  // a file this call created: learn its type now
-    if (lstat(a.resolved.c_str(), &st) == 0) a.type = tracer::file_type_of_mode(st.st_mode);
+    if (lstat(a.resolved.c_str(), &st) == 0) a.type = file_type_of_mode(st.st_mode);
   }
   std::string key;
   key.reserve(a.path.size() + a.resolved.size() + a.path2.size() + 48);
