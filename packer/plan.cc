@@ -83,6 +83,13 @@ bool needs_file(const FileAccess& a) {
   }
 }
 
+// The test case a process belongs to: its own in a merged trace, else the run's label.
+std::string test_of(const Trace& trace, std::uint64_t process) {
+  for (const Process& p : trace.processes)
+    if (p.id == process && !p.test.empty()) return p.test;
+  return trace.run.label;
+}
+
 struct Candidate {
   std::vector<PlanReason> reasons;
   bool forced = false;  // from an include: glob or elf: closure, beats exclude
@@ -122,14 +129,13 @@ class Planner {
 PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const {
   PlanReason r;
   r.source = PlanReason::Source::traced;
-  r.test = trace.run.label;
+  r.test = test_of(trace, a.process);
   r.process = a.process;
   r.syscall = a.syscall;
   std::string program;
   for (const Process& p : trace.processes) {
     if (p.id != a.process) continue;
     r.pid = p.pid;
-    if (!p.test.empty()) r.test = p.test;
     if (!p.execs.empty()) program = p.execs.back().path.substr(p.execs.back().path.rfind('/') + 1);
   }
   // No pid in the text: it differs between runs, and reproducible bundles carry these lines.
@@ -146,7 +152,7 @@ void Planner::find_outputs(const Trace& trace) {
                                   ? a.resolved2
                                   : a.resolved;
     if (target.empty()) continue;
-    if (writes_first(a) && !seen.contains(target)) outputs_.emplace(target, trace.run.label);
+    if (writes_first(a) && !seen.contains(target)) outputs_.emplace(target, test_of(trace, a.process));
     seen.insert(target);
     seen.insert(a.resolved);
   }

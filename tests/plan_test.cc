@@ -259,5 +259,17 @@ TEST(ExplainPath, SaysWhyInAndWhyOut) {
   EXPECT_EQ(explain_path(plan, "/nowhere").size(), 1u);
 }
 
+TEST(MakePlan, OutputsOfAMergedTraceNameTheirTest) {
+  FakeFileSystem fs = base_tree();
+  fs.file("/usr/lib/made-here");
+  TraceBuilder t("merged: 2 trace(s)");
+  t.trace.processes[0].test = "writer";
+  t.access(AccessKind::create, "/usr/lib/made-here").access(AccessKind::read, "/usr/lib/made-here");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(exclusion(plan, "/usr/lib/made-here"), "output of the run: created or written first by test 'writer'");
+}
+
 }  // namespace
 }  // namespace tracepack
