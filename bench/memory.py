@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from procstat import peak_rss_kib
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLL_SECONDS = 0.02
 
@@ -46,18 +48,6 @@ def find_program(args):
         if os.access(path, os.X_OK):
             return path
     sys.exit("memory.py: many_processes not built (see --bench-bin)")
-
-
-def peak_rss_kib(pid):
-    """The process's resident-set high-water mark, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def run(argv):

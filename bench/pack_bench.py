@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+from procstat import peak_rss_kib
+
 PYTHON = "/usr/bin/python3"
 DEFAULT_ROOTS = ["/usr/lib/python3.11", "/usr/lib/python3/dist-packages"]
 POLL_SECONDS = 0.002
@@ -86,17 +88,6 @@ def timed(argv, shell=False):
     start = time.perf_counter()
     check(argv if not shell else ["/bin/sh", "-c", argv])
     return time.perf_counter() - start
-
-
-def peak_rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def timed_with_peak(argv):
