@@ -691,6 +691,43 @@ TEST(PackCli, NonexistentTraceFileIsRefused) {
   EXPECT_FALSE(fs::exists(dir / "out.tar"));
 }
 
+TEST(PackCli, NoOutputIsRefused) {
+  TempDir dir;
+  std::string t = trace(dir / "true.jsonl", "true", {"/bin/true"});
+  RunResult packed = tracepack({"pack", t});
+  EXPECT_TRUE(exited_with(packed, 1));
+  EXPECT_EQ(packed.err, "tracepack: error: pack: no output given (use -o PATH or output.path in the spec)\n");
+}
+
+TEST(PackCli, MalformedSourceDateEpochIsRefused) {
+  TempDir dir;
+  std::string t = trace(dir / "true.jsonl", "true", {"/bin/true"});
+  RunResult packed = tracepack({"pack", "-o", dir / "out.tar", t}, {.env = {"SOURCE_DATE_EPOCH=soon"}});
+  EXPECT_TRUE(exited_with(packed, 1));
+  EXPECT_EQ(packed.err, "tracepack: error: SOURCE_DATE_EPOCH: not a number of seconds: 'soon'\n");
+  EXPECT_FALSE(fs::exists(dir / "out.tar"));
+}
+
+TEST(TraceCli, NoCommandIsRefused) {
+  RunResult traced = tracepack({"trace", "-q"});
+  EXPECT_TRUE(exited_with(traced, 1));
+  EXPECT_EQ(traced.err, "tracepack: error: trace: no command given (usage: tracepack trace [OPTIONS] -- COMMAND [ARGS...])\n");
+}
+
+TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
+  TempDir dir;
+  std::ofstream(dir / "tracepack.yaml") << "name: nodir\ntests:\n  - name: t\n    run: [/bin/true]\n    cwd: missing\n"
+                                         "output:\n  path: out.tar\n";
+  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
+  EXPECT_TRUE(exited_with(built, 1));
+  EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") +
+                           ": No such file or directory\n"),
+            std::string::npos)
+      << built.err;
+  EXPECT_NE(built.err.find("test 't': exit status 126, expected 0"), std::string::npos) << built.err;
+  EXPECT_FALSE(fs::exists(dir / "out.tar"));
+}
+
 /// Two traces of different programs, for merging.
 struct TwoTraces {
   TempDir dir;
