@@ -605,12 +605,16 @@ class ArchiveSink final : public Sink {
     if (options.compression_level >= 0) set_level(name, /*format_option=*/false, options.compression_level);
     // A value of nullptr turns the option off: header mtime 0, not "now".
     if (format_ == Format::tar_gz && options.reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
-    if (format_ == Format::tar_zst) {
-      // zstd's multi-threaded output does not depend on the number of
-      // workers, so this keeps reproducibility. Older libarchive lacks the
-      // option (ARCHIVE_WARN): then it runs single-threaded.
-      unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-      archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
+    if (format_ == Format::tar_zst || format_ == Format::tar_xz) {
+      // zstd's and liblzma's multi-threaded output does not depend on the
+      // number of workers (xz cuts blocks of a size set by the level, not by
+      // the thread count), so this keeps reproducibility. At least two: with
+      // one, libarchive switches xz to its single-threaded encoder, whose
+      // output differs. Older libarchive lacks the option (ARCHIVE_WARN):
+      // then it runs single-threaded.
+      unsigned wanted = options.compression_threads != 0 ? options.compression_threads : std::thread::hardware_concurrency();
+      unsigned threads = std::max(2u, wanted);
+      archive_write_set_filter_option(a, name, "threads", std::to_string(threads).c_str());
     }
   }
 

@@ -663,6 +663,25 @@ TEST_F(ArchiveWriterTest, TwoWritesAreByteIdentical) {
   EXPECT_EQ(diff.status, 0) << diff.out;
 }
 
+TEST_F(ArchiveWriterTest, CompressionThreadsDoNotChangeTheOutput) {
+  // Several compression jobs (zstd) and blocks (xz, 1 MiB at level 0).
+  Tree t(tmp_ / "big");
+  t.file("/big", noise(5 * 1024 * 1024, 3));
+  t.finish();
+  for (const std::string format : {"tar.zst", "tar.xz"}) {
+    std::vector<std::string> outputs;
+    for (unsigned threads : {1u, 3u}) {
+      WriteOptions o = options_for(t, tmp_ / (std::to_string(threads) + "." + format), format);
+      o.compression_level = format == "tar.zst" ? 1 : 0;
+      o.compression_threads = threads;
+      write_bundle(t.plan(), o);
+      outputs.push_back(o.path);
+    }
+    Command cmp = run({"cmp", outputs[0], outputs[1]});
+    EXPECT_EQ(cmp.status, 0) << format << ": " << cmp.out;
+  }
+}
+
 TEST_F(ArchiveWriterTest, PlanOrderDoesNotMatter) {
   std::string first = write("tar", "first.tar");
   std::reverse(tree_.plan().entries.begin(), tree_.plan().entries.end());

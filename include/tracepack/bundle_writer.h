@@ -14,6 +14,7 @@ struct WriteOptions {
   std::string path;                           ///< output file or directory
   std::string format;                         ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"; "" = from path
   int compression_level = -1;                 ///< -1 = the compressor's default
+  unsigned compression_threads = 0;           ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
   bool reproducible = true;                   ///< sorted entries, owner 0:0, no atime/ctime, clamped mtimes
   std::optional<std::int64_t> source_date_epoch;  ///< mtimes above it are clamped to it (reproducible only)
   PathBytes source_root = "/";                ///< where the plan's paths are read from
