@@ -10,6 +10,10 @@ namespace tracepack::cli {
 
 using Action = std::function<int()>;
 
+/// The variable through which tracepack hands its caller's GLIBC_TUNABLES
+/// to tracepack-packer: "=VALUE", or empty when the caller had none.
+inline constexpr const char* kSavedTunables = "TRACEPACK_CALLER_GLIBC_TUNABLES";
+
 /// `tracepack trace [options] -- COMMAND [ARGS...]`
 Action add_trace_command(CLI::App& app);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -34,8 +35,24 @@ std::string packer_program() {
   return path.substr(0, path.rfind('/') + 1) + "tracepack-packer";
 }
 
+// The packer's allocations (zstd's job buffers, the traces) are touched
+// once each: on 4 KiB pages, faulting them in costs more than zstd's
+// compression gains from a second CPU (docs/performance.md, Packing). glibc
+// backs its heap with transparent huge pages when told so at start-up, by
+// GLIBC_TUNABLES. The user's own value is kept in kSavedTunables for the
+// packer to restore (see packer_main.cc), so that the tests it traces run in
+// the environment they were given.
+void ask_for_huge_pages() {
+  const char* own = std::getenv("GLIBC_TUNABLES");
+  std::string saved = own == nullptr ? "" : std::string("=") + own;
+  std::string tunables = std::string("glibc.malloc.hugetlb=1") + (own == nullptr || *own == '\0' ? "" : ":" + std::string(own));
+  setenv(tracepack::cli::kSavedTunables, saved.c_str(), 1);
+  setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+}
+
 [[noreturn]] void run_packer(char** argv) {
   std::string program = packer_program();
+  ask_for_huge_pages();
   execv(program.c_str(), argv);
   std::fprintf(stderr, "tracepack: error: %s: cannot run %s: %s (it is built and installed beside tracepack)\n",
                argv[1], program.c_str(), std::strerror(errno));

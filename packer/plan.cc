@@ -24,6 +24,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "tracepack/error.h"
 #include "tracepack/plan.h"
@@ -83,13 +84,6 @@ bool needs_file(const FileAccess& a) {
   }
 }
 
-// The test case a process belongs to: its own in a merged trace, else the run's label.
-std::string test_of(const Trace& trace, std::uint64_t process) {
-  for (const Process& p : trace.processes)
-    if (p.id == process && !p.test.empty()) return p.test;
-  return trace.run.label;
-}
-
 struct Candidate {
   std::vector<PlanReason> reasons;
   bool forced = false;  // from an include: glob or elf: closure, beats exclude
@@ -101,6 +95,10 @@ class Planner {
   BundlePlan run();
 
  private:
+  void index_processes(const Trace& trace);
+  const Process* process_of(std::uint64_t id) const;
+  std::string test_of(const Trace& trace, std::uint64_t process) const;
+  const std::optional<FileInfo>& info(const PathBytes& path) const;
   void find_outputs(const Trace& trace);
   void add_traced(const Trace& trace);
   void propose(const PathBytes& path, PlanReason reason, bool forced);
@@ -124,7 +122,31 @@ class Planner {
   std::map<PathBytes, std::string> excluded_;
   std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
   std::vector<std::string> warnings_;
+  std::unordered_map<std::uint64_t, const Process*> processes_;  ///< of the trace being read
+  mutable std::unordered_map<PathBytes, std::optional<FileInfo>> infos_;  ///< each path is looked up once
 };
+
+void Planner::index_processes(const Trace& trace) {
+  processes_.clear();
+  for (const Process& p : trace.processes) processes_.emplace(p.id, &p);
+}
+
+const Process* Planner::process_of(std::uint64_t id) const {
+  auto it = processes_.find(id);
+  return it == processes_.end() ? nullptr : it->second;
+}
+
+// The test case a process belongs to: its own in a merged trace, else the run's label.
+std::string Planner::test_of(const Trace& trace, std::uint64_t process) const {
+  const Process* p = process_of(process);
+  return p != nullptr && !p->test.empty() ? p->test : trace.run.label;
+}
+
+const std::optional<FileInfo>& Planner::info(const PathBytes& path) const {
+  auto it = infos_.find(path);
+  if (it == infos_.end()) it = infos_.emplace(path, fs_.info(path)).first;
+  return it->second;
+}
 
 PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const {
   PlanReason r;
@@ -133,10 +155,9 @@ PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const
   r.process = a.process;
   r.syscall = a.syscall;
   std::string program;
-  for (const Process& p : trace.processes) {
-    if (p.id != a.process) continue;
-    r.pid = p.pid;
-    if (!p.execs.empty()) program = p.execs.back().path.substr(p.execs.back().path.rfind('/') + 1);
+  if (const Process* p = process_of(a.process)) {
+    r.pid = p->pid;
+    if (!p->execs.empty()) program = p->execs.back().path.substr(p->execs.back().path.rfind('/') + 1);
   }
   // No pid in the text: it differs between runs, and reproducible bundles carry these lines.
   r.detail = "test '" + r.test + "'" + (program.empty() ? "" : ", " + program) + ", " + r.syscall +
@@ -195,7 +216,7 @@ std::vector<PlanReason> stable_reasons(std::vector<PlanReason> reasons) {
 void Planner::add_traced(const Trace& trace) {
   for (const FileAccess& a : trace.accesses) {
     if (a.error != 0) {
-      if (!a.resolved.empty()) exclude(a.resolved, "lookup failed in test '" + trace.run.label + "': " + std::strerror(a.error));
+      if (!a.resolved.empty()) exclude(a.resolved, "lookup failed in test '" + test_of(trace, a.process) + "': " + std::strerror(a.error));
       continue;
     }
     if (!needs_file(a)) continue;
@@ -216,7 +237,7 @@ void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const P
   for (const PathBytes& name : fs_.list(dir)) {
     PathBytes path = (dir == "/" ? "" : dir) + "/" + name;
     PathBytes as_written = (written == "/" ? "" : written) + "/" + name;
-    std::optional<FileInfo> info = fs_.info(path);
+    const std::optional<FileInfo>& info = this->info(path);
     if (!info) continue;
     if (glob_match(rule.pattern, as_written)) {
       PlanReason r;
@@ -244,7 +265,7 @@ void Planner::add_include_globs() {
       throw Error(location(rule.where) + ": include pattern '" + rule.pattern + "' must be an absolute path");
     PathBytes start = literal_prefix(rule.pattern);
     Physical physical = resolve(start);
-    std::optional<FileInfo> info = physical.path.empty() ? std::nullopt : fs_.info(physical.path);
+    std::optional<FileInfo> info = physical.path.empty() ? std::nullopt : this->info(physical.path);
     if (!info) {
       warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing: " + start + " does not exist");
       continue;
@@ -305,7 +326,7 @@ Planner::Physical Planner::resolve(const PathBytes& path) const {
       continue;
     }
     PathBytes candidate = (current == "/" ? "" : current) + "/" + name;
-    std::optional<FileInfo> info = fs_.info(candidate);
+    const std::optional<FileInfo>& info = this->info(candidate);
     if (!info) return {{}, std::move(out.links)};
     if (info->type == EntryType::symlink) {
       if (++hops > 40) return {{}, std::move(out.links)};
@@ -335,7 +356,7 @@ void Planner::close_tree() {
     PathBytes path = std::move(todo.back());
     todo.pop_back();
     add(parent_of(path), PlanReason::Source::parent, "directory above " + path);
-    std::optional<FileInfo> info = fs_.info(path);
+    const std::optional<FileInfo>& info = this->info(path);
     if (!info || info->type != EntryType::symlink) continue;
     PathBytes target = info->link_target.starts_with('/') ? info->link_target : parent_of(path) + "/" + info->link_target;
     Physical resolved = resolve(target);
@@ -348,7 +369,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
   std::vector<std::string> missing;
   std::map<std::pair<std::uint64_t, std::uint64_t>, PathBytes> first_by_inode;
   for (auto& [path, c] : candidates_) {
-    std::optional<FileInfo> info = fs_.info(path);
+    const std::optional<FileInfo>& info = this->info(path);
     if (!info) {
       missing.push_back(path);
       continue;
@@ -384,8 +405,14 @@ void Planner::fill_metadata(BundlePlan& plan) {
 }
 
 BundlePlan Planner::run() {
-  for (const Trace& trace : in_.traces) find_outputs(trace);
-  for (const Trace& trace : in_.traces) add_traced(trace);
+  for (const Trace& trace : in_.traces) {
+    index_processes(trace);
+    find_outputs(trace);
+  }
+  for (const Trace& trace : in_.traces) {
+    index_processes(trace);
+    add_traced(trace);
+  }
   add_include_globs();
   add_closures();
   close_tree();

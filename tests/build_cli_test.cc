@@ -587,6 +587,23 @@ TEST(BuildCli, StdoutMismatchFailsAndPacksNothing) {
   EXPECT_FALSE(fs::exists(dir / "out.tar"));
 }
 
+// tracepack runs its packing half with a GLIBC_TUNABLES of its own; the
+// tests it traces must see the caller's, set or not, and no variable of tracepack's.
+TEST(BuildCli, TestsSeeTheCallersGlibcTunables) {
+  TempDir dir;
+  auto spec_expecting = [&](const std::string& tunables) {
+    return spec_with_failing_test(dir,
+                                  "  - name: tunables\n"
+                                  "    run: [/bin/sh, -c, 'echo \"${GLIBC_TUNABLES-unset}\"; env | grep -c TRACEPACK_ || true']\n"
+                                  "    stdout: \"" + tunables + "\\n0\\n\"\n");
+  };
+  RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "");
+  EXPECT_TRUE(exited_with(unset, 0)) << unset.err;
+  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {},
+                        {.env = {"GLIBC_TUNABLES=glibc.malloc.check=0"}});
+  EXPECT_TRUE(exited_with(set, 0)) << set.err;
+}
+
 TEST(BuildCli, UnknownFormatIsRefused) {
   TempDir dir;
   RunResult built = build(kSpecs + "/shell-pipeline.yaml", dir, dir / "out.rar", "rar");
