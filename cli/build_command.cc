@@ -18,11 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "test_runner.h"
+#include "verify.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/pack.h"
-
-extern char** environ;
 
 namespace tracepack::cli {
 namespace {
@@ -37,140 +37,8 @@ struct BuildArgs {
   unsigned jobs = 1;
   bool allow_missing = false;
   bool json = false;
+  bool verify = true;
 };
-
-struct TestRun {
-  const TestCase* test = nullptr;
-  std::string trace_file;
-  std::string stdout_file;
-  pid_t pid = -1;
-  int status = 0;
-  double seconds = 0;
-};
-
-std::vector<std::string> test_environment(const TestCase& test) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::size_t eq = entry.find('=');
-    if (eq != entry.npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
-  }
-  for (const auto& [name, value] : test.env) env[name] = value;
-  std::vector<std::string> out;
-  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
-  return out;
-}
-
-// tracepack itself, installed beside this program.
-std::string tracepack_program() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("tracepack") : (self.parent_path() / "tracepack").string();
-}
-
-std::vector<std::string> tracer_argv(const TestRun& run, unsigned cpu) {
-  const TestCase& t = *run.test;
-  std::vector<std::string> argv = {tracepack_program(), "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name,
-                                   "-o", run.trace_file};
-  if (t.timeout > 0) argv.insert(argv.end(), {"--timeout", std::to_string(t.timeout)});
-  argv.push_back("--");
-  if (t.argv.empty()) argv.insert(argv.end(), {"/bin/sh", "-c", t.shell});
-  else argv.insert(argv.end(), t.argv.begin(), t.argv.end());
-  return argv;
-}
-
-// Starts one test's tracer as a child process in the test's directory and environment.
-pid_t start_test(const TestRun& run, const fs::path& spec_dir, unsigned cpu) {
-  std::vector<std::string> argv = tracer_argv(run, cpu);
-  std::vector<std::string> env = test_environment(*run.test);
-  std::vector<char*> cargv, cenv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  for (std::string& e : env) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
-  std::string cwd = (spec_dir / run.test->cwd).string();
-  int out = -1;
-  if (run.test->stdout_text) {
-    out = open(run.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) throw_system_error(run.stdout_file);
-  }
-  pid_t pid = fork();
-  if (pid < 0) throw_system_error("fork");
-  if (pid == 0) {
-    if (out >= 0) dup2(out, STDOUT_FILENO);
-    if (chdir(cwd.c_str()) != 0) {
-      std::fprintf(stderr, "tracepack: error: test '%s': cannot change to directory %s: %s\n", run.test->name.c_str(),
-                   cwd.c_str(), std::strerror(errno));
-      _exit(126);
-    }
-    execve(cargv[0], cargv.data(), cenv.data());
-    _exit(127);
-  }
-  if (out >= 0) close(out);
-  return pid;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// "" when the test did what the spec expects, else why not.
-std::string check_test(const TestRun& run) {
-  const TestCase& t = *run.test;
-  if (WIFSIGNALED(run.status)) return "killed by signal " + std::to_string(WTERMSIG(run.status));
-  int code = WEXITSTATUS(run.status);
-  if (code == 124 && t.timeout > 0) return "timed out after " + std::to_string(t.timeout) + " s";
-  if (code != t.exit) return "exit status " + std::to_string(code) + ", expected " + std::to_string(t.exit);
-  if (t.stdout_text && read_file(run.stdout_file) != *t.stdout_text) return "standard output differs from the spec's 'stdout'";
-  return "";
-}
-
-double now() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// Runs every test, at most `jobs` at once; returns them with their statuses.
-std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir, const fs::path& traces_dir,
-                               unsigned jobs, bool progress) {
-  std::vector<TestRun> runs;
-  for (const TestCase& t : spec.tests)
-    runs.push_back({&t, (traces_dir / (t.name + ".jsonl")).string(), (traces_dir / (t.name + ".stdout")).string()});
-  unsigned cpus = std::max(1u, static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
-  std::map<pid_t, std::pair<std::size_t, unsigned>> running;  // pid -> (run index, cpu)
-  std::vector<bool> cpu_busy(cpus, false);
-  std::size_t next = 0, done = 0;
-  while (done < runs.size()) {
-    while (next < runs.size() && running.size() < jobs) {
-      unsigned cpu = 0;
-      while (cpu + 1 < cpus && cpu_busy[cpu]) ++cpu;
-      cpu_busy[cpu] = true;
-      runs[next].seconds = now();
-      runs[next].pid = start_test(runs[next], spec_dir, cpu);
-      running[runs[next].pid] = {next, cpu};
-      ++next;
-    }
-    int status = 0;
-    pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) throw_system_error("waitpid");
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    TestRun& run = runs[it->second.first];
-    cpu_busy[it->second.second] = false;
-    running.erase(it);
-    run.status = status;
-    run.seconds = now() - run.seconds;
-    ++done;
-    if (progress)
-      std::fprintf(stderr, "tracepack: [%zu/%zu] %s: %s (%.1f s)\n", done, runs.size(), run.test->name.c_str(),
-                   check_test(run).empty() ? "ok" : "FAILED", run.seconds);
-  }
-  return runs;
-}
 
 nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, const WriteResult& w, const std::string& output) {
   nlohmann::json j;
@@ -217,12 +85,12 @@ int run_build(const BuildArgs& args) {
   std::string format = !args.format.empty() ? args.format : spec.output.format;
   if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
   if (std::find(std::begin(kBundleFormats), std::end(kBundleFormats), format) == std::end(kBundleFormats))
-    throw Error(format + ": unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
+    throw Error(format + ": unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
   bool progress = !args.json && isatty(STDERR_FILENO);
-  std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress);
+  std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, {.jobs = std::max(1u, args.jobs), .progress = progress});
   std::string failures;
   for (const TestRun& run : runs)
     if (std::string why = check_test(run); !why.empty()) failures += "\n  test '" + run.test->name + "': " + why;
@@ -237,18 +105,29 @@ int run_build(const BuildArgs& args) {
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
   BundlePlan plan = plan_bundle(request);
   WriteResult written = pack_bundle(request, plan);
+  std::vector<VerifyResult> verified;
+  bool verify = args.verify;
+  if (verify)
+    verified = verify_bundle({request.output, &spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress});
+  bool passed = std::all_of(verified.begin(), verified.end(), [](const VerifyResult& r) { return r.passed; });
   if (args.json) {
-    std::printf("%s\n", summary_json(spec, plan, written, request.output).dump(2).c_str());
-    return 0;
+    nlohmann::json summary = summary_json(spec, plan, written, request.output);
+    if (verify) summary["verify"] = verify_json(verified);
+    std::printf("%s\n", summary.dump(2).c_str());
+    return passed ? 0 : 1;
   }
   std::fprintf(stderr, "tracepack: %zu test(s) traced; packed %llu files (%.1f MiB) into %s (%s, %.1f MiB)\n",
                runs.size(), static_cast<unsigned long long>(written.files),
                static_cast<double>(written.bytes) / 1048576.0, request.output.c_str(), written.format.c_str(),
                static_cast<double>(written.output_bytes) / 1048576.0);
+  if (!written.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", written.image_digest.c_str());
   print_packages(plan);
   for (const auto& [reason, count] : count_exclusions(plan))
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
+  std::istringstream lines(verify_text(verified));
+  for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
+  if (!passed) throw Error("build: the bundle failed verification (it was written: " + request.output + ")");
   return 0;
 }
 
@@ -264,6 +143,7 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("-f,--format", args->format, "Output format (overrides the spec's output.format)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now");
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout");
+  cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
   return [args] { return run_build(*args); };
 }
 

@@ -32,4 +32,19 @@ Action add_build_command(CLI::App& app);
 /// `tracepack closure [--json] [-L DIRS] [--root DIR] [--no-ld-so-cache] FILE...`
 Action add_closure_command(CLI::App& app);
 
+/// `tracepack verify BUNDLE [--spec SPEC] [-- COMMAND [ARGS...]]`; exits 0 passed, 1 failed
+Action add_verify_command(CLI::App& app);
+
+/// `tracepack exec BUNDLE [--cwd DIR] -- COMMAND [ARGS...]`
+Action add_exec_command(CLI::App& app);
+
+/// `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`
+Action add_why_command(CLI::App& app);
+
+/// `tracepack diff A B [--format text|json] [--spec SPEC]`; exits 0 equal, 1 different, 2 on error
+Action add_diff_command(CLI::App& app);
+
+/// `tracepack report TRACE|BUNDLE [--format text|json|html] [-o FILE] [--spec SPEC]`
+Action add_report_command(CLI::App& app);
+
 }  // namespace tracepack::cli

@@ -25,6 +25,11 @@ constexpr Forwarded kPackerCommands[] = {
     {"pack", "Build a bundle from traces (and a spec's include/exclude rules)"},
     {"build", "Trace every test of a spec, then pack the bundle"},
     {"closure", "Print the shared-library closure of ELF files, as the dynamic loader resolves it"},
+    {"verify", "Run the spec's tests (or one command) in a root holding only the bundle"},
+    {"exec", "Run a command in a root holding only the bundle, with this terminal"},
+    {"why", "Explain why a path is, or is not, in the bundle of a trace or in a bundle"},
+    {"diff", "Compare two bundles or traces: files added, removed and changed"},
+    {"report", "Report what a bundle (or a trace's plan) holds and why: text, JSON or HTML"},
 };
 
 std::string packer_program() {

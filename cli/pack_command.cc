@@ -25,6 +25,7 @@ void print_outcome(const BundlePlan& plan, const WriteResult& w, const std::stri
                static_cast<unsigned long long>(w.files), static_cast<unsigned long long>(w.directories),
                static_cast<unsigned long long>(w.symlinks), mib(w.bytes), output.c_str(), w.format.c_str(),
                mib(w.output_bytes));
+  if (!w.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", w.image_digest.c_str());
   for (const auto& [reason, count] : count_exclusions(plan))
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
@@ -65,7 +66,8 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("traces", args->traces, "Trace files written by `tracepack trace`")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec file (tracepack.yaml) with include/exclude rules and output");
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
-  cmd->add_option("-f,--format", args->format, "dir, tar, tar.gz, tar.zst, tar.xz, zip or cpio (default: from the output's extension)");
+  cmd->add_option("-f,--format", args->format,
+                  "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive or docker-archive (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
   return [args] { return run_pack(*args); };

@@ -25,5 +25,8 @@ int main(int argc, char** argv) {
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
   app.name("tracepack");
   return tracepack::cli::run_app(app, {tracepack::cli::add_pack_command, tracepack::cli::add_build_command,
-                                       tracepack::cli::add_closure_command}, argc, argv);
+                                       tracepack::cli::add_closure_command, tracepack::cli::add_verify_command,
+                                       tracepack::cli::add_exec_command, tracepack::cli::add_why_command,
+                                       tracepack::cli::add_diff_command, tracepack::cli::add_report_command},
+                                 argc, argv);
 }

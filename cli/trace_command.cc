@@ -62,6 +62,9 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_flag("!--no-pin", options->pin_cpu, "Do not keep the tracer and its tracees on one CPU");
   cmd->add_option("--cpu", options->cpu, "The CPU to keep the tracer and its tracees on (default: the current one)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sandbox", options->sandbox,
+                  "Run the command in an isolated root holding only this bundle directory (see tracepack exec)");
+  cmd->add_option("--cwd", options->cwd, "Directory to run the command in (inside the sandbox with --sandbox)");
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
   // Everything from the first positional on is the command, so its own
   // options need no "--" (though "--" is accepted too).

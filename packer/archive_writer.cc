@@ -5,8 +5,10 @@
 // files, names the chosen format can hold); nothing is created before that.
 // Then one pass over the entries, in byte order of their paths, turns each
 // into an Item (relative name, mode, owner, clamped mtime) and hands it to a
-// Sink: ArchiveSink (libarchive; this file is its only user) or DirectorySink
-// (plain system calls). A regular file is streamed from the source tree in
+// Sink: ArchiveSink (libarchive; this file and oci_writer.cc are its only
+// users) or DirectorySink (plain system calls). The image formats are handed
+// to write_image (oci_writer.cc), which calls back here for its layer's tar.
+// A regular file is streamed from the source tree in
 // 256 KiB chunks; each chunk feeds the SHA-256 of the manifest and the sink
 // in the same pass. ".tracepack/manifest.json" goes last. Both sinks write
 // under a temporary name beside the target (".NAME.tmp.XXXXXX") and only
@@ -53,6 +55,7 @@
 
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
+#include "tracepack/oci_writer.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -61,7 +64,7 @@ namespace {
 constexpr std::size_t kChunkSize = 256 * 1024;
 constexpr std::string_view kManifestDir = ".tracepack";
 constexpr std::string_view kManifestName = ".tracepack/manifest.json";
-constexpr std::string_view kFormatList = "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio";
+constexpr std::string_view kFormatList = "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive";
 
 // ---------------------------------------------------------------------------
 // Formats and extensions
@@ -898,6 +901,16 @@ std::unique_ptr<Sink> open_sink(Format format, const WriteOptions& options) {
 // ---------------------------------------------------------------------------
 // The pass over the plan
 
+/// The test cases whose traced processes used an entry, sorted, each once.
+nlohmann::ordered_json tests_of(const PlanEntry& e) {
+  std::vector<std::string> tests;
+  for (const PlanReason& r : e.reasons)
+    if (r.source == PlanReason::Source::traced && std::find(tests.begin(), tests.end(), r.test) == tests.end())
+      tests.push_back(r.test);
+  std::sort(tests.begin(), tests.end());
+  return tests;
+}
+
 /// What the manifest needs of a regular file once its bytes went through.
 struct Digest {
   std::string sha256;
@@ -924,7 +937,7 @@ class BundleWriter {
     for (const PlanEntry* e : entries) write_entry(*e);
   }
 
-  void write_manifest(const std::string& format);
+  void write_manifest(const std::string& format, const BundlePlan& plan);
 
   WriteResult& result() { return result_; }
 
@@ -1038,6 +1051,7 @@ class BundleWriter {
     nlohmann::ordered_json reasons = nlohmann::ordered_json::array();
     for (const PlanReason& r : e.reasons) reasons.push_back(r.detail);
     j["reasons"] = std::move(reasons);
+    j["tests"] = tests_of(e);
     return j;
   }
 
@@ -1067,12 +1081,21 @@ class BundleWriter {
   std::int64_t latest_mtime_ = 0;
 };
 
-void BundleWriter::write_manifest(const std::string& format) {
+void BundleWriter::write_manifest(const std::string& format, const BundlePlan& plan) {
   nlohmann::ordered_json doc;
   doc["format"] = "tracepack-manifest";
   doc["version"] = 1;
   doc["bundle"] = options_.bundle_name;
   doc["entries"] = std::move(manifest_);
+  // Added fields (docs/report-format.md): what was left out and why, and the
+  // plan's warnings. Paths in pseudo and temporary file systems are left out
+  // of the list: process ids and temporary names differ from run to run, and
+  // two builds of the same application must give the same bundle.
+  nlohmann::ordered_json excluded = nlohmann::ordered_json::array();
+  for (const PlanExclusion& x : plan.excluded)
+    if (pseudo_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", x.reason}});
+  doc["excluded"] = std::move(excluded);
+  doc["warnings"] = plan.warnings;
   // Reason texts are for people and may hold stray bytes: replace, never throw.
   std::string text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   sink_.add(manifest_item(kManifestDir, EntryType::directory, 0755));
@@ -1101,14 +1124,16 @@ std::string format_from_path(const std::string& path) {
 
 WriteResult write_bundle(const BundlePlan& plan, const WriteOptions& options) {
   if (options.path.empty()) throw Error("bundle: no output path");
-  Format format = parse_format(options.format.empty() ? format_from_path(options.path) : options.format);
+  std::string name = options.format.empty() ? format_from_path(options.path) : options.format;
+  if (is_image_format(name)) return write_image(plan, options);  // its layer comes back here as "tar"
+  Format format = parse_format(name);
   Ordered entries = check_plan(plan, format);
   SourceTree source(options.source_root);
   std::vector<char> buffer(kChunkSize);
   std::unique_ptr<Sink> sink = open_sink(format, options);
   BundleWriter writer(options, source, *sink, buffer);
   writer.write_entries(entries);
-  writer.write_manifest(std::string(format_name(format)));
+  writer.write_manifest(std::string(format_name(format)), plan);
   WriteResult result = writer.result();
   result.output_bytes = sink->commit();
   return result;

@@ -5,6 +5,8 @@
 
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
+#include "tracepack/oci_writer.h"
+#include "tracepack/secrets.h"
 
 namespace tracepack {
 namespace {
@@ -15,7 +17,31 @@ std::string resolve_output(const PackRequest& request) {
   return path;
 }
 
+/// The command of a spec's test as the tracer ran it.
+std::vector<std::string> test_command(const TestCase& test) {
+  if (!test.argv.empty()) return test.argv;
+  return {"/bin/sh", "-c", test.shell};
+}
+
 }  // namespace
+
+ImageConfig complete_image_config(const PackRequest& request) {
+  ImageConfig image = request.spec.image;
+  std::optional<RunInfo> run;
+  if (!request.trace_files.empty()) run = read_trace(request.trace_files.front()).run;
+  const TestCase* test = request.spec.tests.empty() ? nullptr : &request.spec.tests.front();
+  if (!image.entrypoint && !image.cmd) {
+    if (test) image.cmd = test_command(*test);
+    else if (run && !run->argv.empty()) image.cmd = std::vector<std::string>(run->argv.begin(), run->argv.end());
+    if (image.workdir.empty() && run && run->cwd.starts_with('/')) image.workdir = run->cwd;
+  }
+  if (image.architecture.empty() && run && !run->arch.empty()) image.architecture = oci_architecture(run->arch);
+  if (!image.env.contains("PATH")) {
+    if (test && test->env.contains("PATH")) image.env["PATH"] = test->env.at("PATH");
+    else if (run && run->env_values.contains("PATH")) image.env["PATH"] = run->env_values.at("PATH");
+  }
+  return image;
+}
 
 BundlePlan plan_bundle(const PackRequest& request) {
   PlanInputs in;
@@ -29,6 +55,7 @@ BundlePlan plan_bundle(const PackRequest& request) {
 }
 
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
+  check_secrets(plan, request.spec, host_sniffer());
   WriteOptions options;
   options.path = resolve_output(request);
   options.format = !request.format.empty() ? request.format : request.spec.output.format;
@@ -36,6 +63,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   options.reproducible = request.spec.output.reproducible;
   options.source_date_epoch = request.source_date_epoch;
   options.bundle_name = request.spec.name;
+  if (is_image_format(options.format)) options.image = complete_image_config(request);
   return write_bundle(plan, options);
 }
 

@@ -40,11 +40,6 @@ bool under(std::string_view path, std::string_view root) {
   return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
 }
 
-std::string_view pseudo_root(std::string_view path) {
-  for (std::string_view root : kPseudoRoots)
-    if (under(path, root)) return root;
-  return {};
-}
 
 PathBytes parent_of(const PathBytes& path) {
   std::size_t slash = path.rfind('/');
@@ -100,6 +95,7 @@ class Planner {
   std::string test_of(const Trace& trace, std::uint64_t process) const;
   const std::optional<FileInfo>& info(const PathBytes& path) const;
   void find_outputs(const Trace& trace);
+  void add_working_directories(const Trace& trace);
   void add_traced(const Trace& trace);
   void propose(const PathBytes& path, PlanReason reason, bool forced);
   void exclude(const PathBytes& path, std::string reason);
@@ -213,7 +209,21 @@ std::vector<PlanReason> stable_reasons(std::vector<PlanReason> reasons) {
   return reasons;
 }
 
+// The directory each test ran in: the tracer changed into it before the
+// command started, so no access names it, yet the command needs it.
+void Planner::add_working_directories(const Trace& trace) {
+  auto add = [&](const PathBytes& dir, const std::string& test) {
+    if (!dir.starts_with('/')) return;
+    PlanReason r{PlanReason::Source::traced, "working directory of test '" + test + "'", test, 0, 0, {}, {}};
+    propose(resolve(dir).path, std::move(r), false);
+  };
+  add(trace.run.cwd, trace.run.label);
+  for (const Process& p : trace.processes)
+    if (p.parent == 0 && !p.execs.empty()) add(p.execs.front().cwd, test_of(trace, p.id));
+}
+
 void Planner::add_traced(const Trace& trace) {
+  add_working_directories(trace);
   for (const FileAccess& a : trace.accesses) {
     if (a.error != 0) {
       if (!a.resolved.empty()) exclude(a.resolved, "lookup failed in test '" + test_of(trace, a.process) + "': " + std::strerror(a.error));
@@ -472,6 +482,12 @@ std::vector<PathBytes> HostFileSystem::list(const PathBytes& dir) const {
 }
 
 BundlePlan make_plan(const PlanInputs& inputs, const FileSystemView& fs) { return Planner(inputs, fs).run(); }
+
+std::string_view pseudo_root(std::string_view path) {
+  for (std::string_view root : kPseudoRoots)
+    if (under(path, root)) return root;
+  return {};
+}
 
 std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {
   std::vector<std::string> lines;

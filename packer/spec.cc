@@ -319,10 +319,13 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 
 // ---- the spec's levels -----------------------------------------------------
 
-constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output"};
+constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output", "secrets", "image"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
+constexpr std::string_view kSecretsKeys[] = {"allow"};
+constexpr std::string_view kImageKeys[] = {"tag",    "entrypoint",    "cmd",          "env", "workdir",          "user",
+                                           "labels", "exposed_ports", "architecture", "os",  "layer_compression"};
 
 bool is_valid_bundle_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -500,6 +503,113 @@ void read_output(const Field& field, OutputSpec& output, Problems& problems) {
     if (auto v = read_bool(*f, problems)) output.reproducible = *v;
 }
 
+// `secrets: allow:` names files one by one, so each entry is an absolute path, not a glob.
+void read_secrets(const Field& field, SecretsSpec& secrets, Problems& problems) {
+  if (field.value.IsNull()) return;
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  Fields fields = read_fields(field.value, kSecretsKeys, problems);
+  const Field* allow = find_field(fields, "allow");
+  if (!allow) return;
+  std::optional<std::vector<YAML::Node>> items = read_list(*allow, problems);
+  if (!items) return;
+  for (const YAML::Node& item : *items) {
+    std::optional<std::string> path = read_string_item(item, "allow", problems);
+    if (!path) continue;
+    if (!path->starts_with('/'))
+      problems.add(item.Mark(), "'allow' entries must be absolute paths, not " + quoted(printable(*path)));
+    else
+      secrets.allow.push_back({*path, problems.location(item.Mark())});
+  }
+}
+
+// ---- image: ----------------------------------------------------------------
+
+/// A list of strings; an empty value is an empty list.
+std::optional<std::vector<std::string>> read_string_list(const Field& field, Problems& problems) {
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return std::nullopt;
+  std::vector<std::string> out;
+  for (const YAML::Node& item : *items)
+    if (std::optional<std::string> text = read_string_item(item, field.name, problems)) out.push_back(*text);
+  return out;
+}
+
+/// A map of non-empty string keys to string values (`labels:`).
+void read_string_map(const Field& field, std::map<std::string, std::string>& out, Problems& problems) {
+  if (field.value.IsNull()) return;
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  std::map<std::string, int> first_line;
+  for (const auto& pair : field.value) {
+    if (!pair.first.IsScalar() || pair.first.Scalar().empty()) {
+      std::string shown = pair.first.IsScalar() ? "an empty string" : kind_name(pair.first);
+      problems.add(pair.first.Mark(), quoted(field.name) + " keys must be non-empty strings, not " + shown);
+    } else if (!pair.second.IsScalar()) {
+      Field value{pair.first.Scalar(), pair.first, pair.second};
+      problems.add(value.mark(), quoted(field.name) + " values must be strings, not " + kind_name(pair.second));
+    } else if (auto [first, fresh] = first_line.emplace(pair.first.Scalar(), pair.first.Mark().line + 1); !fresh) {
+      problems.add(pair.first.Mark(), "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
+    } else {
+      out[pair.first.Scalar()] = pair.second.Scalar();
+    }
+  }
+}
+
+void read_exposed_ports(const Field& field, std::vector<std::string>& ports, Problems& problems) {
+  std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
+  if (!items) return;
+  for (const YAML::Node& item : *items) {
+    std::optional<std::string> text = read_string_item(item, field.name, problems);
+    if (!text) continue;
+    if (std::optional<std::string> port = normalize_port(*text)) ports.push_back(*port);
+    else problems.add(item.Mark(), "invalid port " + quoted(*text) + " (expected PORT or PORT/PROTO, PORT from 1 to 65535, PROTO tcp, udp or sctp)");
+  }
+}
+
+void read_image_tag(const Field& field, std::string& tag, Problems& problems) {
+  std::optional<std::string> text = read_nonempty_string(field, problems);
+  if (!text) return;
+  if (std::string error = image_tag_error(*text); !error.empty())
+    problems.add(field.mark(), "invalid image tag " + quoted(printable(*text)) + ": " + error);
+  else
+    tag = *text;
+}
+
+void read_workdir(const Field& field, std::string& workdir, Problems& problems) {
+  std::optional<std::string> text = read_nonempty_string(field, problems);
+  if (!text) return;
+  if (!text->starts_with('/')) problems.add(field.mark(), "'workdir' must be an absolute path, not " + quoted(*text));
+  else workdir = *text;
+}
+
+void read_layer_compression(const Field& field, std::string& compression, Problems& problems) {
+  std::optional<std::string> text = read_string(field, problems);
+  if (!text) return;
+  if (std::find(std::begin(kLayerCompressions), std::end(kLayerCompressions), *text) == std::end(kLayerCompressions))
+    problems.add(field.mark(), "unknown layer compression " + quoted(*text) + " (expected one of: " + joined(kLayerCompressions) + ")");
+  else
+    compression = *text;
+}
+
+// Each key of `image:` and how to read it, in kImageKeys order.
+void read_image(const Field& field, ImageConfig& image, Problems& problems) {
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  Fields fields = read_fields(field.value, kImageKeys, problems);
+  if (const Field* f = find_field(fields, "tag")) read_image_tag(*f, image.tag, problems);
+  if (const Field* f = find_field(fields, "entrypoint")) image.entrypoint = read_string_list(*f, problems);
+  if (const Field* f = find_field(fields, "cmd")) image.cmd = read_string_list(*f, problems);
+  if (const Field* f = find_field(fields, "env")) read_env(*f, image.env, problems);
+  if (const Field* f = find_field(fields, "workdir")) read_workdir(*f, image.workdir, problems);
+  if (const Field* f = find_field(fields, "user"))
+    if (auto v = read_nonempty_string(*f, problems)) image.user = *v;
+  if (const Field* f = find_field(fields, "labels")) read_string_map(*f, image.labels, problems);
+  if (const Field* f = find_field(fields, "exposed_ports")) read_exposed_ports(*f, image.exposed_ports, problems);
+  if (const Field* f = find_field(fields, "architecture"))
+    if (auto v = read_nonempty_string(*f, problems)) image.architecture = *v;
+  if (const Field* f = find_field(fields, "os"))
+    if (auto v = read_nonempty_string(*f, problems)) image.os = *v;
+  if (const Field* f = find_field(fields, "layer_compression")) read_layer_compression(*f, image.layer_compression, problems);
+}
+
 void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   Fields fields = read_fields(root, kTopKeys, problems);
   if (const Field* f = require_field(fields, "name", root, problems)) read_bundle_name(*f, spec.name, problems);
@@ -507,6 +617,8 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "include")) read_includes(*f, spec.include, problems);
   if (const Field* f = find_field(fields, "exclude")) read_excludes(*f, spec.exclude, problems);
   if (const Field* f = require_field(fields, "output", root, problems)) read_output(*f, spec.output, problems);
+  if (const Field* f = find_field(fields, "secrets")) read_secrets(*f, spec.secrets, problems);
+  if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
 }
 
 /// The single document of `text`; throws Error for bad YAML, reports the rest.

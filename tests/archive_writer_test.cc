@@ -409,13 +409,13 @@ TEST(BundleFormat, UnknownArchiveExtension) {
     format_from_path("x.rar");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "x.rar: unknown archive extension '.rar' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
+    EXPECT_STREQ(e.what(), "x.rar: unknown archive extension '.rar' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
   }
   try {
     format_from_path("out/x.tar.bz2");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "out/x.tar.bz2: unknown archive extension '.tar.bz2' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
+    EXPECT_STREQ(e.what(), "out/x.tar.bz2: unknown archive extension '.tar.bz2' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
   }
 }
 
@@ -428,7 +428,7 @@ TEST(BundleFormat, UnknownFormatOption) {
     write_bundle({}, o);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
+    EXPECT_STREQ(e.what(), "rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
   }
   EXPECT_TRUE(list_dir(tmp.path()).empty());
 }

@@ -235,7 +235,8 @@ TEST(SpecLoad, BrokenExampleReportsEveryProblemInFileOrder) {
             f + ":14:5: invalid glob '/usr/lib/[abc': unclosed '['\n" +
             f + ":15:10: 'elf' must not be empty\n" +
             f + ":16:1: unknown key 'exclud' (did you mean 'exclude'?)\n" +
-            f + ":20:11: unknown output format 'tar.bz3' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)\n" +
+            f + ":20:11: unknown output format 'tar.bz3' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, "
+                "oci-archive, docker-archive)\n" +
             f + ":21:17: 'reproducible' must be true or false, not a string");
 }
 
@@ -292,7 +293,7 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
 
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
   EXPECT_EQ(spec_error(with_test("    run: [a]\nversion: 2\n")),
-            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output)");
+            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, image)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
@@ -471,9 +472,10 @@ TEST(SpecErrors, OutputFormat) {
   const std::string tests = "name: demo\ntests: [{name: a, run: [a]}]\n";
   EXPECT_EQ(spec_error(tests + "output: {path: out, format: tar.bz3}\n"),
             "tracepack.yaml:3:29: unknown output format 'tar.bz3' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, "
-            "cpio)");
+            "cpio, oci, oci-archive, docker-archive)");
   EXPECT_EQ(spec_error(tests + "output: {path: out, format: TAR}\n"),
-            "tracepack.yaml:3:29: unknown output format 'TAR' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio)");
+            "tracepack.yaml:3:29: unknown output format 'TAR' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, "
+            "oci, oci-archive, docker-archive)");
 }
 
 TEST(SpecErrors, OutputCompression) {

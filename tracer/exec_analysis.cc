@@ -93,7 +93,7 @@ std::vector<ExecStep> ExecAnalyzer::analyze(PathResolver& resolver, const PathBy
   std::vector<ExecStep> steps;
   PathBytes current = file;
   for (int depth = 0; depth <= kMaxInterpreterDepth; ++depth) {
-    FileFacts f = facts(current);
+    FileFacts f = facts(resolver.host_path(current));
     if (f.shebang) {
       Resolution r = resolver.resolve(cwd, f.shebang->interpreter, true, viewer);
       steps.push_back(ExecStep{AccessOrigin::shebang, f.shebang->interpreter, r});

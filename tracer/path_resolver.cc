@@ -80,18 +80,30 @@ PathResolver::Node PathResolver::lookup_uncached(const PathBytes& path, Viewer v
     return node;
   }
   struct stat st;
-  if (lstat(path.c_str(), &st) != 0) {
+  const PathBytes host = host_path(path);
+  if (lstat(host.c_str(), &st) != 0) {
     node.error = errno;
     return node;
   }
   node.type = file_type_of_mode(st.st_mode);
   if (node.type == FileType::symlink) {
     char buffer[4096];
-    ssize_t n = readlink(path.c_str(), buffer, sizeof buffer);
+    ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
     if (n < 0) node.error = errno;
     else node.target.assign(buffer, static_cast<std::size_t>(n));
   }
   return node;
+}
+
+void PathResolver::set_root(PathBytes prefix) {
+  root_prefix_ = std::move(prefix);
+  cache_.clear();
+}
+
+PathBytes PathResolver::host_path(const PathBytes& path) const {
+  // The walk resolves every symlink itself, so the kernel only ever sees
+  // symlink-free directories under the prefix: nothing escapes it.
+  return root_prefix_.empty() || is_proc(path) ? path : root_prefix_ + path;
 }
 
 PathResolver::Node PathResolver::lookup(const PathBytes& path, Viewer viewer) {

@@ -50,6 +50,14 @@ class PathResolver {
   /// A directory was renamed or removed: every cached result may be stale.
   void forget_all();
 
+  /// Makes every path outside /proc be looked up under `prefix` (a path to
+  /// the traced processes' root as the tracer sees it, e.g. a sandbox's);
+  /// /proc stays the tracer's own. Clears the cache.
+  void set_root(PathBytes prefix);
+
+  /// Where the tracer finds the file a traced process names `path` (absolute).
+  PathBytes host_path(const PathBytes& path) const;
+
   /// Number of cached entries (bounded by the distinct paths looked up).
   std::size_t cache_size() const { return cache_.size(); }
 
@@ -63,6 +71,7 @@ class PathResolver {
   Node lookup_uncached(const PathBytes& path, Viewer viewer) const;
 
   std::unordered_map<PathBytes, Node> cache_;
+  PathBytes root_prefix_;  ///< empty: the tracer's own root
 };
 
 

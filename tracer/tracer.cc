@@ -43,6 +43,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -54,12 +55,18 @@
 #include "syscall_table.h"
 #include "tracee_memory.h"
 #include "tracepack/error.h"
+#include "tracepack/posix.h"
+#include "tracepack/sandbox.h"
 #include "tracepack/trace.h"
 
 extern char** environ;
 
 namespace tracepack {
 namespace {
+
+// A child's report of a failed sandbox step: this plus the step.
+constexpr int kSandboxReport = 100;
+
 
 using tracer::ExecAnalyzer;
 using tracer::PathResolver;
@@ -227,7 +234,8 @@ class Tracer {
   void choose_mode();
   void pin_to_current_cpu();
   pid_t spawn_child();
-  [[noreturn]] void run_child(int ready_fd, int error_fd);
+  [[noreturn]] void run_child(int ready_fd, int error_fd, int entered_fd);
+  void wait_for_sandbox(pid_t pid, int entered_fd);
   void install_signal_handlers();
   // the loop
   void handle_status(pid_t tid, int status);
@@ -282,6 +290,8 @@ class Tracer {
   cpu_set_t pinned_mask_{};
   bool pinned_ = false;
 
+  std::unique_ptr<Sandbox> sandbox_;  // set when the command runs in a bundle
+  UniqueFd sandbox_root_;             // the sandbox's root, for looking files up
   std::vector<char*> argv_;
   std::vector<char*> envp_;
   std::unordered_map<pid_t, Thread> threads_;
@@ -297,7 +307,9 @@ class Tracer {
 };
 
 Tracer::Tracer(const TraceOptions& options)
-    : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {}
+    : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {
+  if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox);
+}
 
 void Tracer::choose_mode() {
   if (!options_.use_seccomp) {
@@ -327,7 +339,18 @@ void Tracer::set_affinity(pid_t tid, bool pinned) {
 }
 
 // Between fork and exec: only async-signal-safe calls.
-void Tracer::run_child(int ready_fd, int error_fd) {
+void Tracer::run_child(int ready_fd, int error_fd, int entered_fd) {
+  if (sandbox_) {
+    // Before the tracer attaches: building the root is not the command's doing.
+    int err = sandbox_->enter();
+    if (err != 0) {
+      int report[2] = {kSandboxReport + sandbox_->failed_step(), err};
+      (void)!write(error_fd, report, sizeof report);
+      _exit(126);
+    }
+    (void)!write(entered_fd, "e", 1);
+    close(entered_fd);
+  }
   char go;
   while (read(ready_fd, &go, 1) < 0 && errno == EINTR) {
   }
@@ -364,17 +387,23 @@ pid_t Tracer::spawn_child() {
   if (!envp_.empty()) envp_.push_back(nullptr);
   int ready[2];
   int error[2];
-  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(error, O_CLOEXEC) != 0) throw_system_error("pipe");
-  pid_t pid = fork();
+  int entered[2];
+  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(error, O_CLOEXEC) != 0 || pipe2(entered, O_CLOEXEC) != 0)
+    throw_system_error("pipe");
+  pid_t pid = sandbox_ ? sandbox_->clone_child() : fork();
   if (pid < 0) throw_system_error("fork");
   if (pid == 0) {
     close(ready[1]);
     close(error[0]);
-    run_child(ready[0], error[1]);
+    close(entered[0]);
+    run_child(ready[0], error[1], entered[1]);
   }
   close(ready[0]);
   close(error[1]);
+  close(entered[1]);
   error_fd_ = error[0];
+  if (sandbox_) wait_for_sandbox(pid, entered[0]);
+  close(entered[0]);
   if (ptrace(PTRACE_SEIZE, pid, nullptr, kPtraceOptions) != 0) {
     int err = errno;
     kill(pid, SIGKILL);
@@ -387,6 +416,25 @@ pid_t Tracer::spawn_child() {
   (void)!write(ready[1], "g", 1);
   close(ready[1]);
   return pid;
+}
+
+// Waits until the child is inside its sandbox, and keeps a handle on that
+// root: lookups of the paths it names go through it.
+void Tracer::wait_for_sandbox(pid_t pid, int entered_fd) {
+  char entered = 0;
+  ssize_t n;
+  while ((n = read(entered_fd, &entered, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    waitpid(pid, nullptr, 0);
+    int report[2] = {0, 0};
+    if (read(error_fd_, report, sizeof report) == sizeof report && report[0] >= kSandboxReport)
+      throw Error(sandbox_->describe_failure(report[0] - kSandboxReport, report[1]));
+    throw Error("sandbox: the child ended before entering it");
+  }
+  sandbox_root_.reset(open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (sandbox_root_.get() < 0) throw_system_error("sandbox: cannot open the root of process " + std::to_string(pid));
+  resolver_.set_root("/proc/self/fd/" + std::to_string(sandbox_root_.get()));
 }
 
 void Tracer::install_signal_handlers() {
@@ -809,7 +857,7 @@ void Tracer::record_exec(Thread& t, PendingCall& call) {
     record_resolution(t, e, resolver_.resolve("/", exec.exe, true, viewer));
   }
   struct stat st;
-  if (!root_ && stat(exec.path.c_str(), &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+  if (!root_ && stat(resolver_.host_path(exec.path).c_str(), &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
     warn(p.record.id, "setuid/setgid program " + exec.path + " runs without its privileges under the tracer");
   writer_.write_exec(p.record.id, exec);
   p.record.execs.push_back(std::move(exec));
@@ -827,7 +875,7 @@ void Tracer::record(Thread& t, FileAccess& a) {
   ProcessState& p = process_of(t);
   if (a.observed && a.type == FileType::none && a.error == 0 && !a.resolved.empty()) {
     struct stat st;  // a file this call created: learn its type now
-    if (lstat(a.resolved.c_str(), &st) == 0) a.type = file_type_of_mode(st.st_mode);
+    if (lstat(resolver_.host_path(a.resolved).c_str(), &st) == 0) a.type = file_type_of_mode(st.st_mode);
   }
   std::string key;
   key.reserve(a.path.size() + a.resolved.size() + a.path2.size() + 48);

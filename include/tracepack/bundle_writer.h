@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "tracepack/image_config.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
@@ -12,13 +13,15 @@ namespace tracepack {
 /// Where and how to write.
 struct WriteOptions {
   std::string path;                           ///< output file or directory
-  std::string format;                         ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"; "" = from path
+  std::string format;                         ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio",
+                                              ///< "oci", "oci-archive", "docker-archive"; "" = from path
   int compression_level = -1;                 ///< -1 = the compressor's default
   unsigned compression_threads = 0;           ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
   bool reproducible = true;                   ///< sorted entries, owner 0:0, no atime/ctime, clamped mtimes
   std::optional<std::int64_t> source_date_epoch;  ///< mtimes above it are clamped to it (reproducible only)
   PathBytes source_root = "/";                ///< where the plan's paths are read from
   std::string bundle_name;                    ///< recorded in the manifest
+  ImageConfig image;                          ///< the image formats only
 };
 
 /// What was written.
@@ -30,6 +33,7 @@ struct WriteResult {
   std::uint64_t hardlinks = 0;
   std::uint64_t bytes = 0;       ///< content bytes of regular files
   std::uint64_t output_bytes = 0;///< size of the archive written
+  std::string image_digest;      ///< image formats: "sha256:..." of the image manifest
 };
 
 /// The format named by an output path's extension ("x.tar.zst" -> "tar.zst",

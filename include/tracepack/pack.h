@@ -26,8 +26,18 @@ struct PackRequest {
 /// makes the plan (nothing is written). Throws Error.
 BundlePlan plan_bundle(const PackRequest& request);
 
-/// plan_bundle, then write_bundle to the requested output. Throws Error.
+/// check_secrets on the plan (refusing files that look like secrets and are
+/// not allowed by the spec), then write_bundle to the requested output.
+/// Throws Error.
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
+
+/// The spec's `image:` completed from the run, for the image formats. Given
+/// neither entrypoint nor cmd, cmd is the first test's command (its `run:`
+/// list, or /bin/sh -c and its `shell:`), else the first trace's, and an unset
+/// workdir becomes the directory that command ran in; architecture defaults
+/// to the first trace's machine; PATH to the first test's, else the first
+/// trace's recorded value (--record-env). Reads the first trace. Throws Error.
+ImageConfig complete_image_config(const PackRequest& request);
 
 /// Exclusions counted by the first words of their reason ("/proc", "lookup failed", "output of the run"...).
 std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan);

@@ -98,6 +98,10 @@ class HostFileSystem : public FileSystemView {
   PathBytes root_;
 };
 
+/// The pseudo or temporary file system `path` lies in ("/proc", "/sys",
+/// "/dev", "/run" or "/tmp"), or "": never packed unless a rule says so.
+std::string_view pseudo_root(std::string_view path);
+
 /// Inputs of make_plan besides the file system.
 struct PlanInputs {
   std::vector<Trace> traces;            ///< one per test case or run; order does not matter

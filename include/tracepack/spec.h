@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tracepack/image_config.h"
 #include "tracepack/trace.h"
 
 namespace tracepack {
@@ -47,7 +48,8 @@ struct ExcludeRule {
 };
 
 /// Bundle formats `output.format` accepts.
-inline constexpr std::string_view kBundleFormats[] = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"};
+inline constexpr std::string_view kBundleFormats[] = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio",
+                                                      "oci", "oci-archive", "docker-archive"};
 
 /// `output:`.
 struct OutputSpec {
@@ -58,6 +60,17 @@ struct OutputSpec {
   SourceLocation where;
 };
 
+/// One `secrets: allow:` entry: a file the secrets check lets into the bundle.
+struct AllowedSecret {
+  PathBytes path;  ///< absolute, compared with the bundle's paths exactly (no glob)
+  SourceLocation where;
+};
+
+/// `secrets:`.
+struct SecretsSpec {
+  std::vector<AllowedSecret> allow;  ///< files packed even though they look like secrets
+};
+
 /// A whole spec.
 struct BundleSpec {
   std::string file;  ///< the spec's path, as given
@@ -66,6 +79,8 @@ struct BundleSpec {
   std::vector<IncludeRule> include;
   std::vector<ExcludeRule> exclude;
   OutputSpec output;
+  ImageConfig image;  ///< `image:`, used by the image formats
+  SecretsSpec secrets;
 };
 
 /// Reads and checks a spec file. Every problem in the file is reported, not

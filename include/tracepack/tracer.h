@@ -21,6 +21,8 @@ struct TraceOptions {
   std::string cwd;                 ///< directory to run the command in; empty = the current one
   std::vector<std::string> env;    ///< the command's whole environment ("NAME=value"); empty = inherit
   int stdout_fd = -1;              ///< the command's standard output; -1 = inherit
+  std::string sandbox;             ///< a bundle directory to run the command in, isolated (see sandbox.h);
+                                   ///< cwd and paths are then the command's view of that root
 };
 
 /// How the run ended.

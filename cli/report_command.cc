@@ -1,0 +1,66 @@
+// `tracepack report TRACE|BUNDLE [--format text|json|html] [-o FILE] [--spec SPEC]`:
+// what a bundle holds and why, for reviewers. Text goes to the terminal
+// (coloured only on a TTY, never with NO_COLOR set); JSON and HTML are
+// usually written to a file with -o.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "commands.h"
+#include "tracepack/error.h"
+#include "tracepack/report.h"
+
+namespace tracepack::cli {
+namespace {
+
+struct ReportArgs {
+  std::string input;
+  std::string format = "text";
+  std::string output;
+  std::string spec;
+};
+
+/// https://no-color.org: any non-empty NO_COLOR turns colour off.
+bool use_color(bool to_stdout) {
+  const char* no_color = std::getenv("NO_COLOR");
+  return to_stdout && isatty(STDOUT_FILENO) && (no_color == nullptr || *no_color == '\0');
+}
+
+std::string render(const BundleReport& report, const std::string& format, bool color) {
+  if (format == "text") return render_text(report, color);
+  if (format == "json") return render_json(report);
+  return render_html(report);
+}
+
+void write_output(const std::string& file, const std::string& text) {
+  std::FILE* out = file.empty() ? stdout : std::fopen(file.c_str(), "wb");
+  if (out == nullptr) throw_system_error(file + ": cannot write the report");
+  bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  ok = (out == stdout ? std::fflush(out) : std::fclose(out)) == 0 && ok;
+  if (!ok) throw_system_error((file.empty() ? std::string("stdout") : file) + ": cannot write the report");
+}
+
+int run_report(const ReportArgs& args) {
+  if (args.format != "text" && args.format != "json" && args.format != "html")
+    throw Error("report: unknown format '" + args.format + "' (use text, json or html)");
+  BundleReport report = report_file(args.input, args.spec);
+  write_output(args.output, render(report, args.format, use_color(args.output.empty())));
+  return 0;
+}
+
+}  // namespace
+
+Action add_report_command(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  CLI::App* cmd = app.add_subcommand("report", "Report what a bundle (or a trace's plan) holds and why: text, JSON or HTML");
+  cmd->add_option("input", args->input, "A trace file, or a bundle (directory or archive)")->required();
+  cmd->add_option("-f,--format", args->format, "text, json or html")->capture_default_str();
+  cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of standard output");
+  cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply to a trace");
+  return [args] { return run_report(*args); };
+}
+
+}  // namespace tracepack::cli

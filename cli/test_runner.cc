@@ -1,0 +1,156 @@
+// Running a spec's tests under `tracepack trace`, up to -j at once, each
+// tracer (with its tracees) pinned to its own CPU. Each test's tracer is a
+// child process started in the test's directory and environment (or, in a
+// sandbox, told the directory inside it); it exits as the test did.
+#include "test_runner.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tracepack/error.h"
+
+extern char** environ;
+
+namespace tracepack::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> test_environment(const TestCase& test) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::size_t eq = entry.find('=');
+    if (eq != entry.npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
+  }
+  for (const auto& [name, value] : test.env) env[name] = value;
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+// tracepack itself, installed beside this program.
+std::string tracepack_program() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("tracepack") : (self.parent_path() / "tracepack").string();
+}
+
+std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const std::string& sandbox,
+                                     unsigned cpu) {
+  const TestCase& t = *run.test;
+  std::vector<std::string> argv = {tracepack_program(), "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name,
+                                   "-o", run.trace_file};
+  // In a sandbox the test's directory is the same path inside the bundle.
+  if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
+  if (t.timeout > 0) argv.insert(argv.end(), {"--timeout", std::to_string(t.timeout)});
+  argv.push_back("--");
+  if (t.argv.empty()) argv.insert(argv.end(), {"/bin/sh", "-c", t.shell});
+  else argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+  return argv;
+}
+
+// Starts one test's tracer as a child process in the test's directory and environment.
+pid_t start_test(const TestRun& run, const fs::path& spec_dir, const std::string& sandbox, unsigned cpu) {
+  std::string cwd = (spec_dir / run.test->cwd).lexically_normal().string();
+  std::vector<std::string> argv = tracer_argv(run, cwd, sandbox, cpu);
+  std::vector<std::string> env = test_environment(*run.test);
+  std::vector<char*> cargv, cenv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (std::string& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  int out = -1;
+  if (run.test->stdout_text) {
+    out = open(run.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) throw_system_error(run.stdout_file);
+  }
+  pid_t pid = fork();
+  if (pid < 0) throw_system_error("fork");
+  if (pid == 0) {
+    if (out >= 0) dup2(out, STDOUT_FILENO);
+    if (sandbox.empty() && chdir(cwd.c_str()) != 0) {
+      std::fprintf(stderr, "tracepack: error: test '%s': cannot change to directory %s: %s\n", run.test->name.c_str(),
+                   cwd.c_str(), std::strerror(errno));
+      _exit(126);
+    }
+    execve(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  if (out >= 0) close(out);
+  return pid;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+}  // namespace
+
+std::string check_test(const TestRun& run) {
+  const TestCase& t = *run.test;
+  if (WIFSIGNALED(run.status)) return "killed by signal " + std::to_string(WTERMSIG(run.status));
+  int code = WEXITSTATUS(run.status);
+  if (code == 124 && t.timeout > 0) return "timed out after " + std::to_string(t.timeout) + " s";
+  if (code != t.exit) return "exit status " + std::to_string(code) + ", expected " + std::to_string(t.exit);
+  if (t.stdout_text && read_file(run.stdout_file) != *t.stdout_text) return "standard output differs from the spec's 'stdout'";
+  return "";
+}
+
+std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir, const fs::path& traces_dir,
+                               const TestRunOptions& options) {
+  const unsigned jobs = std::max(1u, options.jobs);
+  std::vector<TestRun> runs;
+  for (const TestCase& t : spec.tests)
+    runs.push_back({&t, (traces_dir / (t.name + ".jsonl")).string(), (traces_dir / (t.name + ".stdout")).string()});
+  unsigned cpus = std::max(1u, static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
+  std::map<pid_t, std::pair<std::size_t, unsigned>> running;  // pid -> (run index, cpu)
+  std::vector<bool> cpu_busy(cpus, false);
+  std::size_t next = 0, done = 0;
+  while (done < runs.size()) {
+    while (next < runs.size() && running.size() < jobs) {
+      unsigned cpu = 0;
+      while (cpu + 1 < cpus && cpu_busy[cpu]) ++cpu;
+      cpu_busy[cpu] = true;
+      runs[next].seconds = now();
+      runs[next].pid = start_test(runs[next], spec_dir, options.sandbox, cpu);
+      running[runs[next].pid] = {next, cpu};
+      ++next;
+    }
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) throw_system_error("waitpid");
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    TestRun& run = runs[it->second.first];
+    cpu_busy[it->second.second] = false;
+    running.erase(it);
+    run.status = status;
+    run.seconds = now() - run.seconds;
+    ++done;
+    if (options.progress)
+      std::fprintf(stderr, "tracepack: [%zu/%zu] %s: %s (%.1f s)\n", done, runs.size(), run.test->name.c_str(),
+                   check_test(run).empty() ? "ok" : "FAILED", run.seconds);
+  }
+  return runs;
+}
+
+}  // namespace tracepack::cli

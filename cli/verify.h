@@ -1,0 +1,38 @@
+// Running a spec's tests inside a bundle: shared by `tracepack verify` and
+// the verify step that ends `tracepack build`.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tracepack/spec.h"
+#include "tracepack/verify.h"
+
+namespace tracepack::cli {
+
+/// What to verify.
+struct VerifyRequest {
+  std::string bundle;                      ///< a bundle directory or archive
+  const BundleSpec* spec = nullptr;        ///< the tests to run
+  std::filesystem::path spec_dir;          ///< test directories are relative to it
+  std::filesystem::path original_traces;   ///< traces the bundle was packed from (NAME.jsonl); may not exist
+  unsigned jobs = 1;
+  bool progress = false;
+};
+
+/// Unpacks the bundle if it is an archive, runs every test of the spec in a
+/// sandbox holding only it, and names what each failing test missed.
+/// Throws Error when the bundle cannot be read or the sandbox built.
+std::vector<VerifyResult> verify_bundle(const VerifyRequest& request);
+
+/// The results for a terminal: one line per test, and for each failure the
+/// missing files, who wanted them, and the include: lines that fix the spec.
+std::string verify_text(const std::vector<VerifyResult>& results);
+
+/// The results as JSON (documented in docs/verify.md).
+nlohmann::json verify_json(const std::vector<VerifyResult>& results);
+
+}  // namespace tracepack::cli

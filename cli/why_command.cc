@@ -1,0 +1,54 @@
+// `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`: why PATH is in or out.
+#include <cstdio>
+
+#include "commands.h"
+#include "tracepack/error.h"
+#include "tracepack/manifest_reader.h"
+#include "tracepack/pack.h"
+#include "tracepack/why.h"
+
+namespace tracepack::cli {
+namespace {
+
+struct WhyArgs {
+  std::string input;
+  std::string path;
+  std::string spec;
+};
+
+// A trace is planned as `pack` would plan it, but a traced file gone since
+// does not stop the answer.
+WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
+  PackRequest request;
+  request.trace_files = {args.input};
+  if (!args.spec.empty()) request.spec = load_spec(args.spec);
+  request.allow_missing = true;
+  BundlePlan plan = plan_bundle(request);
+  return explain_in_plan(plan, {read_trace(args.input)}, path);
+}
+
+int run_why(const WhyArgs& args) {
+  PathBytes path = normalize_why_path(args.path);
+  WhyAnswer answer;
+  if (is_trace_file(args.input)) {
+    answer = answer_from_trace(args, path);
+  } else {
+    if (!args.spec.empty()) throw Error("why: --spec applies to a trace, not to a bundle (" + args.input + ")");
+    answer = explain_in_manifest(read_manifest(args.input), path);
+  }
+  std::fputs(render_why(answer).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+Action add_why_command(CLI::App& app) {
+  auto args = std::make_shared<WhyArgs>();
+  CLI::App* cmd = app.add_subcommand("why", "Explain why a path is, or is not, in the bundle of a trace or in a bundle");
+  cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
+  cmd->add_option("path", args->path, "Absolute path to explain")->required();
+  cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");
+  return [args] { return run_why(*args); };
+}
+
+}  // namespace tracepack::cli

@@ -1,0 +1,55 @@
+// Reading a bundle's ".tracepack/manifest.json" back: from a bundle directory,
+// from any archive format tracepack writes, or from the JSON text itself.
+// The fields read are listed in docs/diff-format.md ("What why and diff read").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracepack/plan.h"
+#include "tracepack/trace.h"
+
+namespace tracepack {
+
+/// One entry of a manifest, paths decoded to bytes.
+struct ManifestEntry {
+  PathBytes path;                    ///< absolute
+  std::string type;                  ///< "regular", "directory" or "symlink"
+  std::uint64_t size = 0;            ///< regular files: bytes
+  std::uint32_t mode = 0;            ///< permission bits
+  std::string sha256;                ///< regular files: hex digest; "" for others
+  PathBytes link_target;             ///< symlinks
+  PathBytes hardlink_to;             ///< a hard link to that earlier entry; "" otherwise
+  std::vector<std::string> reasons;  ///< the plan's reason lines, deciding one first
+  std::vector<std::string> tests;    ///< test cases that used it (absent from older manifests: empty)
+};
+
+/// A whole manifest.
+struct Manifest {
+  std::string bundle;                     ///< the spec's name
+  int version = 0;
+  std::vector<ManifestEntry> entries;     ///< in the manifest's order (sorted by path)
+  bool has_exclusions = false;            ///< false: an older manifest without "excluded"
+  std::vector<PlanExclusion> excluded;    ///< paths left out, each with its reason
+};
+
+/// The version of the manifest format this reader understands.
+inline constexpr int kManifestVersion = 1;
+
+/// Parses manifest JSON; `name` names it in messages. Throws Error for text
+/// that is not a tracepack manifest, an unknown version or a malformed entry.
+Manifest parse_manifest(std::string_view text, const std::string& name);
+
+/// Reads the manifest of the bundle at `path`: a directory holding
+/// ".tracepack/manifest.json", or an archive (tar, tar.gz, tar.zst, tar.xz,
+/// zip, cpio) holding that member. Only the manifest is read. Throws Error.
+Manifest read_manifest(const std::string& path);
+
+/// Whether `path` holds a trace rather than a bundle: a regular file whose
+/// first bytes are a trace header ('{"format":"tracepack-trace"'). Throws
+/// Error when `path` cannot be read.
+bool is_trace_file(const std::string& path);
+
+}  // namespace tracepack

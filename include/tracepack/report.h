@@ -1,0 +1,172 @@
+// The bundle report: what a bundle holds and why, as plain data for reviewers.
+// Built from a trace (the plan make_plan would produce) or from a bundle (its
+// manifest and entries), then rendered as text, JSON or HTML
+// (report_render.cc). The JSON form is documented in docs/report-format.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tracepack/bundle_reader.h"
+#include "tracepack/dpkg.h"
+#include "tracepack/plan.h"
+#include "tracepack/spec.h"
+#include "tracepack/trace.h"
+
+namespace tracepack {
+
+/// The version written in the JSON report's signature.
+inline constexpr int kReportFormatVersion = 1;
+
+/// One entry of the bundle.
+struct ReportFile {
+  PathBytes path;
+  EntryType type = EntryType::regular;
+  std::uint64_t size = 0;            ///< regular files: bytes (a hard link: its target's)
+  std::uint32_t mode = 0;
+  PathBytes link_target;             ///< symlinks
+  PathBytes hardlink_to;             ///< hard links: the entry holding the data
+  std::vector<std::string> reasons;  ///< one line each, the deciding one first
+  std::vector<std::string> tests;    ///< test cases whose processes used it, sorted
+};
+
+/// Bytes of the regular files directly in one directory (not below it).
+struct DirectoryUsage {
+  PathBytes path;
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+/// One Python distribution's share of the bundle (from its *.dist-info/RECORD).
+struct DistributionUsage {
+  std::string name;                   ///< as the dist-info directory spells it ("PyYAML")
+  std::string version;
+  PathBytes record;                   ///< the RECORD file read
+  std::uint64_t files_used = 0;       ///< RECORD's files that are regular files of the bundle
+  std::uint64_t bytes_used = 0;
+  std::uint64_t files_installed = 0;  ///< RECORD's rows
+  std::uint64_t bytes_installed = 0;  ///< the sizes RECORD gives (rows without one count 0)
+};
+
+/// How many paths were left out for one reason ("/proc", "lookup failed in test 'x'").
+struct ExclusionCount {
+  std::string reason;
+  std::uint64_t count = 0;
+};
+
+/// One successful exec of a traced process.
+struct ReportExec {
+  double time = 0;
+  PathBytes path;
+  std::vector<PathBytes> argv;
+};
+
+/// One traced process (trace input only).
+struct ReportProcess {
+  std::uint64_t id = 0;
+  std::uint64_t parent = 0;  ///< 0 for a root
+  int pid = 0;
+  std::string test;
+  double start = 0;
+  double end = 0;
+  std::vector<ReportExec> execs;
+  bool exited = false;       ///< false: still running when the trace ended
+  int exit_code = 0;
+  int signal = 0;
+};
+
+/// One test case's share.
+struct ReportTest {
+  std::string name;
+  std::optional<std::uint64_t> processes;  ///< trace input only
+  std::optional<int> exit_code;            ///< of its first process, when it exited normally (trace input only)
+  std::optional<int> signal;               ///< of its first process, when a signal killed it
+  std::uint64_t files = 0;                 ///< regular files of the bundle it used
+  std::uint64_t bytes = 0;
+};
+
+/// Counts over the whole bundle. files + hardlinks + directories + symlinks
+/// is the number of entries; bytes counts each regular file's data once (hard
+/// links not again), as write_bundle's WriteResult does.
+struct ReportTotals {
+  std::uint64_t files = 0;
+  std::uint64_t hardlinks = 0;
+  std::uint64_t directories = 0;
+  std::uint64_t symlinks = 0;
+  std::uint64_t bytes = 0;
+  std::optional<std::uint64_t> processes;  ///< processes in the trace; unknown for a bundle
+  std::uint64_t tests = 0;
+  std::uint64_t excluded = 0;
+  std::uint64_t failed_lookups = 0;
+  std::uint64_t warnings = 0;
+};
+
+/// The whole report.
+struct BundleReport {
+  std::string input;                 ///< the trace or bundle path, as given
+  std::string input_kind;            ///< "trace" or "bundle"
+  std::string bundle;                ///< the bundle's name (the spec's or the manifest's)
+  std::string format;                ///< the bundle's format; empty for a trace
+  std::uint64_t output_bytes = 0;    ///< size of the archive file; 0 for a directory or a trace
+  ReportTotals totals;
+  std::vector<ReportFile> files;                  ///< every entry, sorted by path
+  std::vector<DirectoryUsage> largest_directories;///< by bytes, biggest first, at most 10
+  std::vector<PackageUsage> packages;             ///< as package_usage returns them ("" last: no package)
+  std::vector<DistributionUsage> distributions;   ///< by bytes used, biggest first
+  std::vector<ExclusionCount> excluded_by_reason; ///< sorted by reason
+  std::vector<PlanExclusion> excluded;            ///< every path left out, sorted by path
+  std::vector<PlanExclusion> failed_lookups;      ///< the exclusions that are failed lookups
+  std::vector<std::string> warnings;
+  std::vector<ReportTest> tests;                  ///< sorted by name
+  std::vector<ReportProcess> processes;           ///< ordered by id; empty for a bundle
+};
+
+/// Where a report looks up what is installed on the machine.
+struct ReportOptions {
+  std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< for package_usage
+  PathBytes python_root = "/";                   ///< RECORD files are read below it
+};
+
+/// The report of a plan, and of the trace it was made from (processes,
+/// tests). Reads only the dpkg database and RECORD files named by `options`.
+BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const ReportOptions& options = {});
+
+/// The report of a bundle read by read_bundle. Entries come from the
+/// manifest; every disagreement with the entries the bundle really holds
+/// (missing, extra, another type or size) becomes a warning.
+BundleReport report_contents(const BundleContents& contents, const ReportOptions& options = {});
+
+/// Reads a trace, plans it like `tracepack pack` would (with `spec`'s rules;
+/// traced files gone since are warnings) and reports on the plan. Throws Error.
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec);
+
+/// read_bundle, then report_contents. Throws Error.
+BundleReport report_bundle_file(const std::string& path);
+
+/// The Python distributions whose RECORD lists regular files of `files`:
+/// each "site-packages" or "dist-packages" directory holding a bundled file
+/// is searched (below `root`) for "*.dist-info/RECORD".
+std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>& files, const PathBytes& root = "/");
+
+/// Reads a trace file or a bundle, whichever `path` is (is_trace_file
+/// decides). `spec_file`
+/// ("" = none) applies to a trace only; naming one for a bundle is an Error.
+BundleReport report_file(const std::string& path, const std::string& spec_file);
+
+/// The report for a terminal: totals, largest directories, packages,
+/// distributions, exclusions by reason, failed lookups, warnings. `color`
+/// adds ANSI bold and dim (the caller decides: a TTY, no NO_COLOR).
+std::string render_text(const BundleReport& report, bool color);
+
+/// The report as JSON ("format": "tracepack-report", docs/report-format.md),
+/// paths in the trace format's %XX form, ending in a newline.
+std::string render_json(const BundleReport& report);
+
+/// The report as one self-contained HTML page (d3 embedded, no network): the
+/// JSON of render_json embedded as data, summary, treemap, file table,
+/// process tree and per-test views built from it by the page's script.
+std::string render_html(const BundleReport& report);
+
+}  // namespace tracepack

@@ -1,0 +1,248 @@
+// read_bundle: a bundle's entries and manifest, from a directory or an archive.
+//
+// An archive is read in one pass with libarchive (every filter and format it
+// knows, so tar, tar.gz, tar.zst, tar.xz, zip and cpio alike): each header
+// becomes a BundleEntry with its member name made absolute ("usr/bin/env" ->
+// "/usr/bin/env"), and the data of ".tracepack/manifest.json" is kept for
+// parse_manifest (manifest_reader.h); other members' data is skipped
+// unread. The format is named from libarchive's format and first filter
+// codes once the first header is read. A directory bundle is walked below an O_PATH descriptor with
+// fstatat/openat (no path grows with the depth); a regular file whose inode
+// was met earlier in path order is recorded as a hard link to that path,
+// which is how write_bundle made it.
+#include "tracepack/bundle_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <tuple>
+#include <utility>
+
+#include "tracepack/error.h"
+#include "tracepack/posix.h"
+
+namespace tracepack {
+namespace {
+
+constexpr std::string_view kManifestPath = "/.tracepack/manifest.json";
+constexpr std::string_view kManifestDir = "/.tracepack";
+constexpr std::uint64_t kMaxManifestBytes = 1ull << 30;
+
+/// The manifest's "warnings" list (parse_manifest leaves it out).
+std::vector<std::string> manifest_warnings(std::string_view text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> out;
+  if (doc.is_object() && doc.contains("warnings") && doc["warnings"].is_array())
+    for (const nlohmann::json& w : doc["warnings"])
+      if (w.is_string()) out.push_back(w.get<std::string>());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Archives
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using UniqueArchive = std::unique_ptr<archive, ArchiveFree>;
+
+/// "./usr/bin/" -> "/usr/bin"; "" and "." -> "/".
+PathBytes absolute_member(std::string_view name) {
+  while (name.starts_with("./")) name.remove_prefix(2);
+  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  if (name == "." || name.empty()) return "/";
+  return name.starts_with('/') ? PathBytes(name) : "/" + PathBytes(name);
+}
+
+std::string format_of(archive* a) {
+  int format = archive_format(a) & ARCHIVE_FORMAT_BASE_MASK;
+  if (format == ARCHIVE_FORMAT_ZIP) return "zip";
+  if (format == ARCHIVE_FORMAT_CPIO) return "cpio";
+  switch (archive_filter_code(a, 0)) {
+    case ARCHIVE_FILTER_GZIP: return "tar.gz";
+    case ARCHIVE_FILTER_ZSTD: return "tar.zst";
+    case ARCHIVE_FILTER_XZ: return "tar.xz";
+    default: return "tar";
+  }
+}
+
+[[noreturn]] void archive_failure(archive* a, const std::string& path) {
+  const char* why = archive_error_string(a);
+  throw Error(path + ": cannot read the bundle: " + (why ? why : "unknown libarchive error"));
+}
+
+std::string read_member_data(archive* a, const std::string& path) {
+  std::string data;
+  char buffer[64 * 1024];
+  for (;;) {
+    la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
+    if (n < 0) archive_failure(a, path);
+    if (n == 0) return data;
+    if (data.size() + static_cast<std::uint64_t>(n) > kMaxManifestBytes) throw Error(path + ": manifest larger than 1 GiB");
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+BundleEntry entry_from_header(archive_entry* h) {
+  BundleEntry e;
+  e.path = absolute_member(archive_entry_pathname(h) ? archive_entry_pathname(h) : "");
+  mode_t type = archive_entry_filetype(h);
+  e.type = type == AE_IFDIR ? EntryType::directory : type == AE_IFLNK ? EntryType::symlink : EntryType::regular;
+  e.mode = archive_entry_perm(h) & 07777;
+  e.size = archive_entry_size_is_set(h) ? static_cast<std::uint64_t>(archive_entry_size(h)) : 0;
+  if (const char* target = archive_entry_symlink(h)) e.link_target = target;
+  if (const char* link = archive_entry_hardlink(h)) e.hardlink_to = absolute_member(link);
+  return e;
+}
+
+/// Reads every header of an archive, and the manifest's bytes into `manifest`.
+BundleContents read_archive(const std::string& path, std::string& manifest) {
+  UniqueArchive a(archive_read_new());
+  if (!a) throw Error(path + ": cannot read the bundle: out of memory");
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_all(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) != ARCHIVE_OK) archive_failure(a.get(), path);
+  BundleContents out;
+  archive_entry* header = nullptr;
+  for (;;) {
+    int status = archive_read_next_header(a.get(), &header);
+    if (status == ARCHIVE_EOF) break;
+    if (status < ARCHIVE_WARN) archive_failure(a.get(), path);
+    if (out.format.empty()) out.format = format_of(a.get());
+    BundleEntry e = entry_from_header(header);
+    if (e.path == kManifestPath) manifest = read_member_data(a.get(), path);
+    else if (e.path != kManifestDir && e.path != "/") out.entries.push_back(std::move(e));
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) out.output_bytes = static_cast<std::uint64_t>(st.st_size);
+  if (out.format.empty()) out.format = format_of(a.get());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Directories
+
+struct Inode {
+  dev_t device;
+  ino_t inode;
+  bool operator<(const Inode& o) const { return std::tie(device, inode) < std::tie(o.device, o.inode); }
+};
+
+class DirectoryWalker {
+ public:
+  DirectoryWalker(const std::string& root, std::string& manifest) : root_(root), manifest_(manifest) {}
+
+  std::vector<BundleEntry> walk(int dirfd) {
+    visit(dirfd, "");
+    std::sort(entries_.begin(), entries_.end(), [](const BundleEntry& a, const BundleEntry& b) { return a.path < b.path; });
+    mark_hardlinks();
+    return std::move(entries_);
+  }
+
+ private:
+  void visit(int dirfd, const PathBytes& prefix) {
+    UniqueFd fd(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* dir = fd.get() < 0 ? nullptr : fdopendir(dup(fd.get()));
+    if (dir == nullptr) throw_system_error(encode_path(root_ + prefix) + ": cannot list");
+    std::vector<std::string> names;
+    while (const dirent* d = readdir(dir))
+      if (std::string_view(d->d_name) != "." && std::string_view(d->d_name) != "..") names.emplace_back(d->d_name);
+    closedir(dir);
+    for (const std::string& name : names) add(fd.get(), prefix + "/" + name, name);
+  }
+
+  void add(int dirfd, const PathBytes& path, const std::string& name) {
+    struct stat st;
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_system_error(encode_path(root_ + path) + ": cannot stat");
+    if (path == kManifestPath) return keep_manifest(dirfd, name);
+    BundleEntry e;
+    e.path = path;
+    e.mode = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      e.type = EntryType::directory;
+      UniqueFd child(openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child.get() < 0) throw_system_error(encode_path(root_ + path) + ": cannot open");
+      visit(child.get(), path);
+    } else if (S_ISLNK(st.st_mode)) {
+      e.type = EntryType::symlink;
+      e.link_target = read_link(dirfd, name, path);
+    } else {
+      e.size = static_cast<std::uint64_t>(st.st_size);
+      if (st.st_nlink > 1) inodes_.emplace(e.path, Inode{st.st_dev, st.st_ino});
+    }
+    if (path != kManifestDir) entries_.push_back(std::move(e));
+  }
+
+  PathBytes read_link(int dirfd, const std::string& name, const PathBytes& path) const {
+    std::string target(4096, '\0');
+    ssize_t n = readlinkat(dirfd, name.c_str(), target.data(), target.size());
+    if (n < 0) throw_system_error(encode_path(root_ + path) + ": cannot read the link");
+    target.resize(static_cast<std::size_t>(n));
+    return target;
+  }
+
+  void keep_manifest(int dirfd, const std::string& name) {
+    UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) throw_system_error(root_ + std::string(kManifestPath) + ": cannot open");
+    char buffer[64 * 1024];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_system_error(root_ + std::string(kManifestPath) + ": cannot read");
+      if (n == 0) return;
+      if (manifest_.size() + static_cast<std::size_t>(n) > kMaxManifestBytes) throw Error(root_ + ": manifest larger than 1 GiB");
+      manifest_.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  // The first path of an inode (in path order) holds the data; later ones link to it.
+  void mark_hardlinks() {
+    std::map<Inode, PathBytes> first;
+    for (BundleEntry& e : entries_) {
+      auto it = inodes_.find(e.path);
+      if (it == inodes_.end()) continue;
+      auto [holder, inserted] = first.emplace(it->second, e.path);
+      if (!inserted) {
+        e.hardlink_to = holder->second;
+        e.size = 0;
+      }
+    }
+  }
+
+  std::string root_;
+  std::string& manifest_;
+  std::vector<BundleEntry> entries_;
+  std::map<PathBytes, Inode> inodes_;
+};
+
+}  // namespace
+
+BundleContents read_bundle(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw_system_error(path + ": cannot read the bundle");
+  std::string manifest;
+  BundleContents out;
+  if (S_ISDIR(st.st_mode)) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) throw_system_error(path + ": cannot open the bundle");
+    out.format = "dir";
+    out.entries = DirectoryWalker(path, manifest).walk(fd.get());
+  } else {
+    out = read_archive(path, manifest);
+    std::sort(out.entries.begin(), out.entries.end(), [](const BundleEntry& a, const BundleEntry& b) { return a.path < b.path; });
+  }
+  if (manifest.empty()) throw Error(path + ": not a tracepack bundle (no .tracepack/manifest.json)");
+  out.manifest = parse_manifest(manifest, path + ":.tracepack/manifest.json");
+  out.warnings = manifest_warnings(manifest);
+  return out;
+}
+
+}  // namespace tracepack

@@ -1,0 +1,666 @@
+// write_image: a BundlePlan as a one-layer container image.
+//
+// Everything that can be refused is checked first (the format, the tag, the
+// layer compression and level, the target's kind, names a layer cannot hold),
+// then the image is assembled in a staging directory created beside the
+// target (".NAME.tmp.XXXXXX"), in the order the digests require:
+//   1. the layer: write_bundle writes the plan as a plain tar ("layer.tar",
+//      the very bytes of the tar format, manifest included); its SHA-256 is
+//      the config's diff_id. It is then compressed (gzip or zstd, through
+//      libarchive's "raw" format, with no timestamp in the gzip header) into
+//      blobs/sha256/, hashed as it is written, and renamed to its digest;
+//      uncompressed, the tar itself is renamed there.
+//   2. the config (architecture, os, the container defaults, rootfs.diff_ids)
+//      and the manifest (config + layer descriptors) as compact JSON blobs,
+//      each named by the SHA-256 of its bytes;
+//   3. index.json (one manifest, its ref.name annotation the tag),
+//      oci-layout and, for docker-archive, the manifest.json that `docker
+//      load` reads (Config, RepoTags, Layers pointing into blobs/).
+// Then the output is put in place: for "oci" the staging directory itself is
+// renamed onto the target (an existing layout is swapped out by
+// RENAME_EXCHANGE and removed); for the archives it is written as a tar into a
+// temporary file beside the target (entries sorted, owner 0:0, one mtime),
+// renamed over it, and the staging directory removed. Any error before that
+// removes the staging directory and the temporary file, leaving a previous
+// output as it was. All times come from SOURCE_DATE_EPOCH or the plan when
+// reproducible, so building twice yields the same digests.
+#include "tracepack/oci_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tracepack/error.h"
+#include "tracepack/posix.h"
+
+namespace tracepack {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+constexpr std::size_t kChunkSize = 256 * 1024;
+constexpr std::string_view kManifestType = "application/vnd.oci.image.manifest.v1+json";
+constexpr std::string_view kIndexType = "application/vnd.oci.image.index.v1+json";
+constexpr std::string_view kConfigType = "application/vnd.oci.image.config.v1+json";
+constexpr std::string_view kRefNameAnnotation = "org.opencontainers.image.ref.name";
+
+enum class ImageFormat { oci, oci_archive, docker_archive };
+
+ImageFormat parse_image_format(std::string_view name) {
+  if (name == "oci-archive") return ImageFormat::oci_archive;
+  if (name == "docker-archive") return ImageFormat::docker_archive;
+  return ImageFormat::oci;
+}
+
+// ---------------------------------------------------------------------------
+// Names: tags and ports
+
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+
+/// [a-z0-9]+ joined by '.', '_', "__" or a run of '-'.
+bool is_path_component(std::string_view part) {
+  if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) return false;
+  std::size_t i = 0;
+  while (i < part.size()) {
+    std::size_t run = i;
+    while (run < part.size() && !is_lower_alnum(part[run])) ++run;
+    std::string_view sep = part.substr(i, run - i);
+    bool dashes = std::all_of(sep.begin(), sep.end(), [](char c) { return c == '-'; });
+    if (!sep.empty() && sep != "." && sep != "_" && sep != "__" && !dashes) return false;
+    i = run;
+    while (i < part.size() && is_lower_alnum(part[i])) ++i;
+  }
+  return true;
+}
+
+/// A registry host: letters, digits, '.' and '-', then an optional ":PORT".
+bool is_host(std::string_view part) {
+  std::size_t colon = part.find(':');
+  std::string_view host = part.substr(0, colon);
+  if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) { return is_alnum(c) || c == '.' || c == '-'; }))
+    return false;
+  if (colon == part.npos) return true;
+  std::string_view port = part.substr(colon + 1);
+  return !port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool looks_like_host(std::string_view part) {
+  return part == "localhost" || part.find('.') != part.npos || part.find(':') != part.npos;
+}
+
+bool is_tag_part(std::string_view tag) {
+  if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
+  return std::all_of(tag.begin(), tag.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+std::string name_error(std::string_view name) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    std::size_t slash = name.find('/', start);
+    parts.push_back(name.substr(start, slash == name.npos ? name.npos : slash - start));
+    if (slash == name.npos) break;
+    start = slash + 1;
+  }
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    bool host = i == 0 && parts.size() > 1 && looks_like_host(parts[0]);
+    if (host ? !is_host(parts[i]) : !is_path_component(parts[i]))
+      return "the name must be lower-case letters and digits joined by '.', '_', '__' or '-', in components separated by '/'";
+  }
+  return "";
+}
+
+/// Splits "NAME[:TAG]" at the ':' after the last '/' (a host's ":PORT" is not a tag).
+std::pair<std::string_view, std::string_view> split_tag(std::string_view ref) {
+  std::size_t colon = ref.rfind(':');
+  std::size_t slash = ref.rfind('/');
+  if (colon == ref.npos || (slash != ref.npos && colon < slash)) return {ref, {}};
+  return {ref.substr(0, colon), ref.substr(colon + 1)};
+}
+
+// ---------------------------------------------------------------------------
+// Digests and files
+
+/// An incremental SHA-256 (OpenSSL EVP) giving "sha256:<hex>".
+class Digester {
+ public:
+  Digester() {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("sha256: cannot start a digest");
+  }
+  void update(const char* data, std::size_t size) {
+    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw Error("sha256: cannot update a digest");
+  }
+  std::string digest() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), md, &length) != 1) throw Error("sha256: cannot finish a digest");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (unsigned int i = 0; i < length; ++i) out += {kHex[md[i] >> 4], kHex[md[i] & 15]};
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+/// A content-addressed file of the layout and how it is described.
+struct Blob {
+  std::string media_type;
+  std::string digest;  ///< "sha256:<hex>"
+  std::uint64_t size = 0;
+
+  std::string path() const { return "blobs/sha256/" + digest.substr(7); }
+};
+
+UniqueFd open_file(const fs::path& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw_system_error(path.string() + ": cannot open");
+  return fd;
+}
+
+void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(system_error_message(what + ": cannot write", n < 0 ? errno : EIO));
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+/// Calls `chunk(data, size)` for each piece of the file at `path`.
+template <typename Chunk>
+void read_chunks(const fs::path& path, Chunk&& chunk) {
+  UniqueFd fd = open_file(path, O_RDONLY);
+  std::vector<char> buffer(kChunkSize);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_system_error(path.string() + ": cannot read");
+    if (n == 0) return;
+    chunk(buffer.data(), static_cast<std::size_t>(n));
+  }
+}
+
+std::uint64_t size_of(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw_system_error(path.string() + ": cannot stat");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+void rename_file(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) throw_system_error(from.string() + ": cannot rename to " + to.string());
+}
+
+std::string file_digest(const fs::path& path) {
+  Digester sha;
+  read_chunks(path, [&](const char* data, std::size_t size) { sha.update(data, size); });
+  return sha.digest();
+}
+
+std::string host_machine() {
+  utsname u{};
+  return uname(&u) == 0 ? u.machine : "";
+}
+
+std::string rfc3339(std::int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+/// The image's one point in time: SOURCE_DATE_EPOCH, else the newest
+/// mtime of the plan (what the tar's manifest entry gets), else now.
+std::int64_t image_time(const BundlePlan& plan, const WriteOptions& options) {
+  if (!options.reproducible) return static_cast<std::int64_t>(std::time(nullptr));
+  if (options.source_date_epoch) return *options.source_date_epoch;
+  std::int64_t newest = 0;
+  for (const PlanEntry& e : plan.entries) newest = std::max(newest, e.mtime);
+  return newest;
+}
+
+// ---------------------------------------------------------------------------
+// Checks before anything is written
+
+/// The configuration with write_image's own defaults, checked.
+ImageConfig checked_config(const WriteOptions& options) {
+  ImageConfig c = options.image;
+  if (c.tag.empty()) {
+    // Bundle names may hold upper case; image names may not.
+    c.tag = options.bundle_name.empty() ? "bundle" : options.bundle_name;
+    for (char& ch : c.tag)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  if (std::string why = image_tag_error(c.tag); !why.empty())
+    throw Error("image tag '" + c.tag + "': " + why + " (set image.tag in the spec)");
+  c.tag = full_image_tag(c.tag);
+  if (c.architecture.empty()) c.architecture = oci_architecture(host_machine());
+  if (c.os.empty()) c.os = "linux";
+  if (!c.env.contains("PATH")) c.env["PATH"] = std::string(kDefaultImagePath);
+  if (std::find(std::begin(kLayerCompressions), std::end(kLayerCompressions), c.layer_compression) == std::end(kLayerCompressions))
+    throw Error("layer compression '" + c.layer_compression + "': unknown (use none, gzip, zstd)");
+  int max = c.layer_compression == "zstd" ? 22 : 9;
+  if (c.layer_compression != "none" && options.compression_level > max)
+    throw Error("compression level " + std::to_string(options.compression_level) + ": out of range for " +
+                c.layer_compression + " (0-" + std::to_string(max) + ")");
+  return c;
+}
+
+/// Names a layer cannot hold: ".wh." marks a deletion to every image client.
+void check_layer_names(const BundlePlan& plan) {
+  for (const PlanEntry& e : plan.entries) {
+    std::size_t slash = e.path.rfind('/');
+    if (slash != e.path.npos && e.path.compare(slash + 1, 4, ".wh.") == 0)
+      throw Error(encode_path(e.path) + ": cannot be stored in an image layer (a '.wh.' name marks a deleted file)");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The staging directory and the output
+
+/// The layout under construction, in a directory beside the target; removed
+/// when destroyed unless it was renamed into place.
+class Staging {
+ public:
+  Staging(const std::string& target, ImageFormat format) : shown_(target), format_(format) {
+    std::string trimmed = target;
+    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+    target_ = fs::path(trimmed);
+    std::string name = target_.filename().string();
+    if (name.empty() || name == "." || name == "..")
+      throw Error(target + ": not a usable output name (name a file or directory to create)");
+    refuse_wrong_kind();
+    fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
+    std::string templ = (parent / ("." + name + ".tmp.XXXXXX")).string();
+    if (!mkdtemp(templ.data())) throw_system_error(parent.string() + ": cannot create a temporary directory");
+    dir_ = templ;
+    for (const fs::path& sub : {dir_ / "blobs", dir_ / "blobs" / "sha256"}) {
+      if (::mkdir(sub.c_str(), 0755) == 0) continue;
+      int err = errno;
+      std::error_code ec;
+      fs::remove_all(dir_, ec);  // no destructor runs for a constructor that throws
+      throw Error(system_error_message(shown_ + ": cannot create " + sub.string(), err));
+    }
+  }
+  ~Staging() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+    if (!temp_file_.empty()) fs::remove(temp_file_, ec);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  const fs::path& dir() const { return dir_; }
+  const std::string& shown() const { return shown_; }
+
+  /// Records a file written in the layout (a path relative to it).
+  void added(const std::string& name) { files_.push_back(name); }
+
+  /// Writes `text` as the layout file `name`.
+  void write_text(const std::string& name, const std::string& text) {
+    UniqueFd fd = open_file(dir_ / name, O_WRONLY | O_CREAT | O_EXCL);
+    write_all(fd.get(), text.data(), text.size(), shown_);
+    added(name);
+  }
+
+  /// Puts the image in place; returns its size in bytes.
+  std::uint64_t commit(std::int64_t mtime);
+
+ private:
+  void refuse_wrong_kind() const {
+    std::error_code ec;
+    fs::file_status st = fs::symlink_status(target_, ec);
+    if (format_ == ImageFormat::oci && fs::exists(st) && !fs::is_directory(st))
+      throw Error(shown_ + ": exists and is not a directory (the oci format was chosen)");
+    if (format_ != ImageFormat::oci && fs::is_directory(fs::status(target_, ec)))
+      throw Error(shown_ + ": is a directory (an archive format was chosen)");
+  }
+
+  std::uint64_t publish_directory();
+  std::uint64_t publish_archive(std::int64_t mtime);
+
+  std::string shown_;
+  ImageFormat format_;
+  fs::path target_;
+  fs::path dir_;
+  fs::path temp_file_;
+  std::vector<std::string> files_;
+};
+
+std::uint64_t Staging::commit(std::int64_t mtime) {
+  return format_ == ImageFormat::oci ? publish_directory() : publish_archive(mtime);
+}
+
+std::uint64_t Staging::publish_directory() {
+  std::uint64_t total = 0;
+  for (const std::string& name : files_) total += size_of(dir_ / name);
+  if (chmod(dir_.c_str(), 0755) != 0) throw_system_error(shown_ + ": cannot write");
+  {
+    UniqueFd fd = open_file(dir_, O_RDONLY | O_DIRECTORY);
+    if (syncfs(fd.get()) != 0) throw_system_error(shown_ + ": cannot write");
+  }
+  if (renameat2(AT_FDCWD, dir_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) == 0) {
+    dir_.clear();
+    return total;
+  }
+  // An existing layout is swapped out in one step; the staging name then holds it and is removed.
+  if (errno != EEXIST || renameat2(AT_FDCWD, dir_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) != 0)
+    throw_system_error(shown_ + ": cannot put the image in place");
+  return total;
+}
+
+// ---------------------------------------------------------------------------
+// libarchive: the layer's compression and the outer tar
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+using UniqueArchive = std::unique_ptr<archive, ArchiveFree>;
+using UniqueEntry = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
+
+/// A libarchive writer into a file, hashing and counting what it writes.
+class ArchiveFile {
+ public:
+  ArchiveFile(const fs::path& path, std::string shown)
+      : fd_(open_file(path, O_WRONLY | O_CREAT | O_EXCL)), shown_(std::move(shown)), archive_(archive_write_new()) {
+    if (!archive_ || !entry_) throw Error("libarchive: out of memory");
+  }
+  ~ArchiveFile() {
+    if (!archive_ || closed_) return;
+    // After an error: fail keeps tar from padding the unfinished entry, and
+    // close (its output dropped) releases the compressors, which free alone
+    // would leak in libarchive 3.6.
+    discarding_ = true;
+    archive_write_fail(archive_.get());
+    archive_write_close(archive_.get());
+  }
+  ArchiveFile(const ArchiveFile&) = delete;
+  ArchiveFile& operator=(const ArchiveFile&) = delete;
+
+  archive* get() { return archive_.get(); }
+
+  void open() {
+    archive_write_set_bytes_in_last_block(archive_.get(), 1);
+    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveFile::callback, nullptr, nullptr) != ARCHIVE_OK) fail();
+  }
+
+  /// Adds an entry; a regular file's bytes are copied from `source`.
+  void add(const std::string& name, bool directory, std::int64_t mtime, const fs::path& source = {}) {
+    archive_entry* e = archive_entry_clear(entry_.get());
+    archive_entry_copy_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, directory ? AE_IFDIR : AE_IFREG);
+    archive_entry_set_perm(e, directory ? 0755 : 0644);
+    archive_entry_set_mtime(e, mtime, 0);
+    archive_entry_set_size(e, directory ? 0 : static_cast<la_int64_t>(size_of(source)));
+    if (archive_write_header(archive_.get(), e) != ARCHIVE_OK) fail();
+    if (directory) return;
+    read_chunks(source, [&](const char* data, std::size_t size) {
+      if (archive_write_data(archive_.get(), data, size) != static_cast<la_ssize_t>(size)) fail();
+    });
+  }
+
+  /// Finishes the archive and flushes it to disk; returns its SHA-256 and size.
+  Blob close() {
+    closed_ = true;
+    if (archive_write_close(archive_.get()) != ARCHIVE_OK) fail();
+    if (fsync(fd_.get()) != 0) throw_system_error(shown_ + ": cannot write");
+    return {"", sha_.digest(), written_};
+  }
+
+  [[noreturn]] void fail() const {
+    if (write_errno_ != 0) throw Error(system_error_message(shown_ + ": cannot write", write_errno_));
+    const char* text = archive_error_string(archive_.get());
+    std::string message = text ? text : "libarchive error";
+    if (message[0] >= 'A' && message[0] <= 'Z' && !(message.size() > 1 && message[1] >= 'A' && message[1] <= 'Z'))
+      message[0] = static_cast<char>(message[0] - 'A' + 'a');
+    throw Error(shown_ + ": " + message);
+  }
+
+ private:
+  static la_ssize_t callback(archive*, void* self, const void* data, std::size_t size) {
+    return static_cast<ArchiveFile*>(self)->write_out(static_cast<const char*>(data), size);
+  }
+
+  la_ssize_t write_out(const char* data, std::size_t size) {
+    if (discarding_) return static_cast<la_ssize_t>(size);
+    sha_.update(data, size);
+    written_ += size;
+    for (std::size_t done = 0; done < size;) {
+      ssize_t n = ::write(fd_.get(), data + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        write_errno_ = n < 0 ? errno : EIO;
+        archive_set_error(archive_.get(), write_errno_, "write error");
+        return -1;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+
+  UniqueFd fd_;
+  std::string shown_;
+  UniqueArchive archive_;
+  UniqueEntry entry_{archive_entry_new(), &archive_entry_free};
+  Digester sha_;
+  std::uint64_t written_ = 0;
+  int write_errno_ = 0;
+  bool closed_ = false;
+  bool discarding_ = false;
+};
+
+std::uint64_t Staging::publish_archive(std::int64_t mtime) {
+  temp_file_ = dir_.string() + ".tar";  // beside the target, as unique as the staging directory
+  ArchiveFile out(temp_file_, shown_);
+  archive_write_set_format_pax_restricted(out.get());
+  out.open();
+  std::sort(files_.begin(), files_.end());
+  out.add("blobs/", true, mtime);
+  out.add("blobs/sha256/", true, mtime);
+  for (const std::string& file : files_) out.add(file, false, mtime, dir_ / file);
+  Blob written = out.close();
+  if (rename(temp_file_.c_str(), target_.c_str()) != 0) throw_system_error(shown_ + ": cannot put the image in place");
+  temp_file_.clear();
+  return written.size;
+}
+
+/// Compresses the layer tar at `tar` into `out` with the chosen filter.
+Blob compress_layer(const fs::path& tar, const fs::path& out, const ImageConfig& config, const WriteOptions& options) {
+  ArchiveFile file(out, options.path);
+  archive* a = file.get();
+  archive_write_set_format_raw(a);
+  const char* filter = config.layer_compression.c_str();
+  if (config.layer_compression == "gzip") {
+    archive_write_add_filter_gzip(a);
+    // A value of nullptr turns the option off: header mtime 0, not "now".
+    if (options.reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
+  } else {
+    archive_write_add_filter_zstd(a);
+    // zstd's multi-threaded output does not depend on the number of workers.
+    unsigned wanted = options.compression_threads ? options.compression_threads : std::thread::hardware_concurrency();
+    unsigned threads = std::max(2u, wanted);
+    archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
+  }
+  std::string level = std::to_string(options.compression_level);
+  if (options.compression_level >= 0 && archive_write_set_filter_option(a, filter, "compression-level", level.c_str()) != ARCHIVE_OK)
+    file.fail();
+  file.open();
+  file.add("layer", false, 0, tar);
+  Blob blob = file.close();
+  blob.media_type = "application/vnd.oci.image.layer.v1.tar+" + config.layer_compression;
+  return blob;
+}
+
+// ---------------------------------------------------------------------------
+// The image's JSON documents
+
+Json descriptor(const Blob& blob) {
+  return Json{{"mediaType", blob.media_type}, {"digest", blob.digest}, {"size", blob.size}};
+}
+
+Json container_config(const ImageConfig& c) {
+  Json j = Json::object();
+  if (!c.user.empty()) j["User"] = c.user;
+  if (!c.exposed_ports.empty()) {
+    std::vector<std::string> ports = c.exposed_ports;
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    for (const std::string& port : ports) j["ExposedPorts"][port] = Json::object();
+  }
+  for (const auto& [name, value] : c.env) j["Env"].push_back(name + "=" + value);
+  if (c.entrypoint && !c.entrypoint->empty()) j["Entrypoint"] = *c.entrypoint;
+  if (c.cmd && !c.cmd->empty()) j["Cmd"] = *c.cmd;
+  if (!c.workdir.empty()) j["WorkingDir"] = c.workdir;
+  if (!c.labels.empty()) j["Labels"] = c.labels;
+  return j;
+}
+
+Json config_json(const ImageConfig& c, const std::string& diff_id, std::int64_t created) {
+  Json j;
+  j["created"] = rfc3339(created);
+  j["architecture"] = c.architecture;
+  j["os"] = c.os;
+  j["config"] = container_config(c);
+  j["rootfs"] = {{"type", "layers"}, {"diff_ids", {diff_id}}};
+  j["history"] = {{{"created", rfc3339(created)}, {"created_by", "tracepack"}}};
+  return j;
+}
+
+Json manifest_json(const Blob& config, const Blob& layer) {
+  Json j;
+  j["schemaVersion"] = 2;
+  j["mediaType"] = kManifestType;
+  j["config"] = descriptor(config);
+  j["layers"] = {descriptor(layer)};
+  return j;
+}
+
+Json index_json(const Blob& manifest, const std::string& tag) {
+  Json entry = descriptor(manifest);
+  entry["annotations"] = {{kRefNameAnnotation, tag}};
+  Json j;
+  j["schemaVersion"] = 2;
+  j["mediaType"] = kIndexType;
+  j["manifests"] = {entry};
+  return j;
+}
+
+Json docker_manifest_json(const Blob& config, const Blob& layer, const std::string& tag) {
+  return Json::array({Json{{"Config", config.path()}, {"RepoTags", {tag}}, {"Layers", {layer.path()}}}});
+}
+
+/// Stores `doc` as a content-addressed blob.
+Blob add_json_blob(Staging& staging, const Json& doc, std::string_view media_type) {
+  std::string text = doc.dump();
+  Digester sha;
+  sha.update(text.data(), text.size());
+  Blob blob{std::string(media_type), sha.digest(), text.size()};
+  staging.write_text(blob.path(), text);
+  return blob;
+}
+
+/// Writes the layer tar, its compressed blob, and returns the blob with the tar's digest.
+std::pair<Blob, std::string> add_layer(Staging& staging, const BundlePlan& plan, const WriteOptions& options,
+                                       const ImageConfig& config, WriteResult& result) {
+  WriteOptions tar = options;
+  tar.format = "tar";
+  tar.path = (staging.dir() / "layer.tar").string();
+  tar.image = {};
+  result = write_bundle(plan, tar);
+  std::string diff_id = file_digest(tar.path);
+  Blob blob{"application/vnd.oci.image.layer.v1.tar", diff_id, size_of(tar.path)};
+  if (config.layer_compression == "none") {
+    rename_file(tar.path, staging.dir() / blob.path());
+  } else {
+    fs::path compressed = staging.dir() / "layer.compressed";
+    blob = compress_layer(tar.path, compressed, config, options);
+    rename_file(compressed, staging.dir() / blob.path());
+    if (::unlink(tar.path.c_str()) != 0) throw_system_error(tar.path + ": cannot remove");
+  }
+  staging.added(blob.path());
+  return {blob, diff_id};
+}
+
+}  // namespace
+
+bool is_image_format(std::string_view format) {
+  return format == "oci" || format == "oci-archive" || format == "docker-archive";
+}
+
+std::string image_tag_error(std::string_view tag) {
+  if (tag.empty()) return "empty";
+  if (tag.size() > 255) return "longer than 255 characters";
+  if (tag.find('@') != tag.npos) return "a digest ('@') cannot name an image built here";
+  auto [name, version] = split_tag(tag);
+  if (version.data() != nullptr && !is_tag_part(version))
+    return "the tag after ':' must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'";
+  return name_error(name);
+}
+
+std::string full_image_tag(std::string_view tag) {
+  return split_tag(tag).second.data() == nullptr ? std::string(tag) + ":latest" : std::string(tag);
+}
+
+std::optional<std::string> normalize_port(std::string_view port) {
+  std::size_t slash = port.find('/');
+  std::string_view number = port.substr(0, slash);
+  std::string proto = slash == port.npos ? "tcp" : std::string(port.substr(slash + 1));
+  if (proto != "tcp" && proto != "udp" && proto != "sctp") return std::nullopt;
+  if (number.empty() || number.size() > 5 || number[0] == '0' ||
+      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  if (std::stoi(std::string(number)) > 65535) return std::nullopt;
+  return std::string(number) + "/" + proto;
+}
+
+std::string oci_architecture(std::string_view machine) {
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64" || machine == "arm64") return "arm64";
+  if (machine == "i386" || machine == "i486" || machine == "i586" || machine == "i686") return "386";
+  if (machine.starts_with("armv")) return "arm";
+  if (machine == "mips64el") return "mips64le";
+  return std::string(machine);
+}
+
+WriteResult write_image(const BundlePlan& plan, const WriteOptions& options) {
+  ImageFormat format = parse_image_format(options.format);
+  ImageConfig config = checked_config(options);
+  check_layer_names(plan);
+  std::int64_t created = image_time(plan, options);
+  Staging staging(options.path, format);
+  WriteResult result;
+  auto [layer, diff_id] = add_layer(staging, plan, options, config, result);
+  Blob config_blob = add_json_blob(staging, config_json(config, diff_id, created), kConfigType);
+  Blob manifest = add_json_blob(staging, manifest_json(config_blob, layer), kManifestType);
+  staging.write_text("index.json", index_json(manifest, config.tag).dump());
+  staging.write_text("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  if (format == ImageFormat::docker_archive)
+    staging.write_text("manifest.json", docker_manifest_json(config_blob, layer, config.tag).dump());
+  result.output_bytes = staging.commit(created);
+  result.format = options.format;
+  result.image_digest = manifest.digest;
+  return result;
+}
+
+}  // namespace tracepack

@@ -1,0 +1,391 @@
+// The bundle report: a plan (with its trace) or a bundle's contents turned
+// into a BundleReport.
+//
+// Both inputs first become the same list of ReportFile (the plan's entries,
+// or the manifest's), plus exclusions and warnings; a bundle's manifest is
+// also checked against the entries the bundle really holds, every
+// disagreement a warning. One pass over that list then derives everything
+// else: the totals (counted like write_bundle counts what it writes, so the
+// report agrees with the archive), the directories with the most bytes of
+// their own files, each test's files and bytes, and the shares of Debian
+// packages (package_usage, on a plan rebuilt from the regular files) and of
+// Python distributions (their *.dist-info/RECORD, found in each
+// site-packages or dist-packages directory that holds a bundled file).
+// Processes and their tests come from the trace only: a bundle does not
+// record them.
+#include "tracepack/report.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "tracepack/elf_closure.h"
+#include "tracepack/error.h"
+#include "tracepack/manifest_reader.h"
+#include "tracepack/pack.h"
+
+namespace tracepack {
+namespace {
+
+constexpr std::size_t kLargestDirectories = 10;
+constexpr std::string_view kLookupFailed = "lookup failed";
+
+PathBytes parent_of(const PathBytes& path) {
+  std::size_t slash = path.rfind('/');
+  return slash == 0 || slash == PathBytes::npos ? PathBytes("/") : path.substr(0, slash);
+}
+
+std::string_view type_name(EntryType type) {
+  switch (type) {
+    case EntryType::regular: return "regular file";
+    case EntryType::directory: return "directory";
+    case EntryType::symlink: return "symlink";
+  }
+  return "regular file";
+}
+
+// ---------------------------------------------------------------------------
+// Files, from either input
+
+std::vector<std::string> tests_of(const PlanEntry& e) {
+  std::set<std::string> tests;
+  for (const PlanReason& r : e.reasons)
+    if (r.source == PlanReason::Source::traced) tests.insert(r.test);
+  return {tests.begin(), tests.end()};
+}
+
+ReportFile file_of(const PlanEntry& e) {
+  ReportFile f{e.path, e.type, e.size, e.mode & 07777, e.link_target, e.hardlink_to, {}, tests_of(e)};
+  for (const PlanReason& r : e.reasons) f.reasons.push_back(r.detail);
+  return f;
+}
+
+EntryType entry_type(const std::string& type) {
+  return type == "directory" ? EntryType::directory : type == "symlink" ? EntryType::symlink : EntryType::regular;
+}
+
+ReportFile file_of(const ManifestEntry& e) {
+  return {e.path, entry_type(e.type), e.size, e.mode, e.link_target, e.hardlink_to, e.reasons, e.tests};
+}
+
+/// The bytes each hard-link group holds in the bundle, by the path of the
+/// manifest entry that holds the data. Archivers differ in which name of a
+/// group carries the data (tracepack: the first; bsdtar's cpio: the last),
+/// so a group's size is the largest of its members'.
+std::unordered_map<PathBytes, std::uint64_t> stored_sizes(const BundleContents& contents) {
+  std::unordered_map<PathBytes, PathBytes> holder;
+  for (const ManifestEntry& m : contents.manifest.entries)
+    if (!m.hardlink_to.empty()) holder.emplace(m.path, m.hardlink_to);
+  std::unordered_map<PathBytes, std::uint64_t> sizes;
+  for (const BundleEntry& e : contents.entries) {
+    auto it = holder.find(e.path);
+    std::uint64_t& size = sizes[it == holder.end() ? e.path : it->second];
+    size = std::max(size, e.size);
+  }
+  return sizes;
+}
+
+std::string disagreement(const ManifestEntry& m, const BundleEntry* held, std::uint64_t stored) {
+  std::string path = "bundle: " + encode_path(m.path) + ": ";
+  if (held == nullptr) return path + "in the manifest but not in the bundle";
+  if (held->type != entry_type(m.type))
+    return path + "a " + std::string(type_name(held->type)) + " in the bundle, a " + std::string(type_name(entry_type(m.type))) +
+           " in the manifest";
+  if (held->type == EntryType::regular && m.hardlink_to.empty() && stored != m.size)
+    return path + std::to_string(stored) + " bytes in the bundle, " + std::to_string(m.size) + " in the manifest";
+  return "";
+}
+
+/// Warnings for every way the manifest and the bundle's real entries disagree.
+std::vector<std::string> check_manifest(const BundleContents& contents) {
+  std::unordered_map<PathBytes, const BundleEntry*> held;
+  for (const BundleEntry& e : contents.entries) held.emplace(e.path, &e);
+  std::unordered_map<PathBytes, std::uint64_t> sizes = stored_sizes(contents);
+  std::vector<std::string> problems;
+  std::set<PathBytes> listed;
+  for (const ManifestEntry& m : contents.manifest.entries) {
+    listed.insert(m.path);
+    if (m.path == "/") continue;  // the root is the archive itself, not a member
+    auto it = held.find(m.path);
+    std::string problem = disagreement(m, it == held.end() ? nullptr : it->second, sizes[m.path]);
+    if (!problem.empty()) problems.push_back(std::move(problem));
+  }
+  for (const BundleEntry& e : contents.entries)
+    if (!listed.contains(e.path)) problems.push_back("bundle: " + encode_path(e.path) + ": in the bundle but not in the manifest");
+  return problems;
+}
+
+// ---------------------------------------------------------------------------
+// Derived data
+
+void count_totals(BundleReport& r) {
+  ReportTotals& t = r.totals;
+  for (const ReportFile& f : r.files) {
+    if (f.path == "/") continue;  // not an entry of any archive
+    if (f.type == EntryType::directory) ++t.directories;
+    else if (f.type == EntryType::symlink) ++t.symlinks;
+    else if (!f.hardlink_to.empty()) ++t.hardlinks;
+    else {
+      ++t.files;
+      t.bytes += f.size;
+    }
+  }
+  t.tests = r.tests.size();
+  t.excluded = r.excluded.size();
+  t.failed_lookups = r.failed_lookups.size();
+  t.warnings = r.warnings.size();
+}
+
+void find_largest_directories(BundleReport& r) {
+  std::map<PathBytes, DirectoryUsage> dirs;
+  for (const ReportFile& f : r.files) {
+    if (f.type != EntryType::regular || !f.hardlink_to.empty()) continue;
+    DirectoryUsage& d = dirs[parent_of(f.path)];
+    d.path = parent_of(f.path);
+    ++d.files;
+    d.bytes += f.size;
+  }
+  std::vector<DirectoryUsage> out;
+  for (auto& [path, d] : dirs) out.push_back(d);
+  std::stable_sort(out.begin(), out.end(), [](const DirectoryUsage& a, const DirectoryUsage& b) { return a.bytes > b.bytes; });
+  if (out.size() > kLargestDirectories) out.resize(kLargestDirectories);
+  r.largest_directories = std::move(out);
+}
+
+/// Adds each test's files and bytes; tests seen only in the files are added.
+void count_test_files(BundleReport& r) {
+  std::map<std::string, ReportTest> tests;
+  for (ReportTest& t : r.tests) tests.emplace(t.name, std::move(t));
+  for (const ReportFile& f : r.files) {
+    if (f.type != EntryType::regular) continue;
+    for (const std::string& name : f.tests) {
+      ReportTest& t = tests[name];
+      t.name = name;
+      ++t.files;
+      t.bytes += f.size;
+    }
+  }
+  r.tests.clear();
+  for (auto& [name, t] : tests) r.tests.push_back(std::move(t));
+}
+
+std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, const std::string& admin_dir) {
+  BundlePlan plan;
+  for (const ReportFile& f : files)
+    if (f.type == EntryType::regular) {
+      PlanEntry e;
+      e.path = f.path;
+      e.size = f.size;
+      plan.entries.push_back(std::move(e));
+    }
+  return package_usage(plan, admin_dir);
+}
+
+void split_exclusions(BundleReport& r) {
+  BundlePlan plan;
+  plan.excluded = r.excluded;
+  for (const auto& [reason, count] : count_exclusions(plan)) r.excluded_by_reason.push_back({reason, count});
+  for (const PlanExclusion& x : r.excluded)
+    if (x.reason.starts_with(kLookupFailed)) r.failed_lookups.push_back(x);
+}
+
+void derive(BundleReport& r, const ReportOptions& options) {
+  std::sort(r.files.begin(), r.files.end(), [](const ReportFile& a, const ReportFile& b) { return a.path < b.path; });
+  std::sort(r.excluded.begin(), r.excluded.end(), [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
+  split_exclusions(r);
+  count_test_files(r);
+  count_totals(r);
+  find_largest_directories(r);
+  r.packages = packages_of(r.files, options.dpkg_admin_dir);
+  r.distributions = distribution_usage(r.files, options.python_root);
+}
+
+// ---------------------------------------------------------------------------
+// Processes and tests of a trace
+
+std::string test_name(const Trace& trace, const Process& p) { return p.test.empty() ? trace.run.label : p.test; }
+
+ReportProcess process_of(const Trace& trace, const Process& p) {
+  ReportProcess out{p.id, p.parent, p.pid, test_name(trace, p), p.start, p.end, {}, p.exited, p.exit_code, p.signal};
+  for (const Exec& e : p.execs) out.execs.push_back({e.time, e.path, e.argv});
+  return out;
+}
+
+/// One ReportTest per test case of the trace, with its process count and how
+/// its first process ended.
+std::vector<ReportTest> tests_of(const Trace& trace) {
+  std::map<std::string, ReportTest> tests;
+  for (const Process& p : trace.processes) {
+    auto [it, first] = tests.try_emplace(test_name(trace, p));
+    ReportTest& t = it->second;
+    t.name = it->first;
+    t.processes = t.processes.value_or(0) + 1;
+    if (!first || !p.exited) continue;
+    if (p.signal != 0) t.signal = p.signal;
+    else t.exit_code = p.exit_code;
+  }
+  std::vector<ReportTest> out;
+  for (auto& [name, t] : tests) out.push_back(std::move(t));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Python RECORD files
+
+/// The fields of one CSV line (RECORD quotes a field holding ',' or '"').
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
+    else if (c == '"') quoted = !quoted;
+    else if (c == ',' && !quoted) fields.emplace_back();
+    else fields.back() += c;
+  }
+  return fields;
+}
+
+/// "/a/b" + "../c/d" -> "/a/c/d", lexically.
+PathBytes join_lexically(const PathBytes& dir, const std::string& relative) {
+  std::vector<std::string> parts;
+  std::string path = relative.starts_with('/') ? relative : dir + "/" + relative;
+  std::istringstream in(path);
+  for (std::string part; std::getline(in, part, '/');) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else {
+      parts.push_back(part);
+    }
+  }
+  PathBytes out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+/// The site-packages / dist-packages directories that hold a bundled file.
+std::set<PathBytes> site_directories(const std::vector<ReportFile>& files) {
+  std::set<PathBytes> sites;
+  for (const ReportFile& f : files) {
+    for (std::string_view name : {"/site-packages/", "/dist-packages/"}) {
+      std::size_t at = f.path.find(name);
+      if (at != PathBytes::npos) sites.insert(f.path.substr(0, at + name.size() - 1));
+    }
+  }
+  return sites;
+}
+
+DistributionUsage read_record(const PathBytes& site, const std::string& dist_info, const PathBytes& root,
+                              const std::unordered_map<PathBytes, const ReportFile*>& regular) {
+  DistributionUsage d;
+  std::string stem = dist_info.substr(0, dist_info.size() - std::string_view(".dist-info").size());
+  std::size_t dash = stem.find('-');
+  d.name = stem.substr(0, dash);
+  d.version = dash == std::string::npos ? "" : stem.substr(dash + 1);
+  d.record = site + "/" + dist_info + "/RECORD";
+  std::ifstream in(root + d.record);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields = csv_fields(line);
+    if (fields[0].empty()) continue;
+    ++d.files_installed;
+    if (fields.size() >= 3) d.bytes_installed += std::strtoull(fields[2].c_str(), nullptr, 10);
+    auto it = regular.find(join_lexically(site, fields[0]));
+    if (it == regular.end()) continue;
+    ++d.files_used;
+    d.bytes_used += it->second->size;
+  }
+  return d;
+}
+
+std::vector<std::string> dist_info_directories(const PathBytes& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.ends_with(".dist-info")) names.emplace_back(name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>& files, const PathBytes& root) {
+  std::unordered_map<PathBytes, const ReportFile*> regular;
+  for (const ReportFile& f : files)
+    if (f.type == EntryType::regular) regular.emplace(f.path, &f);
+  PathBytes prefix = root == "/" ? "" : root;
+  std::vector<DistributionUsage> out;
+  for (const PathBytes& site : site_directories(files))
+    for (const std::string& dist_info : dist_info_directories(prefix + site)) {
+      DistributionUsage d = read_record(site, dist_info, prefix, regular);
+      if (d.files_used > 0) out.push_back(std::move(d));
+    }
+  std::stable_sort(out.begin(), out.end(), [](const DistributionUsage& a, const DistributionUsage& b) { return a.bytes_used > b.bytes_used; });
+  return out;
+}
+
+BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const ReportOptions& options) {
+  BundleReport r;
+  r.input_kind = "trace";
+  for (const PlanEntry& e : plan.entries) r.files.push_back(file_of(e));
+  r.excluded = plan.excluded;
+  r.warnings = plan.warnings;
+  for (const Warning& w : trace.warnings) r.warnings.push_back("trace: " + w.message);
+  r.tests = tests_of(trace);
+  for (const Process& p : trace.processes) r.processes.push_back(process_of(trace, p));
+  derive(r, options);
+  r.totals.processes = trace.processes.size();
+  return r;
+}
+
+BundleReport report_contents(const BundleContents& contents, const ReportOptions& options) {
+  BundleReport r;
+  r.input_kind = "bundle";
+  r.bundle = contents.manifest.bundle;
+  r.format = contents.format;
+  r.output_bytes = contents.output_bytes;
+  for (const ManifestEntry& e : contents.manifest.entries) r.files.push_back(file_of(e));
+  r.excluded = contents.manifest.excluded;
+  r.warnings = contents.warnings;
+  for (std::string& problem : check_manifest(contents)) r.warnings.push_back(std::move(problem));
+  derive(r, options);
+  return r;
+}
+
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec) {
+  PlanInputs in;
+  in.spec = spec;
+  in.allow_missing = true;
+  in.traces.push_back(read_trace(trace_file));
+  for (const IncludeRule& rule : spec.include)
+    if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
+  HostFileSystem host;
+  BundleReport r = report_plan(make_plan(in, host), in.traces.front());
+  r.input = trace_file;
+  r.bundle = spec.name;
+  return r;
+}
+
+BundleReport report_bundle_file(const std::string& path) {
+  BundleReport r = report_contents(read_bundle(path));
+  r.input = path;
+  return r;
+}
+
+BundleReport report_file(const std::string& path, const std::string& spec_file) {
+  if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file));
+  if (!spec_file.empty()) throw Error(path + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)");
+  return report_bundle_file(path);
+}
+
+}  // namespace tracepack

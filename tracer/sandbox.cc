@@ -1,0 +1,276 @@
+// The sandbox: a root that holds only a bundle.
+//
+// The parent creates an empty scratch directory and works out every path and
+// text the child will need (the child may not allocate: it runs between
+// clone and exec). The child, cloned into new mount and PID namespaces (and
+// a user namespace unless it is root), then:
+//  1. maps its own uid and gid into the user namespace (identity map, so the
+//     command runs as the same user it was traced as);
+//  2. makes every mount private, so nothing below leaks back to the host;
+//  3. mounts a tmpfs on the scratch directory: the writable layer lives in
+//     memory and vanishes with the namespace;
+//  4. binds the bundle to scratch/lower and mounts an overlay of it, with
+//     upper and work directories on that tmpfs, at scratch/root: the command
+//     may write anywhere, the bundle itself is never modified;
+//  5. fills scratch/root with a tmpfs /tmp, a tmpfs /dev holding binds of the
+//     host's null, zero, full, random, urandom and tty plus the fd links, and
+//     a proc file system of the new PID namespace;
+//  6. pivot_roots into scratch/root and detaches the old root: from then on
+//     no host path can be named.
+#include "tracepack/sandbox.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "tracepack/error.h"
+#include "tracepack/posix.h"
+
+namespace tracepack {
+namespace {
+
+// What enter() does, in order; describe_failure names them.
+enum Step : int {
+  kSetgroups,
+  kUidMap,
+  kGidMap,
+  kPrivate,
+  kScratchTmpfs,
+  kLayers,
+  kBindBundle,
+  kOverlay,
+  kMountPoints,
+  kTmp,
+  kDev,
+  kDevNodes,
+  kDevLinks,
+  kProc,
+  kPivot,
+  kDetach,
+  kStepCount
+};
+
+constexpr const char* kStepNames[kStepCount] = {
+    "deny setgroups in the user namespace",
+    "map the user id into the user namespace",
+    "map the group id into the user namespace",
+    "make the mounts private",
+    "mount a tmpfs on the scratch directory",
+    "create the overlay's directories",
+    "bind the bundle",
+    "mount an overlay of the bundle",
+    "create /dev, /proc and /tmp in the root",
+    "mount a tmpfs on /tmp",
+    "mount a tmpfs on /dev",
+    "bind the device nodes into /dev",
+    "create the links in /dev",
+    "mount /proc",
+    "pivot_root into the bundle",
+    "detach the host's root",
+};
+
+// What a child reports when the step after enter() fails.
+constexpr int kCwdFailed = -2;
+constexpr int kExecFailed = -3;
+
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+constexpr const char* kOldRoot = ".tracepack-old-root";
+
+// Indexes into Sandbox::strings_.
+enum Text : std::size_t {
+  kScratch,
+  kLower,
+  kUpper,
+  kWork,
+  kRoot,
+  kOverlayOptions,
+  kRootDev,
+  kRootProc,
+  kRootTmp,
+  kRootOld,
+  kUidLine,
+  kGidLine,
+  kDeviceTargets,  // then one per device
+};
+
+// Writes all of `text` to `path`; 0 or errno.
+int write_text(const char* path, const char* text) noexcept {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  std::size_t length = std::strlen(text);
+  ssize_t n = write(fd, text, length);
+  int err = n == static_cast<ssize_t>(length) ? 0 : (n < 0 ? errno : EIO);
+  close(fd);
+  return err;
+}
+
+int made_dir(const char* path, mode_t mode) noexcept {
+  return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+// Parts of a path an overlay option cannot hold unescaped.
+bool fits_overlay_options(const std::string& path) { return path.find_first_of(",:\\") == std::string::npos; }
+
+std::string scratch_parent() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string dir = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
+  return fits_overlay_options(dir) ? dir : "/tmp";
+}
+
+}  // namespace
+
+Sandbox::Sandbox(const std::string& bundle_dir) : bundle_(bundle_dir), user_namespace_(geteuid() != 0) {
+  struct stat st;
+  if (stat(bundle_.c_str(), &st) != 0) throw_system_error(bundle_ + ": cannot use as a sandbox root");
+  if (!S_ISDIR(st.st_mode)) throw Error(bundle_ + ": cannot use as a sandbox root: not a directory");
+  std::string pattern = scratch_parent() + "/tracepack-sandbox.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw_system_error(pattern + ": cannot create a scratch directory");
+  scratch_ = pattern;
+  const std::string root = scratch_ + "/root";
+  strings_ = {scratch_,
+              scratch_ + "/lower",
+              scratch_ + "/upper",
+              scratch_ + "/work",
+              root,
+              "lowerdir=" + scratch_ + "/lower,upperdir=" + scratch_ + "/upper,workdir=" + scratch_ + "/work",
+              root + "/dev",
+              root + "/proc",
+              root + "/tmp",
+              root + "/" + kOldRoot,
+              std::to_string(geteuid()) + " " + std::to_string(geteuid()) + " 1",
+              std::to_string(getegid()) + " " + std::to_string(getegid()) + " 1"};
+  for (const char* device : kDevices) strings_.push_back(root + "/dev/" + device);
+  for (const char* device : kDevices) strings_.push_back(std::string("/dev/") + device);
+}
+
+Sandbox::~Sandbox() {
+  // Everything the command wrote lived in the child's tmpfs: the directory is empty.
+  rmdir(scratch_.c_str());
+}
+
+pid_t Sandbox::clone_child() const {
+  long flags = CLONE_NEWNS | CLONE_NEWPID | SIGCHLD;
+  if (user_namespace_) flags |= CLONE_NEWUSER;
+  // The raw system call behaves like fork() when given no stack, and unlike
+  // unshare() it puts the child itself (not its children) in the new PID
+  // namespace, so that the caller can trace it directly.
+  long pid = syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
+  if (pid >= 0) return static_cast<pid_t>(pid);
+  int err = errno;
+  std::string message = system_error_message("sandbox: cannot create namespaces", err);
+  if (user_namespace_ && (err == EPERM || err == ENOSPC || err == EINVAL))
+    message +=
+        " (hint: this kernel forbids user namespaces to unprivileged users: see sysctl user.max_user_namespaces, "
+        "kernel.unprivileged_userns_clone or AppArmor's restrict_unprivileged_userns; running as root needs none)";
+  throw Error(message);
+}
+
+int Sandbox::step(int index, int result) noexcept {
+  if (result == 0) return 0;
+  failed_step_ = index;
+  return errno != 0 ? errno : EIO;
+}
+
+int Sandbox::enter() noexcept {
+  auto s = [this](Text t) { return strings_[t].c_str(); };
+  if (user_namespace_) {
+    if (int e = write_text("/proc/self/setgroups", "deny")) return failed_step_ = kSetgroups, e;
+    if (int e = write_text("/proc/self/uid_map", s(kUidLine))) return failed_step_ = kUidMap, e;
+    if (int e = write_text("/proc/self/gid_map", s(kGidLine))) return failed_step_ = kGidMap, e;
+  }
+  if (int e = step(kPrivate, mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))) return e;
+  if (int e = step(kScratchTmpfs, mount("tmpfs", s(kScratch), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"))) return e;
+  for (Text t : {kLower, kUpper, kWork, kRoot})
+    if (int e = step(kLayers, made_dir(s(t), 0755))) return e;
+  if (int e = step(kBindBundle, mount(bundle_.c_str(), s(kLower), nullptr, MS_BIND | MS_REC, nullptr))) return e;
+  if (int e = step(kOverlay, mount("overlay", s(kRoot), "overlay", 0, s(kOverlayOptions)))) return e;
+  for (Text t : {kRootDev, kRootProc, kRootTmp, kRootOld})
+    if (int e = step(kMountPoints, made_dir(s(t), 0755))) return e;
+  if (int e = step(kTmp, mount("tmpfs", s(kRootTmp), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"))) return e;
+  if (int e = step(kDev, mount("tmpfs", s(kRootDev), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755"))) return e;
+  constexpr std::size_t kDeviceCount = sizeof kDevices / sizeof kDevices[0];
+  for (std::size_t i = 0; i < kDeviceCount; ++i) {
+    const char* target = strings_[kDeviceTargets + i].c_str();
+    const char* source = strings_[kDeviceTargets + kDeviceCount + i].c_str();
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (int e = step(kDevNodes, fd < 0 ? -1 : close(fd))) return e;
+    if (int e = step(kDevNodes, mount(source, target, nullptr, MS_BIND, nullptr))) return e;
+  }
+  if (int e = step(kDevLinks, chdir(s(kRootDev)))) return e;
+  const char* links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+                            {"/proc/self/fd/2", "stderr"}};
+  for (const auto& link : links)
+    if (int e = step(kDevLinks, symlink(link[0], link[1]))) return e;
+  if (int e = step(kProc, mount("proc", s(kRootProc), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr))) return e;
+  if (int e = step(kPivot, chdir(s(kRoot)))) return e;
+  if (int e = step(kPivot, static_cast<int>(syscall(SYS_pivot_root, ".", kOldRoot)))) return e;
+  if (int e = step(kDetach, chdir("/"))) return e;
+  if (int e = step(kDetach, umount2(kOldRoot, MNT_DETACH))) return e;
+  if (int e = step(kDetach, rmdir(kOldRoot))) return e;
+  return 0;
+}
+
+std::string Sandbox::describe_failure(int index, int error) const {
+  const char* what = index >= 0 && index < kStepCount ? kStepNames[index] : "build the root";
+  std::string message = system_error_message("sandbox: cannot " + std::string(what), error);
+  if (index == kOverlay)
+    message += " (hint: overlayfs is needed; inside a container it may be unavailable or forbidden)";
+  if (index == kProc && error == EPERM)
+    message += " (hint: the host's /proc is partly hidden, as in some containers, so the kernel refuses a new one)";
+  return message;
+}
+
+SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::string>& argv, const std::string& cwd) {
+  if (argv.empty()) throw Error("exec: no command given");
+  Sandbox sandbox(bundle_dir);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) throw_system_error("pipe");
+  pid_t pid = sandbox.clone_child();
+  if (pid == 0) {
+    close(report[0]);
+    int failure[2] = {0, sandbox.enter()};
+    failure[0] = sandbox.failed_step();
+    if (failure[1] == 0 && !cwd.empty() && chdir(cwd.c_str()) != 0) failure[0] = kCwdFailed, failure[1] = errno;
+    if (failure[1] != 0) {
+      (void)!write(report[1], failure, sizeof failure);
+      _exit(126);
+    }
+    execvp(args[0], args.data());
+    failure[0] = kExecFailed;
+    failure[1] = errno;
+    (void)!write(report[1], failure, sizeof failure);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  close(report[1]);
+  UniqueFd reader(report[0]);
+  // As system() does: the terminal's signals are for the command.
+  struct sigaction ignore {}, old_int {}, old_quit {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &old_int);
+  sigaction(SIGQUIT, &ignore, &old_quit);
+  SandboxRun run;
+  while (waitpid(pid, &run.status, 0) < 0 && errno == EINTR) {
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGQUIT, &old_quit, nullptr);
+  int failure[2] = {0, 0};
+  if (read(reader.get(), failure, sizeof failure) != sizeof failure) return run;
+  if (failure[0] == kCwdFailed) throw Error(system_error_message("exec: cannot change to directory " + cwd + " in the bundle", failure[1]));
+  if (failure[0] == kExecFailed) run.error = system_error_message(argv[0], failure[1]);
+  else throw Error(sandbox.describe_failure(failure[0], failure[1]));
+  return run;
+}
+
+}  // namespace tracepack
