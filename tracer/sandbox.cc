@@ -28,9 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
@@ -120,6 +123,22 @@ int made_dir(const char* path, mode_t mode) noexcept {
 // Parts of a path an overlay option cannot hold unescaped.
 bool fits_overlay_options(const std::string& path) { return path.find_first_of(",:\\") == std::string::npos; }
 
+// The mount points this process can see. /proc/self/mountinfo lists them
+// relative to its root and leaves out mounts the root cannot reach: in a
+// plain chroot, "/" is not among them.
+std::vector<std::string> visible_mount_points() {
+  std::vector<std::string> points;
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  for (std::string line; std::getline(mountinfo, line);) {
+    // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...; spaces in names are octal escapes.
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    if (fields >> id >> parent >> device >> root >> mount_point && mount_point.find('\\') == std::string::npos)
+      points.push_back(mount_point);
+  }
+  return points;
+}
+
 std::string scratch_parent() {
   const char* tmpdir = std::getenv("TMPDIR");
   std::string dir = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
@@ -150,6 +169,12 @@ Sandbox::Sandbox(const std::string& bundle_dir) : bundle_(bundle_dir), user_name
               std::to_string(getegid()) + " " + std::to_string(getegid()) + " 1"};
   for (const char* device : kDevices) strings_.push_back(root + "/dev/" + device);
   for (const char* device : kDevices) strings_.push_back(std::string("/dev/") + device);
+  std::vector<std::string> points = visible_mount_points();
+  if (std::find(points.begin(), points.end(), "/") == points.end()) {
+    // A chroot: "/" cannot be made private, so each mount it can see is.
+    chroot_mounts_ = strings_.size();
+    strings_.insert(strings_.end(), points.begin(), points.end());
+  }
 }
 
 Sandbox::~Sandbox() {
@@ -187,7 +212,12 @@ int Sandbox::enter() noexcept {
     if (int e = write_text("/proc/self/uid_map", s(kUidLine))) return failed_step_ = kUidMap, e;
     if (int e = write_text("/proc/self/gid_map", s(kGidLine))) return failed_step_ = kGidMap, e;
   }
-  if (int e = step(kPrivate, mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))) return e;
+  if (chroot_mounts_ == 0) {
+    if (int e = step(kPrivate, mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))) return e;
+  } else {
+    for (std::size_t i = chroot_mounts_; i < strings_.size(); ++i)
+      if (int e = step(kPrivate, mount(nullptr, strings_[i].c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr))) return e;
+  }
   if (int e = step(kScratchTmpfs, mount("tmpfs", s(kScratch), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"))) return e;
   for (Text t : {kLower, kUpper, kWork, kRoot})
     if (int e = step(kLayers, made_dir(s(t), 0755))) return e;
@@ -212,6 +242,14 @@ int Sandbox::enter() noexcept {
     if (int e = step(kDevLinks, symlink(link[0], link[1]))) return e;
   if (int e = step(kProc, mount("proc", s(kRootProc), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr))) return e;
   if (int e = step(kPivot, chdir(s(kRoot)))) return e;
+  if (chroot_mounts_ != 0) {
+    // pivot_root needs the current root to be a mount point; in a chroot,
+    // chroot again (a root process could climb out: fine for finding
+    // missing files, not a security boundary).
+    if (int e = step(kPivot, rmdir(kOldRoot))) return e;
+    if (int e = step(kPivot, chroot("."))) return e;
+    return step(kDetach, chdir("/"));
+  }
   if (int e = step(kPivot, static_cast<int>(syscall(SYS_pivot_root, ".", kOldRoot)))) return e;
   if (int e = step(kDetach, chdir("/"))) return e;
   if (int e = step(kDetach, umount2(kOldRoot, MNT_DETACH))) return e;

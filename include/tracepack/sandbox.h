@@ -13,8 +13,8 @@ namespace tracepack {
 /// overlay keeps every write in a scratch directory), a minimal /dev (null,
 /// zero, full, random, urandom, tty and the /proc/self/fd links), a fresh
 /// /proc for its own PID namespace and an empty writable /tmp. Nothing of the
-/// host is visible. Built with user (when not root), mount and PID namespaces
-/// and pivot_root.
+/// host is visible. Built with mount and PID namespaces, a user namespace
+/// when not root, and pivot_root.
 ///
 /// Use: construct in the parent (it prepares every path and the scratch
 /// directory), clone_child(), and in the child call enter() before exec.
@@ -54,6 +54,7 @@ class Sandbox {
   std::string scratch_;
   std::vector<std::string> strings_;  ///< every path and text enter() uses, built in advance
   bool user_namespace_ = false;
+  std::size_t chroot_mounts_ = 0;     ///< in a chroot: where the visible mount points start in strings_
   int failed_step_ = -1;
 };
 
