@@ -137,6 +137,23 @@ TEST(ExecCli, ExitsAsTheCommandDid) {
   EXPECT_EQ(missing.err, "tracepack: error: /usr/bin/not-in-the-bundle: No such file or directory (in the bundle)\n");
 }
 
+TEST(ExecCli, NoCommandIsRefused) {
+  TempDir dir;
+  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  Result r = tracepack({"exec", bundle});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "tracepack: error: exec: no command given (usage: tracepack exec BUNDLE -- COMMAND [ARGS...])\n");
+}
+
+TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
+  TempDir dir;
+  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  Result r = tracepack({"exec", bundle, "--cwd", "/not/in/the/bundle", "--", "/bin/bash", "-c", "true"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "tracepack: error: exec: cannot change to directory /not/in/the/bundle in the bundle: No such file or directory\n");
+}
+
 // ---------------------------------------------------------------------------
 // verify
 
@@ -187,6 +204,24 @@ TEST(VerifyCli, ImagesAreVerifiedFromTheirLayers) {
     EXPECT_EQ(r.status, 0) << format << ": " << r.err;
     EXPECT_EQ(r.out, "test 'sections': passed in the bundle\ntest 'largest': passed in the bundle\n") << format;
   }
+}
+
+TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
+  TempDir dir;
+  std::string image = dir / "image";
+  Result built = tracepack({"build", kSpecs + "/shell-pipeline.yaml", "--no-verify", "--traces", dir / "traces", "-f",
+                            "oci", "-o", image});
+  ASSERT_EQ(built.status, 0) << built.err;
+  ASSERT_EQ(run({"python3", "-c",
+                 "import json, sys\n"
+                 "p = sys.argv[1] + '/index.json'\n"
+                 "j = json.load(open(p)); j['manifests'] *= 2; json.dump(j, open(p, 'w'))\n",
+                 image})
+                .status,
+            0);
+  Result r = tracepack({"verify", image, "--", "/bin/true"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "tracepack: error: " + image + ": not an image tracepack can read: index.json must name exactly one manifest\n");
 }
 
 TEST(VerifyCli, OneCommandAfterDashDash) {
