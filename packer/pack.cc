@@ -25,10 +25,10 @@ std::vector<std::string> test_command(const TestCase& test) {
 
 }  // namespace
 
-ImageConfig complete_image_config(const PackRequest& request) {
+ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& plan) {
   ImageConfig image = request.spec.image;
   std::optional<RunInfo> run;
-  if (!request.trace_files.empty()) run = read_trace(request.trace_files.front()).run;
+  if (!plan.runs.empty()) run = plan.runs.front();
   const TestCase* test = request.spec.tests.empty() ? nullptr : &request.spec.tests.front();
   if (!image.entrypoint && !image.cmd) {
     if (test) image.cmd = test_command(*test);
@@ -63,7 +63,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   options.reproducible = request.spec.output.reproducible;
   options.source_date_epoch = request.source_date_epoch;
   options.bundle_name = request.spec.name;
-  if (is_image_format(options.format)) options.image = complete_image_config(request);
+  if (is_image_format(options.format)) options.image = complete_image_config(request, plan);
   return write_bundle(plan, options);
 }
 

@@ -433,6 +433,7 @@ BundlePlan Planner::run() {
   std::sort(plan.excluded.begin(), plan.excluded.end(),
             [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
   plan.warnings = std::move(warnings_);
+  for (const Trace& trace : in_.traces) plan.runs.push_back(trace.run);
   return plan;
 }
 

@@ -822,7 +822,7 @@ TEST(ImageSpec, ReportsWrongTypes) {
 ImageConfig completed(const std::string& spec_text) {
   PackRequest request;
   request.spec = parse_spec(spec_text, "tracepack.yaml");
-  return complete_image_config(request);
+  return complete_image_config(request, BundlePlan{});
 }
 
 TEST(ImageDefaults, CmdAndPathComeFromTheFirstTest) {

@@ -36,8 +36,9 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
 /// list, or /bin/sh -c and its `shell:`), else the first trace's, and an unset
 /// workdir becomes the directory that command ran in; architecture defaults
 /// to the first trace's machine; PATH to the first test's, else the first
-/// trace's recorded value (--record-env). Reads the first trace. Throws Error.
-ImageConfig complete_image_config(const PackRequest& request);
+/// trace's recorded value (--record-env); the traces' headers come from
+/// `plan`. Throws Error.
+ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& plan);
 
 /// Exclusions counted by the first words of their reason ("/proc", "lookup failed", "output of the run"...).
 std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan);

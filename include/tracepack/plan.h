@@ -59,6 +59,7 @@ struct BundlePlan {
   std::vector<PlanEntry> entries;
   std::vector<PlanExclusion> excluded;
   std::vector<std::string> warnings;
+  std::vector<RunInfo> runs;  ///< each trace's header, in input order (image defaults come from the first)
 };
 
 /// What the plan needs to know about a path on the source file system.
