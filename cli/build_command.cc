@@ -90,7 +90,10 @@ int run_build(const BuildArgs& args) {
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
   bool progress = !args.json && isatty(STDERR_FILENO);
-  std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, {.jobs = std::max(1u, args.jobs), .progress = progress});
+  TestRunOptions on_host;
+  on_host.jobs = std::max(1u, args.jobs);
+  on_host.progress = progress;
+  std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, on_host);
   std::string failures;
   for (const TestRun& run : runs)
     if (std::string why = check_test(run); !why.empty()) failures += "\n  test '" + run.test->name + "': " + why;

@@ -43,15 +43,19 @@ ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& 
   return image;
 }
 
-BundlePlan plan_bundle(const PackRequest& request) {
+PlanInputs read_plan_inputs(const PackRequest& request) {
   PlanInputs in;
   in.spec = request.spec;
   in.allow_missing = request.allow_missing;
   for (const std::string& file : request.trace_files) in.traces.push_back(read_trace(file));
   for (const IncludeRule& rule : request.spec.include)
     if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
+  return in;
+}
+
+BundlePlan plan_bundle(const PackRequest& request) {
   HostFileSystem host;
-  return make_plan(in, host);
+  return make_plan(read_plan_inputs(request), host);
 }
 
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {

@@ -25,7 +25,6 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/pack.h"
@@ -363,12 +362,11 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
 }
 
 BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec) {
-  PlanInputs in;
-  in.spec = spec;
-  in.allow_missing = true;
-  in.traces.push_back(read_trace(trace_file));
-  for (const IncludeRule& rule : spec.include)
-    if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
+  PackRequest request;
+  request.trace_files = {trace_file};
+  request.spec = spec;
+  request.allow_missing = true;  // a report shows what is gone as a warning
+  PlanInputs in = read_plan_inputs(request);
   HostFileSystem host;
   BundleReport r = report_plan(make_plan(in, host), in.traces.front());
   r.input = trace_file;

@@ -22,6 +22,10 @@ struct PackRequest {
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
 };
 
+/// The inputs of make_plan for `request`: its traces read and the ELF
+/// closures of its spec's elf: rules computed. Throws Error.
+PlanInputs read_plan_inputs(const PackRequest& request);
+
 /// Reads the traces, computes the ELF closures of the spec's elf: rules and
 /// makes the plan (nothing is written). Throws Error.
 BundlePlan plan_bundle(const PackRequest& request);
