@@ -169,8 +169,10 @@ std::string verify_text(const std::vector<VerifyResult>& results) {
     text += "test '" + r.test + "': " + (r.passed ? "passed in the bundle" : "FAILED in the bundle: " + r.failure) + "\n";
     for (const MissingFile& m : r.missing) {
       text += "  missing: " + encode_path(m.path) + (m.directory ? "/ (a directory)" : "") + "\n";
-      text += "    wanted by pid " + std::to_string(m.pid) + (m.command.empty() ? "" : " (" + m.command + ")") + ", " +
-              m.syscall + "\n";
+      std::string process = "pid " + std::to_string(m.pid) + (m.command.empty() ? "" : " (" + m.command + ")");
+      if (m.looked_up) text += "    wanted by " + process + ", " + m.syscall + "\n";
+      else
+        text += "    read by " + process + ", " + m.syscall + ", in the traced run; the run in the bundle never looked it up\n";
       all.push_back(m);
     }
     if (!r.passed && r.missing.empty())
@@ -187,7 +189,7 @@ nlohmann::json verify_json(const std::vector<VerifyResult>& results) {
     nlohmann::json missing = nlohmann::json::array();
     for (const MissingFile& m : r.missing)
       missing.push_back({{"path", encode_path(m.path)}, {"directory", m.directory}, {"test", m.test}, {"pid", m.pid},
-                         {"command", m.command}, {"syscall", m.syscall}});
+                         {"command", m.command}, {"syscall", m.syscall}, {"looked_up", m.looked_up}});
     tests.push_back({{"test", r.test}, {"passed", r.passed}, {"failure", r.failure}, {"missing", missing}});
     passed = passed && r.passed;
   }

@@ -7,7 +7,16 @@
 // the bundle was packed from used it, or something below it, successfully:
 // most failed lookups (the dynamic loader's search path, Python's import
 // path, configuration files that are optional) fail on the host too, and
-// are no fault of the bundle.
+// are no fault of the bundle. Paths under the file systems a bundle never
+// holds (/proc, /sys, /dev, /run, /tmp: see pseudo_root) are not reported.
+//
+// Some programs never look a file up by name: Python's import system lists
+// each directory of its path once and opens only what the listing shows. A
+// bundle that lacks such a file fails with no failed lookup to show for it.
+// So when the first pass finds nothing, a second one names the regular files
+// the test's original run read or executed (before any write to them, so no
+// output of the run) that the bundle lacks and the host has, with the
+// process of the original run that used them.
 #include "tracepack/verify.h"
 
 #include <algorithm>
@@ -56,6 +65,81 @@ std::string command_of(const Process& p) {
 
 bool is_lookup_failure(int error) { return error == ENOENT || error == ENOTDIR; }
 
+void describe_process(MissingFile& m, const Process* p) {
+  if (p == nullptr) return;
+  m.pid = p->pid;
+  m.command = command_of(*p);
+  if (!p->test.empty()) m.test = p->test;
+}
+
+std::map<std::uint64_t, const Process*> index_processes(const Trace& trace) {
+  std::map<std::uint64_t, const Process*> processes;
+  for (const Process& p : trace.processes) processes.emplace(p.id, &p);
+  return processes;
+}
+
+const Process* find_process(const std::map<std::uint64_t, const Process*>& processes, std::uint64_t id) {
+  auto it = processes.find(id);
+  return it == processes.end() ? nullptr : it->second;
+}
+
+// First pass: the failed lookups of the run in the bundle.
+std::map<PathBytes, MissingFile> failed_lookups(const Trace& sandboxed, const std::vector<Trace>& original,
+                                                const FileSystemView& bundle, const FileSystemView& host) {
+  std::set<PathBytes> used = used_paths(original);
+  std::map<std::uint64_t, const Process*> processes = index_processes(sandboxed);
+  std::map<PathBytes, MissingFile> missing;
+  for (const FileAccess& a : sandboxed.accesses) {
+    if (!is_lookup_failure(a.error) || a.resolved.empty() || a.resolved.front() != '/') continue;
+    PathBytes absent = first_absent(a.resolved, bundle);
+    if (absent.empty() || missing.contains(absent) || !pseudo_root(absent).empty()) continue;
+    std::optional<FileInfo> on_host = host.info(absent);
+    if (!on_host || (!original.empty() && !used_at_or_below(used, absent))) continue;
+    MissingFile m{absent, on_host->type == EntryType::directory, sandboxed.run.label, 0, "", a.syscall, true};
+    describe_process(m, find_process(processes, a.process));
+    missing.emplace(absent, std::move(m));
+  }
+  return missing;
+}
+
+// Whether an access creates or changes the file: after one, the run's own
+// writing explains what it reads.
+bool writes(const FileAccess& a) {
+  switch (a.kind) {
+    case AccessKind::write: case AccessKind::create: case AccessKind::mkdir: case AccessKind::remove:
+    case AccessKind::rename: case AccessKind::link: case AccessKind::symlink:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Second pass: what the original run of the same test read or executed
+// before writing it, that the bundle lacks and the host has.
+std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std::vector<Trace>& original,
+                                               const FileSystemView& bundle, const FileSystemView& host) {
+  std::map<PathBytes, MissingFile> missing;
+  for (const Trace& trace : original) {
+    if (trace.run.label != sandboxed.run.label) continue;
+    std::map<std::uint64_t, const Process*> processes = index_processes(trace);
+    std::set<PathBytes> written;
+    for (const FileAccess& a : trace.accesses) {
+      if (a.resolved.empty() || a.resolved.front() != '/' || written.contains(a.resolved)) continue;
+      if (writes(a)) written.insert(a.resolved);
+      bool input = a.kind == AccessKind::read || a.kind == AccessKind::exec;
+      if (!input || a.error != 0 || a.type != FileType::regular || missing.contains(a.resolved) ||
+          !pseudo_root(a.resolved).empty())
+        continue;
+      std::optional<FileInfo> on_host = host.info(a.resolved);
+      if (bundle.info(a.resolved) || !on_host || on_host->type != EntryType::regular) continue;
+      MissingFile m{a.resolved, false, sandboxed.run.label, 0, "", a.syscall, false};
+      describe_process(m, find_process(processes, a.process));
+      missing.emplace(a.resolved, std::move(m));
+    }
+  }
+  return missing;
+}
+
 // Whether a path (it starts with '/', so never with a YAML indicator) would
 // not read back as itself from a plain YAML scalar.
 bool needs_quotes(const PathBytes& path) {
@@ -69,24 +153,8 @@ bool needs_quotes(const PathBytes& path) {
 
 std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<Trace>& original,
                                       const FileSystemView& bundle, const FileSystemView& host) {
-  std::set<PathBytes> used = used_paths(original);
-  std::map<std::uint64_t, const Process*> processes;
-  for (const Process& p : sandboxed.processes) processes.emplace(p.id, &p);
-  std::map<PathBytes, MissingFile> missing;
-  for (const FileAccess& a : sandboxed.accesses) {
-    if (!is_lookup_failure(a.error) || a.resolved.empty() || a.resolved.front() != '/') continue;
-    PathBytes absent = first_absent(a.resolved, bundle);
-    if (absent.empty() || missing.contains(absent)) continue;
-    std::optional<FileInfo> on_host = host.info(absent);
-    if (!on_host || (!original.empty() && !used_at_or_below(used, absent))) continue;
-    MissingFile m{absent, on_host->type == EntryType::directory, sandboxed.run.label, 0, "", a.syscall};
-    if (auto it = processes.find(a.process); it != processes.end()) {
-      m.pid = it->second->pid;
-      m.command = command_of(*it->second);
-      if (!it->second->test.empty()) m.test = it->second->test;
-    }
-    missing.emplace(absent, std::move(m));
-  }
+  std::map<PathBytes, MissingFile> missing = failed_lookups(sandboxed, original, bundle, host);
+  if (missing.empty()) missing = unread_inputs(sandboxed, original, bundle, host);
   std::vector<MissingFile> out;
   for (auto& [path, m] : missing) out.push_back(std::move(m));
   return out;
@@ -94,8 +162,10 @@ std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<
 
 std::string include_lines(const std::vector<MissingFile>& missing) {
   std::string text = "include:\n";
+  std::set<PathBytes> written;
   for (const MissingFile& m : missing) {
     PathBytes pattern = m.directory ? m.path + "/**" : m.path;
+    if (!written.insert(pattern).second) continue;
     if (needs_quotes(pattern)) {
       PathBytes quoted;
       for (char c : pattern) quoted += c == '\'' ? std::string("''") : std::string(1, c);

@@ -38,6 +38,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
+const std::string kApps = FIXTURE_SRC_DIR "/apps";  ///< the example applications
 const std::string kDemoDir = FIXTURE_BIN_DIR "/demo";
 const std::string kEpoch = "1700000000";
 const std::vector<std::string> kFormats = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"};
@@ -360,18 +361,18 @@ SpecCase python_stdlib_case(const TempDir&) {
                                                 "import _sqlite3, _ssl, _decimal, json, ssl\n"
                                                 "print(_sqlite3.__file__, _ssl.__file__, _decimal.__file__, json.__file__,"
                                                 " ssl.get_default_verify_paths().openssl_cafile, sep='\\n')"});
-  SpecCase c{kSpecs + "/python-stdlib.yaml", {}, loader_paths(), {}};
-  c.present.insert(c.present.end(), {"/usr/bin/python3", canonical("/usr/bin/python3"), kSpecs + "/inputs/stdlib_check.py"});
+  SpecCase c{kApps + "/python-stdlib/tracepack.yaml", {}, loader_paths(), {}};
+  c.present.insert(c.present.end(), {"/usr/bin/python3", canonical("/usr/bin/python3"), kApps + "/python-stdlib/stdlib_check.py"});
   for (const std::string& m : modules) c.present.push_back(m);
   c.present.push_back(canonical(modules.back()));  // the certificate store the symlink names
   return c;
 }
 
 SpecCase shell_pipeline_case(const TempDir&) {
-  SpecCase c{kSpecs + "/shell-pipeline.yaml", {}, loader_paths(), {}};
+  SpecCase c{kApps + "/shell-pipeline/tracepack.yaml", {}, loader_paths(), {}};
   c.present.insert(c.present.end(), {"/bin", "/usr/bin/bash", "/usr/bin/sed", "/usr/bin/grep", "/usr/bin/sort",
                                      "/usr/bin/head", "/usr/bin/awk", canonical("/usr/bin/awk"),
-                                     kSpecs + "/inputs/pipeline.sh", kSpecs + "/inputs/inventory.txt"});
+                                     kApps + "/shell-pipeline/pipeline.sh", kApps + "/shell-pipeline/inventory.txt"});
   return c;
 }
 
@@ -380,13 +381,13 @@ SpecCase gcc_hello_case(const TempDir& scratch) {
   // Directly in /tmp: verify re-runs the test in the bundle, where /tmp is
   // empty and writable and no other directory of the host exists.
   std::string program = scratch.path() + "-hello";
-  SpecCase c{kSpecs + "/gcc-hello.yaml", {"GCC_HELLO_OUT=" + program}, loader_paths(), {program}};
+  SpecCase c{kApps + "/gcc-hello/tracepack.yaml", {"GCC_HELLO_OUT=" + program}, loader_paths(), {program}};
   c.present.insert(c.present.end(),
                    {"/usr/bin/gcc", canonical("/usr/bin/gcc"), gcc_path("-print-prog-name=cc1"),
                     gcc_path("-print-prog-name=collect2"), "/usr/bin/as", canonical("/usr/bin/as"), "/usr/bin/ld",
                     canonical("/usr/bin/ld"), gcc_path("-print-file-name=crtbeginS.o"),
                     gcc_path("-print-file-name=Scrt1.o"), gcc_path("-print-file-name=crti.o"),
-                    gcc_path("-print-file-name=libc.so"), "/usr/include/stdio.h", kSpecs + "/inputs/hello.c"});
+                    gcc_path("-print-file-name=libc.so"), "/usr/include/stdio.h", kApps + "/gcc-hello/hello.c"});
   return c;
 }
 
@@ -485,8 +486,8 @@ INSTANTIATE_TEST_SUITE_P(Specs, BuildFormat, ::testing::ValuesIn(format_params()
 TEST(BuildCli, SourceDateEpochGivesByteIdenticalTarZst) {
   TempDir first, second;
   RunOptions epoch{.env = {"SOURCE_DATE_EPOCH=" + kEpoch}};
-  ASSERT_TRUE(exited_with(build(kSpecs + "/python-stdlib.yaml", first, first / "out.tar.zst", "", {}, epoch), 0));
-  ASSERT_TRUE(exited_with(build(kSpecs + "/python-stdlib.yaml", second, second / "out.tar.zst", "", {}, epoch), 0));
+  ASSERT_TRUE(exited_with(build(kApps + "/python-stdlib/tracepack.yaml", first, first / "out.tar.zst", "", {}, epoch), 0));
+  ASSERT_TRUE(exited_with(build(kApps + "/python-stdlib/tracepack.yaml", second, second / "out.tar.zst", "", {}, epoch), 0));
   RunResult compared = run({"cmp", first / "out.tar.zst", second / "out.tar.zst"});
   EXPECT_TRUE(exited_with(compared, 0));
 }
@@ -494,7 +495,7 @@ TEST(BuildCli, SourceDateEpochGivesByteIdenticalTarZst) {
 TEST(BuildCli, JsonPrintsASummaryThatMatchesTheArchive) {
   TempDir dir;
   std::string output = dir / "out.tar.zst";
-  RunResult built = build(kSpecs + "/shell-pipeline.yaml", dir, output, "", {"--json"});
+  RunResult built = build(kApps + "/shell-pipeline/tracepack.yaml", dir, output, "", {"--json"});
   ASSERT_TRUE(exited_with(built, 0));
   nlohmann::json summary = nlohmann::json::parse(built.out, nullptr, false);
   ASSERT_FALSE(summary.is_discarded()) << "stdout is not JSON:\n" << built.out;
@@ -531,8 +532,8 @@ TEST(BuildCli, JsonPrintsASummaryThatMatchesTheArchive) {
 
 TEST(BuildCli, JobsTwoPacksTheSameEntriesAsJobsOne) {
   TempDir one, two;
-  ASSERT_TRUE(exited_with(build(kSpecs + "/shell-pipeline.yaml", one, one / "out.tar", "", {"-j", "1"}), 0));
-  ASSERT_TRUE(exited_with(build(kSpecs + "/shell-pipeline.yaml", two, two / "out.tar", "", {"-j", "2"}), 0));
+  ASSERT_TRUE(exited_with(build(kApps + "/shell-pipeline/tracepack.yaml", one, one / "out.tar", "", {"-j", "1"}), 0));
+  ASSERT_TRUE(exited_with(build(kApps + "/shell-pipeline/tracepack.yaml", two, two / "out.tar", "", {"-j", "2"}), 0));
   RunResult serial = run({"tar", "-tf", one / "out.tar"});
   RunResult parallel = run({"tar", "-tf", two / "out.tar"});
   ASSERT_TRUE(exited_with(serial, 0));
@@ -543,7 +544,7 @@ TEST(BuildCli, JobsTwoPacksTheSameEntriesAsJobsOne) {
 
 TEST(BuildCli, TracesRelativePathIsTakenFromTheCurrentDirectory) {
   TempDir dir;
-  RunResult built = tracepack({"build", kSpecs + "/shell-pipeline.yaml", "--traces", "traces", "-o", "out.tar"},
+  RunResult built = tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--traces", "traces", "-o", "out.tar"},
                               {.cwd = dir.path()});
   EXPECT_TRUE(exited_with(built, 0));
   EXPECT_TRUE(fs::exists(dir / "traces/sections.jsonl"));
@@ -610,7 +611,7 @@ TEST(BuildCli, TestsSeeTheCallersGlibcTunables) {
 
 TEST(BuildCli, UnknownFormatIsRefused) {
   TempDir dir;
-  RunResult built = build(kSpecs + "/shell-pipeline.yaml", dir, dir / "out.rar", "rar");
+  RunResult built = build(kApps + "/shell-pipeline/tracepack.yaml", dir, dir / "out.rar", "rar");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)\n");
@@ -646,7 +647,7 @@ std::string trace(const std::string& file, const std::string& label, const std::
 
 TEST(PackCli, ExplainTellsWhyAPackedFileIsIn) {
   TempDir dir;
-  std::string input = kSpecs + "/inputs/inventory.txt";
+  std::string input = kApps + "/shell-pipeline/inventory.txt";
   std::string t = trace(dir / "cat.jsonl", "cat", {"/bin/cat", "/proc/version", input});
   RunResult explained = tracepack({"pack", t, "--explain", input});
   EXPECT_TRUE(exited_with(explained, 0));
@@ -748,9 +749,9 @@ TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
 /// Two traces of different programs, for merging.
 struct TwoTraces {
   TempDir dir;
-  std::string cat = trace(dir / "cat.jsonl", "cat", {"/bin/cat", kSpecs + "/inputs/inventory.txt"});
+  std::string cat = trace(dir / "cat.jsonl", "cat", {"/bin/cat", kApps + "/shell-pipeline/inventory.txt"});
   std::string pipeline = trace(dir / "pipeline.jsonl", "pipeline",
-                               {"/bin/bash", kSpecs + "/inputs/pipeline.sh", kSpecs + "/inputs/inventory.txt"});
+                               {"/bin/bash", kApps + "/shell-pipeline/pipeline.sh", kApps + "/shell-pipeline/inventory.txt"});
 };
 
 TEST(MergeCli, PackOfTheMergedTraceEqualsPackOfBoth) {

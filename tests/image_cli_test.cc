@@ -36,6 +36,7 @@ using nlohmann::json;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
 const std::string kImageSpec = kSpecs + "/image.yaml";
+const std::string kApps = FIXTURE_SRC_DIR "/apps";
 const std::string kTag = "tracepack/image-demo:1.0";
 const std::string kEpoch = "1700000000";
 const std::string kExpectedOutput = "utils 5 24796\nshells 2 7376\ninterpreters 2 3371\npython 1 627\n";
@@ -225,8 +226,8 @@ TEST(BuildImage, SpecOutputFormatOciArchiveInspectsWithSkopeo) {
   EXPECT_EQ(image["Created"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(image["Labels"], json({{"org.opencontainers.image.title", "image-demo"}}));
   json config = inspect("oci-archive:" + output + ":" + kTag, true)["config"];
-  EXPECT_EQ(config["Cmd"], json({"/bin/bash", "inputs/pipeline.sh", "inputs/inventory.txt"}));
-  EXPECT_EQ(config["WorkingDir"], fs::canonical(kSpecs).string());
+  EXPECT_EQ(config["Cmd"], json({"/bin/bash", "pipeline.sh", "inventory.txt"}));
+  EXPECT_EQ(config["WorkingDir"], fs::canonical(kApps + "/shell-pipeline").string());
   EXPECT_EQ(config["Env"], json({"LC_ALL=C", "PATH=/usr/bin:/bin"}));  // PATH: the test's
   EXPECT_EQ(config["ExposedPorts"], json({{"8080/tcp", json::object()}}));
 }
@@ -241,7 +242,7 @@ TEST(BuildImage, FormatOciUnpacksWithUmociAndRuns) {
   ASSERT_TRUE(exited_with(unpacked, 0));
   expect_rootfs_matches_manifest(bundle + "/rootfs");
   EXPECT_TRUE(fs::exists(bundle + "/rootfs/usr/bin/sort"));
-  EXPECT_TRUE(fs::exists(bundle + "/rootfs" + fs::canonical(kSpecs).string() + "/inputs/pipeline.sh"));
+  EXPECT_TRUE(fs::exists(bundle + "/rootfs" + fs::canonical(kApps + "/shell-pipeline").string() + "/pipeline.sh"));
   if (geteuid() != 0) GTEST_SKIP() << "running the unpacked image needs chroot, so root";
   RunResult ran = run_image(bundle);
   EXPECT_TRUE(exited_with(ran, 0));

@@ -22,94 +22,17 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
+using namespace cli_test;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
 const std::string kDemoDir = FIXTURE_BIN_DIR "/demo";
-
-// ---------------------------------------------------------------------------
-// Helpers
-
-class TempDir {
- public:
-  TempDir() {
-    std::string name = "/tmp/tracepack-report-test.XXXXXX";
-    if (mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs argv (PATH lookup) with stdin from /dev/null; `env` entries ("NAME=value") are added.
-RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
-  TempDir capture;
-  std::string out = capture / "out", err = capture / "err";
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fds[3] = {open("/dev/null", O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                  open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
-    for (int i = 0; i < 3; ++i)
-      if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(125);
-    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
-}
-
-RunResult tracepack(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-  args.insert(args.begin(), TRACEPACK_BIN);
-  return run(args, env);
-}
-
-bool have_program(const std::string& name) { return run({"sh", "-c", "command -v " + name}).exit_code == 0; }
-
-Json report_json(const std::string& input, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"report", input, "--format", "json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  RunResult r = tracepack(args);
-  if (r.exit_code != 0) throw std::runtime_error("report " + input + " failed: " + r.err);
-  return Json::parse(r.out);
-}
 
 // ---------------------------------------------------------------------------
 // The demo, traced once
@@ -158,22 +81,6 @@ class Demo {
 // ---------------------------------------------------------------------------
 // Counting what a bundle holds, with the clients
 
-/// Entry counts and bytes, as the report's totals define them.
-struct Counts {
-  std::uint64_t files = 0, hardlinks = 0, directories = 0, symlinks = 0, bytes = 0;
-  bool operator==(const Counts&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& out, const Counts& c) {
-  return out << "{files " << c.files << ", hardlinks " << c.hardlinks << ", directories " << c.directories << ", symlinks "
-             << c.symlinks << ", bytes " << c.bytes << "}";
-}
-
-Counts counts_of(const Json& report) {
-  const Json& t = report["totals"];
-  return {t["files"], t["hardlinks"], t["directories"], t["symlinks"], t["bytes"]};
-}
-
 bool is_manifest_member(std::string name) {
   while (name.starts_with("./")) name.erase(0, 2);
   while (!name.empty() && name.back() == '/') name.pop_back();
@@ -219,28 +126,6 @@ Counts count_directory(const std::string& root) {
     }
   }
   return c;
-}
-
-Counts count_manifest(const Json& manifest) {
-  Counts c;
-  for (const Json& e : manifest["entries"]) {
-    if (e["path"] == "/") continue;
-    if (e["type"] == "directory") ++c.directories;
-    else if (e["type"] == "symlink") ++c.symlinks;
-    else if (e.contains("hardlink_to")) ++c.hardlinks;
-    else {
-      ++c.files;
-      c.bytes += e["size"].get<std::uint64_t>();
-    }
-  }
-  return c;
-}
-
-Json manifest_of(const std::string& bundle, const std::string& format) {
-  if (format == "dir") return Json::parse(read_file(bundle + "/.tracepack/manifest.json"));
-  RunResult r = run({"bsdtar", "-xOf", bundle, ".tracepack/manifest.json"});
-  if (r.exit_code != 0) throw std::runtime_error("bsdtar -xOf " + bundle + " failed: " + r.err);
-  return Json::parse(r.out);
 }
 
 // ---------------------------------------------------------------------------
@@ -355,20 +240,6 @@ TEST(ReportCli, DemoReportNamesTheDemoFilesAndPackages) {
 // ---------------------------------------------------------------------------
 // HTML in a browser
 
-/// The text of the element with `id` in a DOM dump, or "<missing>".
-std::string element_text(const std::string& dom, const std::string& id) {
-  std::smatch m;
-  if (std::regex_search(dom, m, std::regex("id=\"" + id + "\"[^>]*>([^<]*)<"))) return m[1];
-  return "<missing>";
-}
-
-std::string attribute(const std::string& dom, const std::string& id, const std::string& name) {
-  std::smatch m;
-  if (std::regex_search(dom, m, std::regex("id=\"" + id + "\"[^>]*" + name + "=\"([^\"]*)\""))) return m[1];
-  if (std::regex_search(dom, m, std::regex("<[^>]*" + name + "=\"([^\"]*)\"[^>]*id=\"" + id + "\""))) return m[1];
-  return "<missing>";
-}
-
 TEST(ReportCli, FormatHtmlRendersInChromiumWithTheJsonNumbers) {
   if (!have_program("chromium")) GTEST_SKIP() << "chromium is not installed (Debian package chromium)";
   const Demo& demo = Demo::get();
@@ -376,8 +247,7 @@ TEST(ReportCli, FormatHtmlRendersInChromiumWithTheJsonNumbers) {
   RunResult r = tracepack({"report", demo.trace(), "--spec", demo.spec(), "--format", "html", "-o", html});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json json = report_json(demo.trace(), {"--spec", demo.spec()});
-  RunResult chromium = run({"timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                            "--virtual-time-budget=5000", "--dump-dom", "file://" + html});
+  RunResult chromium = render_in_chromium(html);
   ASSERT_EQ(chromium.exit_code, 0) << chromium.err;
   const std::string& dom = chromium.out;
   ASSERT_TRUE(std::regex_search(dom, std::regex("<body[^>]*data-rendered=\"yes\""))) << "the page's script did not run to its end";
@@ -408,8 +278,7 @@ TEST(ReportCli, FormatHtmlShowsHostilePathsAsText) {
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   RunResult r = tracepack({"report", trace, "--format", "html", "-o", html});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  RunResult chromium = run({"timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                            "--virtual-time-budget=5000", "--dump-dom", "file://" + html});
+  RunResult chromium = render_in_chromium(html);
   fs::remove_all(base);
   ASSERT_EQ(chromium.exit_code, 0) << chromium.err;
   const std::string& dom = chromium.out;

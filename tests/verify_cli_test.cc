@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
+const std::string kApps = FIXTURE_SRC_DIR "/apps";  ///< the example applications
 
 class TempDir {
  public:
@@ -103,7 +104,7 @@ const std::string kProbe =
 
 TEST(ExecCli, TheCommandSeesOnlyTheBundle) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   std::ofstream(dir / "host-marker") << "host";
   Result r = tracepack({"exec", bundle, "--", "/bin/bash", "-c", kProbe, dir / "host-marker"});
   EXPECT_EQ(r.status, 0) << r.err;
@@ -114,7 +115,7 @@ TEST(ExecCli, TheCommandSeesOnlyTheBundle) {
 
 TEST(ExecCli, WorksForAnUnprivilegedUserWhereTheKernelAllows) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle.tar");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle.tar");
   std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
   Result reach = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c",
                       "test -x " TRACEPACK_BIN " && test -r " + bundle});
@@ -130,7 +131,7 @@ TEST(ExecCli, WorksForAnUnprivilegedUserWhereTheKernelAllows) {
 
 TEST(ExecCli, ExitsAsTheCommandDid) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   EXPECT_EQ(tracepack({"exec", bundle, "--", "/bin/bash", "-c", "exit 7"}).status, 7);
   Result missing = tracepack({"exec", bundle, "--", "/usr/bin/not-in-the-bundle"});
   EXPECT_EQ(missing.status, 127);
@@ -139,7 +140,7 @@ TEST(ExecCli, ExitsAsTheCommandDid) {
 
 TEST(ExecCli, NoCommandIsRefused) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   Result r = tracepack({"exec", bundle});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "tracepack: error: exec: no command given (usage: tracepack exec BUNDLE -- COMMAND [ARGS...])\n");
@@ -147,7 +148,7 @@ TEST(ExecCli, NoCommandIsRefused) {
 
 TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   Result r = tracepack({"exec", bundle, "--cwd", "/not/in/the/bundle", "--", "/bin/bash", "-c", "true"});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err,
@@ -159,8 +160,8 @@ TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
 
 TEST(VerifyCli, EveryTestPassesInACompleteBundle) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle.tar.zst");
-  Result r = tracepack({"verify", bundle, "--spec", kSpecs + "/shell-pipeline.yaml", "--traces", dir / "traces"});
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle.tar.zst");
+  Result r = tracepack({"verify", bundle, "--spec", kApps + "/shell-pipeline/tracepack.yaml", "--traces", dir / "traces"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "test 'sections': passed in the bundle\ntest 'largest': passed in the bundle\n");
 }
@@ -171,7 +172,7 @@ std::string canonical(const std::string& path) { return fs::canonical(path).stri
 // _ssl): without it the test fails, and verify must name exactly that file.
 TEST(VerifyCli, RemovingANeededLibraryFailsAndNamesIt) {
   TempDir dir;
-  std::string spec = kSpecs + "/python-stdlib.yaml";
+  std::string spec = kApps + "/python-stdlib/tracepack.yaml";
   std::string bundle = build(spec, dir, "bundle");
   for (const char* soname : {"libsqlite3.so.0", "libssl.so.3", "libcrypto.so.3"}) {
     std::string library = canonical(std::string("/usr/lib/x86_64-linux-gnu/") + soname);
@@ -195,7 +196,7 @@ TEST(VerifyCli, RemovingANeededLibraryFailsAndNamesIt) {
 // A container image is a bundle too: its layers are unpacked in order.
 TEST(VerifyCli, ImagesAreVerifiedFromTheirLayers) {
   TempDir dir;
-  std::string spec = kSpecs + "/shell-pipeline.yaml";
+  std::string spec = kApps + "/shell-pipeline/tracepack.yaml";
   for (const char* format : {"oci", "oci-archive", "docker-archive"}) {
     std::string image = dir / (std::string("image.") + format);
     Result built = tracepack({"build", spec, "--no-verify", "--traces", dir / "traces", "-f", format, "-o", image});
@@ -209,7 +210,7 @@ TEST(VerifyCli, ImagesAreVerifiedFromTheirLayers) {
 TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
   TempDir dir;
   std::string image = dir / "image";
-  Result built = tracepack({"build", kSpecs + "/shell-pipeline.yaml", "--no-verify", "--traces", dir / "traces", "-f",
+  Result built = tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--no-verify", "--traces", dir / "traces", "-f",
                             "oci", "-o", image});
   ASSERT_EQ(built.status, 0) << built.err;
   ASSERT_EQ(run({"python3", "-c",
@@ -226,7 +227,7 @@ TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
 
 TEST(VerifyCli, OneCommandAfterDashDash) {
   TempDir dir;
-  std::string bundle = build(kSpecs + "/shell-pipeline.yaml", dir, "bundle");
+  std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   Result ok = tracepack({"verify", bundle, "--", "/bin/bash", "-c", "true"});
   EXPECT_EQ(ok.status, 0);
   EXPECT_EQ(ok.out, "test 'command': passed in the bundle\n");

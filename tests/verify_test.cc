@@ -128,6 +128,60 @@ TEST_F(FindMissing, WithoutOriginalTracesEveryFileTheHostHasCounts) {
   EXPECT_EQ(m[0].path, "/usr/lib/liby.so.1");
 }
 
+TEST_F(FindMissing, IgnoresPathsUnderFileSystemsABundleNeverHolds) {
+  host_.file("tmp/program");
+  Trace original = trace_of("t", {access(1, "/tmp/program", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/tmp/program", ENOENT)});
+  EXPECT_TRUE(missing(sandboxed, {original}).empty());
+}
+
+/// A read of a regular file, as the original run recorded it.
+FileAccess read_of(std::uint64_t id, const PathBytes& path) {
+  FileAccess a = access(id, path, 0);
+  a.type = FileType::regular;
+  return a;
+}
+
+// Python's import system lists a directory and opens only what it shows: the
+// run in the bundle never looks the absent module up.
+TEST_F(FindMissing, WithoutAFailedLookupNamesWhatTheOriginalRunRead) {
+  Trace original = trace_of("t", {read_of(1, "/usr/lib/libx.so.1.2"), read_of(2, "/usr/lib/liby.so.1")});
+  Trace sandboxed = trace_of("t", {});
+  std::vector<MissingFile> m = missing(sandboxed, {original});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].path, "/usr/lib/libx.so.1.2");
+  EXPECT_EQ(m[1].path, "/usr/lib/liby.so.1");
+  EXPECT_FALSE(m[1].looked_up);
+  EXPECT_EQ(m[1].pid, 42);
+  EXPECT_EQ(m[1].command, "app --flag");
+  EXPECT_EQ(m[1].test, "t");
+}
+
+TEST_F(FindMissing, AFailedLookupComesBeforeWhatTheOriginalRunRead) {
+  Trace original = trace_of("t", {read_of(1, "/usr/lib/libx.so.1.2"), read_of(2, "/usr/lib/liby.so.1")});
+  Trace sandboxed = trace_of("t", {access(1, "/usr/lib/liby.so.1", ENOENT)});
+  std::vector<MissingFile> m = missing(sandboxed, {original});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].path, "/usr/lib/liby.so.1");
+  EXPECT_TRUE(m[0].looked_up);
+}
+
+TEST_F(FindMissing, NeverNamesOutputsOrReadsOfAnotherTest) {
+  FileAccess created = access(1, "/usr/lib/liby.so.1", 0);
+  created.kind = AccessKind::create;
+  created.type = FileType::regular;
+  Trace wrote_it = trace_of("t", {created, read_of(2, "/usr/lib/liby.so.1")});
+  Trace other_test = trace_of("other", {read_of(1, "/usr/lib/libx.so.1.2")});
+  EXPECT_TRUE(missing(trace_of("t", {}), {wrote_it, other_test}).empty());
+}
+
+TEST(IncludeLines, NamesEachPatternOnce) {
+  std::vector<MissingFile> m = {{"/usr/lib/a.so", false, "one", 1, "", "openat"},
+                                {"/usr/lib/a.so", false, "two", 2, "", "openat"},
+                                {"/usr/lib/b", true, "two", 2, "", "openat"}};
+  EXPECT_EQ(include_lines(m), "include:\n  - /usr/lib/a.so\n  - /usr/lib/b/**\n");
+}
+
 TEST(IncludeLines, QuotesWhatYamlWouldReadOtherwise) {
   std::vector<MissingFile> m{{"/opt/a: b/it's", false, "t", 1, "", "openat"},
                              {"/usr/lib/plain it's.so", false, "t", 1, "", "openat"}};
