@@ -95,12 +95,12 @@ class Built {
  private:
   // A program the run writes goes directly into /tmp (@TMP@): the re-run in
   // the bundle has an empty /tmp and no other host directory.
-  explicit Built(const App& app) : name_(app.name), dir_("tracepack-apps-test"), scratch_(dir_.path() + "-out") {
+  explicit Built(const App& app) : name_(app.name), dir_(), scratch_(dir_.path() + "-out") {
     for (std::string entry : app.env) {
       if (std::size_t at = entry.find("@TMP@"); at != std::string::npos) entry.replace(at, 5, scratch_);
       env_.push_back(entry);
     }
-    result_ = tracepack({"build", spec(), "--traces", traces(), "-f", "dir", "-o", bundle(), "--json"}, env_);
+    result_ = tracepack({"build", spec(), "--traces", traces(), "-f", "dir", "-o", bundle(), "--json"}, {.env = env_});
   }
   ~Built() {
     std::error_code ignored;
@@ -176,7 +176,7 @@ TEST_P(AppTest, RemovingAFileNeededAtRunTimeFailsVerifyAndNamesIt) {
     std::string packed = built.bundle() + path, aside = built.dir() / "removed";
     ASSERT_TRUE(fs::is_regular_file(packed)) << path;
     fs::rename(packed, aside);
-    RunResult r = tracepack({"verify", built.bundle(), "--spec", built.spec(), "--traces", built.traces()}, built.env());
+    RunResult r = tracepack({"verify", built.bundle(), "--spec", built.spec(), "--traces", built.traces()}, {.env = built.env()});
     fs::rename(aside, packed);
     EXPECT_EQ(r.exit_code, 1) << path << ": " << r.out << r.err;
     EXPECT_NE(r.out.find("  missing: " + path + "\n"), std::string::npos) << r.out;

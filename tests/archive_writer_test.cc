@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
+#include "plan_tree.h"
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
 #include "tracepack/trace.h"
@@ -36,8 +38,10 @@ namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace cli_test;
+using plan_tree::kOldTime;
+using plan_tree::Tree;
 
-constexpr std::int64_t kOldTime = 1600000000;     // 2020-09-13
 constexpr std::int64_t kFutureTime = 2000000000;  // 2033-05-18
 constexpr std::int64_t kEpoch = 1700000000;       // SOURCE_DATE_EPOCH used by the tests
 
@@ -48,79 +52,7 @@ const std::string kUtf8 = "/odd/caf\xc3\xa9";
 const std::string kOddLink = "/odd/link\xff";
 
 // ---------------------------------------------------------------------------
-// Helpers: temporary directories, commands, files
-
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/tpaw.XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-struct Command {
-  int status = -1;  ///< exit code, or -1 when it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string read_fd(int fd) {
-  std::string text;
-  lseek(fd, 0, SEEK_SET);
-  char buffer[65536];
-  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
-  close(fd);
-  return text;
-}
-
-/// Runs argv (no shell: names pass as raw bytes) in `cwd`, stdin from `input`.
-Command run(const std::vector<std::string>& argv, const std::string& cwd = "", const std::string& input = "") {
-  int out = memfd_create("out", 0), err = memfd_create("err", 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    if (!input.empty()) {
-      int in = open(input.c_str(), O_RDONLY);
-      if (in < 0 || dup2(in, 0) < 0) _exit(126);
-    }
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Command result;
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = read_fd(out);
-  result.err = read_fd(err);
-  return result;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
+// Helpers: lines, names, noise
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -149,74 +81,7 @@ std::string noise(std::size_t size, unsigned seed) {
 }
 
 // ---------------------------------------------------------------------------
-// A source tree and the plan describing it, built together
-
-class Tree {
- public:
-  explicit Tree(std::string root) : root_(std::move(root)) { mkdir(root_.c_str(), 0755); }
-
-  const std::string& root() const { return root_; }
-  BundlePlan& plan() { return plan_; }
-  const BundlePlan& plan() const { return plan_; }
-  std::string host(const std::string& path) const { return root_ + path; }
-
-  void dir(const std::string& path, std::uint32_t mode = 0755) {
-    ASSERT_EQ(mkdir(host(path).c_str(), 0700), 0) << path;
-    add(path, EntryType::directory, mode, kOldTime);
-  }
-  void file(const std::string& path, const std::string& content, std::uint32_t mode = 0644, std::int64_t mtime = kOldTime) {
-    write_file(host(path), content);
-    PlanEntry& e = add(path, EntryType::regular, mode, mtime);
-    e.size = content.size();
-  }
-  void symlink(const std::string& path, const std::string& target) {
-    ASSERT_EQ(::symlink(target.c_str(), host(path).c_str()), 0) << path;
-    PlanEntry& e = add(path, EntryType::symlink, 0777, kOldTime);
-    e.link_target = target;
-  }
-  void hardlink(const std::string& path, const std::string& target) {
-    ASSERT_EQ(::link(host(target).c_str(), host(path).c_str()), 0) << path;
-    const PlanEntry* t = find(target);
-    PlanEntry& e = add(path, EntryType::regular, t->mode, t->mtime);
-    e.size = t->size;
-    e.hardlink_to = target;
-  }
-
-  const PlanEntry* find(const std::string& path) const {
-    for (const PlanEntry& e : plan_.entries)
-      if (e.path == path) return &e;
-    return nullptr;
-  }
-
-  /// Applies the planned modes and mtimes on disk (directories last, as their
-  /// contents change their mtime) and sorts the plan.
-  void finish() {
-    std::sort(plan_.entries.begin(), plan_.entries.end(), [](const PlanEntry& a, const PlanEntry& b) { return a.path < b.path; });
-    for (auto it = plan_.entries.rbegin(); it != plan_.entries.rend(); ++it) {
-      std::string p = host(it->path);
-      if (it->type != EntryType::symlink) chmod(p.c_str(), it->mode);
-      timespec times[2] = {{it->mtime, 0}, {it->mtime, 0}};
-      utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
-    }
-  }
-
- private:
-  PlanEntry& add(const std::string& path, EntryType type, std::uint32_t mode, std::int64_t mtime) {
-    PlanEntry e;
-    e.path = path;
-    e.type = type;
-    e.mode = mode;
-    e.mtime = mtime;
-    e.uid = 1234;
-    e.gid = 5678;
-    e.reasons.push_back({PlanReason::Source::traced, "test 'demo', pid 42 (demo), openat", "demo", 1, 42, "openat", ""});
-    plan_.entries.push_back(e);
-    return plan_.entries.back();
-  }
-
-  std::string root_;
-  BundlePlan plan_;
-};
+// Source trees (plan_tree.h) with odd names and long paths
 
 /// The 4,000-byte relative path: nested 99-byte directories, then a file.
 std::vector<std::string> long_path_parts() {
@@ -440,15 +305,15 @@ class ArchiveWriterTarTest : public ArchiveWriterTest, public ::testing::WithPar
 
 TEST_P(ArchiveWriterTarTest, GnuTarExtractsEveryNameExactly) {
   std::string archive = write(GetParam(), std::string("out.") + GetParam());
-  Command list = run({"tar", "--numeric-owner", "-tvf", archive});
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"tar", "--numeric-owner", "-tvf", archive});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   std::vector<std::string> listed = lines(list.out);
   ASSERT_FALSE(listed.empty());
   EXPECT_NE(listed.back().find(".tracepack/manifest.json"), std::string::npos) << "the manifest comes last";
   for (const std::string& line : listed) EXPECT_NE(line.find(" 0/0 "), std::string::npos) << line;
   std::string dir = extract_dir("gnu");
-  Command x = run({"tar", "-xpf", archive, "-C", dir});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"tar", "-xpf", archive, "-C", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   // GNU tar 1.34 does not know pax's hdrcharset; it warns once for each of
   // the two entries whose names are not UTF-8, and still keeps their bytes.
   const std::string warning = "tar: Ignoring unknown extended header keyword 'hdrcharset'";
@@ -458,11 +323,11 @@ TEST_P(ArchiveWriterTarTest, GnuTarExtractsEveryNameExactly) {
 
 TEST_P(ArchiveWriterTarTest, BsdtarExtractsEveryNameExactly) {
   std::string archive = write(GetParam(), std::string("out.") + GetParam());
-  Command list = run({"bsdtar", "-tf", archive});
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"bsdtar", "-tf", archive});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   std::string dir = extract_dir("bsd");
-  Command x = run({"bsdtar", "-xpf", archive, "-C", dir});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"bsdtar", "-xpf", archive, "-C", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   expect_tree(tree_, dir);
 }
 
@@ -471,16 +336,16 @@ INSTANTIATE_TEST_SUITE_P(ArchiveFormats, ArchiveWriterTarTest, ::testing::Values
 
 TEST_F(ArchiveWriterTest, UnzipExtractsZip) {
   std::string archive = write("zip", "out.zip");
-  Command names = run({"unzip", "-Z1", archive});
-  ASSERT_EQ(names.status, 0) << names.err;
+  RunResult names = run({"unzip", "-Z1", archive});
+  ASSERT_EQ(names.exit_code, 0) << names.err;
   EXPECT_EQ(lines(names.out).back(), ".tracepack/manifest.json");
-  Command list = run({"unzip", "-l", archive});
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"unzip", "-l", archive});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   // With -^ Info-ZIP unzip keeps names exactly, the newline and the 0xff
   // byte included; zip has no hard links, so b.bin is a copy.
   std::string dir = extract_dir("unzip");
-  Command x = run({"unzip", "-^", "-q", archive, "-d", dir});
-  ASSERT_EQ(x.status, 0) << x.out << x.err;
+  RunResult x = run({"unzip", "-^", "-q", archive, "-d", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.out << x.err;
   expect_tree(tree_, dir, copied_hardlinks());
 }
 
@@ -489,11 +354,11 @@ TEST_F(ArchiveWriterTest, UnzipWithoutCaretDropsOddBytes) {
   // from the names it extracts (whatever the locale); the archive has them.
   std::string archive = write("zip", "out.zip");
   std::string dir = extract_dir("unzip");
-  Command x = run({"unzip", "-q", archive, "-d", dir});
-  ASSERT_EQ(x.status, 0) << x.out << x.err;
+  RunResult x = run({"unzip", "-q", archive, "-d", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.out << x.err;
   std::vector<std::string> odd = list_dir(dir + "/odd");
   EXPECT_EQ(odd, (std::vector<std::string>{"badname", "caf\xc3\xa9", "link", "newline", "with spaces here"}));
-  Command names = run({"unzip", "-Z1", archive});
+  RunResult names = run({"unzip", "-Z1", archive});
   std::vector<std::string> listed = lines(names.out);
   EXPECT_NE(std::find(listed.begin(), listed.end(), "odd/bad\xffname"), listed.end());
   EXPECT_NE(std::find(listed.begin(), listed.end(), "odd/new^Jline"), listed.end()) << "listed with a caret";
@@ -502,27 +367,27 @@ TEST_F(ArchiveWriterTest, UnzipWithoutCaretDropsOddBytes) {
 TEST_F(ArchiveWriterTest, BsdtarExtractsZip) {
   std::string archive = write("zip", "out.zip");
   std::string dir = extract_dir("bsd");
-  Command x = run({"bsdtar", "-xpf", archive, "-C", dir});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"bsdtar", "-xpf", archive, "-C", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   expect_tree(tree_, dir, copied_hardlinks());
 }
 
 TEST_F(ArchiveWriterTest, CpioExtractsNewc) {
   std::string archive = write("cpio", "out.cpio");
-  Command list = run({"cpio", "-it"}, "", archive);
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"cpio", "-it"}, {.stdin_file = archive});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_EQ(lines(list.out).back(), ".tracepack/manifest.json");
   std::string dir = extract_dir("cpio");
-  Command x = run({"cpio", "-idmv"}, dir, archive);
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"cpio", "-idmv"}, {.cwd = dir, .stdin_file = archive});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   expect_tree(tree_, dir);
 }
 
 TEST_F(ArchiveWriterTest, BsdtarExtractsCpio) {
   std::string archive = write("cpio", "out.cpio");
   std::string dir = extract_dir("bsd");
-  Command x = run({"bsdtar", "-xpf", archive, "-C", dir});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"bsdtar", "-xpf", archive, "-C", dir});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   expect_tree(tree_, dir);
 }
 
@@ -552,8 +417,8 @@ TEST_F(ArchiveWriterTest, ResultCountsEntriesAndBytes) {
 TEST_F(ArchiveWriterTest, CpioListsParentsFirstForAnInitramfs) {
   // The kernel's initramfs unpacker creates no missing parents.
   std::string archive = write("cpio", "out.cpio");
-  Command list = run({"cpio", "-it", "--quiet"}, "", archive);
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"cpio", "-it", "--quiet"}, {.stdin_file = archive});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   std::set<std::string> seen;
   // Names are one per line; the one with a newline spans two, so skip "line".
   for (const std::string& name : lines(list.out)) {
@@ -580,10 +445,10 @@ TEST_F(ArchiveWriterTest, CompressionLevelReachesTheCompressor) {
     write_bundle(t.plan(), best);
     EXPECT_GT(fs::file_size(fast.path), fs::file_size(best.path)) << format;
   }
-  EXPECT_EQ(run({"gzip", "-t", tmp_ / "best.tar.gz"}).status, 0);
-  EXPECT_EQ(run({"zstd", "-q", "-t", tmp_ / "best.tar.zst"}).status, 0);
-  EXPECT_EQ(run({"xz", "-t", tmp_ / "best.tar.xz"}).status, 0);
-  EXPECT_EQ(run({"unzip", "-tq", tmp_ / "best.zip"}).status, 0);
+  EXPECT_EQ(run({"gzip", "-t", tmp_ / "best.tar.gz"}).exit_code, 0);
+  EXPECT_EQ(run({"zstd", "-q", "-t", tmp_ / "best.tar.zst"}).exit_code, 0);
+  EXPECT_EQ(run({"xz", "-t", tmp_ / "best.tar.xz"}).exit_code, 0);
+  EXPECT_EQ(run({"unzip", "-tq", tmp_ / "best.zip"}).exit_code, 0);
 }
 
 TEST_F(ArchiveWriterTest, CompressionLevelOutOfRangeIsRefused) {
@@ -619,8 +484,8 @@ TEST_F(ArchiveWriterTest, ManifestListsEveryEntryWithItsDigest) {
     }
     EXPECT_EQ(j["type"], "regular");
     EXPECT_EQ(j["size"], e.size);
-    Command sum = run({"sha256sum"}, "", tree_.host(e.path));
-    ASSERT_EQ(sum.status, 0);
+    RunResult sum = run({"sha256sum"}, {.stdin_file = tree_.host(e.path)});
+    ASSERT_EQ(sum.exit_code, 0);
     EXPECT_EQ(j["sha256"], sum.out.substr(0, 64)) << encode_path(e.path);
   }
   const auto find = [&](const std::string& path) {
@@ -640,8 +505,8 @@ TEST_F(ArchiveWriterTest, ManifestListsEveryEntryWithItsDigest) {
 TEST_F(ArchiveWriterTest, ManifestIsTheSameInEveryFormat) {
   std::string dir = write("dir", "out");
   std::string archive = write("tar.zst", "out.tar.zst");
-  Command x = run({"tar", "-xOf", archive, ".tracepack/manifest.json"});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"tar", "-xOf", archive, ".tracepack/manifest.json"});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   EXPECT_EQ(x.out, read_file(dir + "/.tracepack/manifest.json"));
 }
 
@@ -655,12 +520,12 @@ TEST_F(ArchiveWriterTest, TwoWritesAreByteIdentical) {
   sleep(1);  // a timestamp of "now" anywhere would now differ
   for (const std::string& f : formats) {
     write(f, "second." + f);
-    Command cmp = run({"cmp", tmp_ / ("first." + f), tmp_ / ("second." + f)});
-    EXPECT_EQ(cmp.status, 0) << f << ": " << cmp.out;
+    RunResult cmp = run({"cmp", tmp_ / ("first." + f), tmp_ / ("second." + f)});
+    EXPECT_EQ(cmp.exit_code, 0) << f << ": " << cmp.out;
   }
   write("dir", "second");
-  Command diff = run({"diff", "-r", "--no-dereference", tmp_ / "first", tmp_ / "second"});
-  EXPECT_EQ(diff.status, 0) << diff.out;
+  RunResult diff = run({"diff", "-r", "--no-dereference", tmp_ / "first", tmp_ / "second"});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out;
 }
 
 TEST_F(ArchiveWriterTest, CompressionThreadsDoNotChangeTheOutput) {
@@ -677,8 +542,8 @@ TEST_F(ArchiveWriterTest, CompressionThreadsDoNotChangeTheOutput) {
       write_bundle(t.plan(), o);
       outputs.push_back(o.path);
     }
-    Command cmp = run({"cmp", outputs[0], outputs[1]});
-    EXPECT_EQ(cmp.status, 0) << format << ": " << cmp.out;
+    RunResult cmp = run({"cmp", outputs[0], outputs[1]});
+    EXPECT_EQ(cmp.exit_code, 0) << format << ": " << cmp.out;
   }
 }
 
@@ -686,13 +551,13 @@ TEST_F(ArchiveWriterTest, PlanOrderDoesNotMatter) {
   std::string first = write("tar", "first.tar");
   std::reverse(tree_.plan().entries.begin(), tree_.plan().entries.end());
   std::string second = write("tar", "second.tar");
-  EXPECT_EQ(run({"cmp", first, second}).status, 0);
+  EXPECT_EQ(run({"cmp", first, second}).exit_code, 0);
 }
 
 TEST_F(ArchiveWriterTest, SourceDateEpochClampsNewerTimesOnly) {
   std::string archive = write("tar", "out.tar");
   std::string dir = extract_dir("x");
-  ASSERT_EQ(run({"tar", "-xpf", archive, "-C", dir}).status, 0);
+  ASSERT_EQ(run({"tar", "-xpf", archive, "-C", dir}).exit_code, 0);
   struct stat st;
   ASSERT_EQ(stat((dir + "/usr/bin/tool").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtime, kEpoch);
@@ -705,8 +570,8 @@ TEST_F(ArchiveWriterTest, NotReproducibleKeepsOwnersAndTimes) {
   WriteOptions o = options_for(tree_, out);
   o.reproducible = false;
   write_bundle(tree_.plan(), o);
-  Command list = run({"tar", "--numeric-owner", "-tvf", out, "usr/bin/tool"});
-  ASSERT_EQ(list.status, 0) << list.err;
+  RunResult list = run({"tar", "--numeric-owner", "-tvf", out, "usr/bin/tool"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_NE(list.out.find(" 1234/5678 "), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("2033-05-18"), std::string::npos) << "no clamping: " << list.out;
 }
@@ -720,7 +585,7 @@ class ArchiveWriterFailureTest : public ArchiveWriterTest, public ::testing::Wit
   std::string expect_failure_keeps_previous(const std::string& out, const BundlePlan& bad, const WriteOptions& o) {
     write_bundle(tree_.plan(), o);
     std::string snapshot = tmp_ / "snapshot";
-    EXPECT_EQ(run({"cp", "-a", out, snapshot}).status, 0);
+    EXPECT_EQ(run({"cp", "-a", out, snapshot}).exit_code, 0);
     std::vector<std::string> before = list_dir(fs::path(out).parent_path());
     std::string message;
     try {
@@ -730,8 +595,8 @@ class ArchiveWriterFailureTest : public ArchiveWriterTest, public ::testing::Wit
       message = e.what();
     }
     EXPECT_EQ(list_dir(fs::path(out).parent_path()), before) << "a temporary was left behind";
-    Command diff = run({"diff", "-r", "--no-dereference", snapshot, out});
-    EXPECT_EQ(diff.status, 0) << "the previous output changed: " << diff.out;
+    RunResult diff = run({"diff", "-r", "--no-dereference", snapshot, out});
+    EXPECT_EQ(diff.exit_code, 0) << "the previous output changed: " << diff.out;
     return message;
   }
 };
@@ -760,8 +625,8 @@ TEST_P(ArchiveWriterFailureTest, ChangedTypeKeepsPreviousOutput) {
 TEST_P(ArchiveWriterFailureTest, FullDiskKeepsPreviousOutput) {
   std::string mount_point = tmp_ / "small";
   fs::create_directory(mount_point);
-  Command mount = run({"mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", mount_point});
-  if (mount.status != 0) GTEST_SKIP() << "cannot mount a 1 MiB tmpfs to fill up: " << mount.err;
+  RunResult mount = run({"mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", mount_point});
+  if (mount.exit_code != 0) GTEST_SKIP() << "cannot mount a 1 MiB tmpfs to fill up: " << mount.err;
   struct Unmount {
     std::string dir;
     ~Unmount() { run({"umount", dir}); }
@@ -777,7 +642,7 @@ TEST_P(ArchiveWriterFailureTest, FullDiskKeepsPreviousOutput) {
   write_bundle(small.plan(), o);
   std::vector<std::string> before = list_dir(mount_point);
   std::string snapshot = tmp_ / "snapshot";
-  ASSERT_EQ(run({"cp", "-a", out, snapshot}).status, 0);
+  ASSERT_EQ(run({"cp", "-a", out, snapshot}).exit_code, 0);
   o.source_root = big.root();
   try {
     write_bundle(big.plan(), o);
@@ -787,7 +652,7 @@ TEST_P(ArchiveWriterFailureTest, FullDiskKeepsPreviousOutput) {
     EXPECT_NE(std::string(e.what()).find(": No space left on device"), std::string::npos) << e.what();
   }
   EXPECT_EQ(list_dir(mount_point), before) << "a temporary was left behind";
-  EXPECT_EQ(run({"diff", "-r", snapshot, out}).status, 0) << "the previous output changed";
+  EXPECT_EQ(run({"diff", "-r", snapshot, out}).exit_code, 0) << "the previous output changed";
 }
 
 TEST_P(ArchiveWriterFailureTest, FileSizeLimitLeavesNothing) {

@@ -1,6 +1,6 @@
 // End-to-end tests of the packing commands: `tracepack build`, `pack` and
-// `merge` run as child processes on the specs of fixtures/specs (Debian's
-// Python, bash with sed/awk/grep/sort, gcc, and the demo application), their
+// `merge` run as child processes on the example applications of fixtures/apps
+// (Debian's Python, bash with sed/awk/grep/sort, gcc) and the demo application, their
 // bundles checked with the real clients: GNU tar, bsdtar, unzip, GNU cpio,
 // sha256sum and cmp.
 //
@@ -30,12 +30,14 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "tracepack/trace.h"
 
 namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace cli_test;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
 const std::string kApps = FIXTURE_SRC_DIR "/apps";  ///< the example applications
@@ -44,107 +46,13 @@ const std::string kEpoch = "1700000000";
 const std::vector<std::string> kFormats = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"};
 
 // ---------------------------------------------------------------------------
-// Helpers: temporary directories, files, commands
-
-/// A fresh directory under `base`, removed with its contents on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& base = "/tmp") {
-    std::string name = base + "/tracepack-build-test.XXXXXX";
-    if (mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp in " + base + " failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.flush()) throw std::runtime_error(path + ": cannot write");
-}
+// Helpers: lines, errors, hashes
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-/// How a child process is started.
-struct RunOptions {
-  std::vector<std::string> env{};  ///< "NAME=value", added to (or replacing in) the environment
-  std::string cwd{};               ///< the caller's when empty
-  std::string stdin_file{};        ///< /dev/null when empty
-};
-
-/// How it ended.
-struct RunResult {
-  std::string command;  ///< the argv joined, for messages
-  int exit_code = -1;   ///< -1 when it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-/// Runs argv (looked up in PATH when it has no '/') to completion, stdout and
-/// stderr captured to files.
-RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {}) {
-  TempDir capture;
-  RunResult result;
-  for (const std::string& a : argv) result.command += (result.command.empty() ? "" : " ") + a;
-  std::string out = capture / "out", err = capture / "err";
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    std::string in = options.stdin_file.empty() ? "/dev/null" : options.stdin_file;
-    int fds[3] = {open(in.c_str(), O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                  open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
-    for (int i = 0; i < 3; ++i)
-      if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(125);
-    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(125);
-    for (const std::string& e : options.env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_file(out);
-  result.err = read_file(err);
-  return result;
-}
-
-RunResult tracepack(const std::vector<std::string>& args, const RunOptions& options = {}) {
-  std::vector<std::string> argv = {TRACEPACK_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, options);
-}
-
-::testing::AssertionResult exited_with(const RunResult& r, int code) {
-  if (r.exit_code == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.command << "\nexited " << r.exit_code << ", expected " << code
-                                       << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
 }
 
 /// What `tracepack` printed from its error line on (progress lines come before it).

@@ -20,11 +20,11 @@ namespace tracepack::cli_test {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir(const std::string& prefix) {
-  std::string name = "/tmp/" + prefix + ".XXXXXX";
+TempDir::TempDir(const std::string& base) {
+  std::string name = base + "/tracepack-test.XXXXXX";
   if (mkdtemp(name.data()) == nullptr) throw std::runtime_error(name + ": mkdtemp: " + std::strerror(errno));
   chmod(name.c_str(), 0755);
-  path_ = name;
+  path_ = fs::canonical(name).string();
 }
 
 TempDir::~TempDir() {
@@ -45,17 +45,21 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out.flush()) throw std::runtime_error(path + ": cannot write");
 }
 
-RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  TempDir capture("tracepack-test-run");
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
+  TempDir capture;
+  RunResult result;
+  for (const std::string& a : argv) result.command += (result.command.empty() ? "" : " ") + a;
   std::string out = capture / "out", err = capture / "err";
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    int fds[3] = {open("/dev/null", O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
+    std::string in = options.stdin_file.empty() ? "/dev/null" : options.stdin_file;
+    int fds[3] = {open(in.c_str(), O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
                   open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
     for (int i = 0; i < 3; ++i)
       if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(125);
-    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(125);
+    for (const std::string& e : options.env) putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> cargv;
     for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
@@ -65,12 +69,21 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = read_file(out);
+  result.err = read_file(err);
+  return result;
 }
 
-RunResult tracepack(std::vector<std::string> args, const std::vector<std::string>& env) {
+RunResult tracepack(std::vector<std::string> args, const RunOptions& options) {
   args.insert(args.begin(), TRACEPACK_BIN);
-  return run(args, env);
+  return run(args, options);
+}
+
+::testing::AssertionResult exited_with(const RunResult& r, int code) {
+  if (r.exit_code == code) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.command << "\nexited " << r.exit_code << ", expected " << code
+                                       << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
 }
 
 bool have_program(const std::string& name) { return run({"sh", "-c", "command -v " + name}).exit_code == 0; }

@@ -4,6 +4,8 @@
 // bundle holds, and rendering an HTML report in headless Chromium.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -14,11 +16,12 @@ namespace tracepack::cli_test {
 
 using Json = nlohmann::json;
 
-/// A directory under /tmp made by mkdtemp, removed with its contents when
-/// destroyed. Mode 0755, so an unprivileged user can reach what it holds.
+/// A fresh directory under `base` made by mkdtemp, removed with its contents
+/// when destroyed; its path is canonical. Mode 0755, so an unprivileged user
+/// can reach what it holds.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "tracepack-test");
+  explicit TempDir(const std::string& base = "/tmp");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -30,22 +33,40 @@ class TempDir {
   std::string path_;
 };
 
+/// How a child process is started.
+struct RunOptions {
+  std::vector<std::string> env{};  ///< "NAME=value", added to (or replacing in) the environment
+  std::string cwd{};               ///< the caller's when empty
+  std::string stdin_file{};        ///< /dev/null when empty
+};
+
 /// How a child process ended, and what it wrote.
 struct RunResult {
-  int exit_code = -1;  ///< the exit status, or -1 when a signal ended it
+  std::string command;  ///< the argv joined, for messages
+  int exit_code = -1;   ///< the exit status, or -1 when a signal ended it
   std::string out;
   std::string err;
 };
 
-/// Runs argv (looked up in PATH) with stdin from /dev/null and stdout and
-/// stderr captured; `env` entries ("NAME=value") are added to the environment.
-RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+/// Runs argv (looked up in PATH when it has no '/') to completion, stdout and
+/// stderr captured.
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
 /// Runs this build's tracepack with `args`.
-RunResult tracepack(std::vector<std::string> args, const std::vector<std::string>& env = {});
+RunResult tracepack(std::vector<std::string> args, const RunOptions& options = {});
+
+/// Success when `r` exited with `code`; else the command, its status and its output.
+::testing::AssertionResult exited_with(const RunResult& r, int code);
 
 /// Whether `name` is a command found in PATH.
 bool have_program(const std::string& name);
+
+/// Skips the test when `program` is not installed, naming its Debian package.
+#define REQUIRE_PROGRAM(program, package)                                                                   \
+  do {                                                                                                      \
+    if (!::tracepack::cli_test::have_program(program))                                                      \
+      GTEST_SKIP() << (program) << " is not installed (Debian package " << (package) << ")";              \
+  } while (false)
 
 /// The whole file (empty when it cannot be read: the test's assertions then say what is missing).
 std::string read_file(const std::string& path);

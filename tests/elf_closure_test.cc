@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
 
@@ -30,26 +31,7 @@ namespace fs = std::filesystem;
 
 const std::string kSources = std::string(FIXTURE_SRC_DIR) + "/elf/";
 
-// A fresh canonical directory, removed with its contents at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "elf_closure_XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = fs::canonical(pattern).string();
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using cli_test::TempDir;  // its path is canonical, as the closure reports paths
 
 struct CommandResult {
   int status = -1;

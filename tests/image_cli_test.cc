@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "tracepack/image_config.h"
 
 namespace tracepack {
@@ -33,6 +34,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace cli_test;
 
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
 const std::string kImageSpec = kSpecs + "/image.yaml";
@@ -41,91 +43,11 @@ const std::string kTag = "tracepack/image-demo:1.0";
 const std::string kEpoch = "1700000000";
 const std::string kExpectedOutput = "utils 5 24796\nshells 2 7376\ninterpreters 2 3371\npython 1 627\n";
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/tracepack-image-test.XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-struct RunResult {
-  std::string command;
-  int exit_code = -1;  ///< -1 when it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-/// Runs argv with `env` added to the environment; stdout and stderr captured.
-RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
-  TempDir capture;
-  RunResult result;
-  for (const std::string& a : argv) result.command += (result.command.empty() ? "" : " ") + a;
-  std::string out = capture / "out", err = capture / "err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fds[3] = {open("/dev/null", O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                  open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
-    for (int i = 0; i < 3; ++i)
-      if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(125);
-    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_file(out);
-  result.err = read_file(err);
-  return result;
-}
-
-::testing::AssertionResult exited_with(const RunResult& r, int code) {
-  if (r.exit_code == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.command << "\nexited " << r.exit_code << ", expected " << code
-                                       << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
-}
-
-bool have(const std::string& program) { return run({"sh", "-c", "command -v " + program}).exit_code == 0; }
-
-#define REQUIRE_CLIENT(program, package)                                              \
-  do {                                                                                \
-    if (!have(program)) GTEST_SKIP() << program << " is not installed (Debian package " << package << ")"; \
-  } while (false)
-
 /// `tracepack build SPEC` into `dir`, with SOURCE_DATE_EPOCH set.
 RunResult build(const std::string& spec, const TempDir& dir, const std::string& output, const std::string& format = "") {
   std::vector<std::string> args = {TRACEPACK_BIN, "build", spec, "--traces", dir / "traces", "-o", output};
   if (!format.empty()) args.insert(args.end(), {"-f", format});
-  return run(args, {"SOURCE_DATE_EPOCH=" + kEpoch});
+  return run(args, {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}});
 }
 
 json inspect(const std::string& reference, bool config = false) {
@@ -214,7 +136,7 @@ RunResult run_image(const std::string& bundle) {
 // The formats
 
 TEST(BuildImage, SpecOutputFormatOciArchiveInspectsWithSkopeo) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir dir;
   std::string output = dir / "image-demo.oci.tar";
   RunResult built = build(kImageSpec, dir, output);  // the format comes from output.format
@@ -233,7 +155,7 @@ TEST(BuildImage, SpecOutputFormatOciArchiveInspectsWithSkopeo) {
 }
 
 TEST(BuildImage, FormatOciUnpacksWithUmociAndRuns) {
-  REQUIRE_CLIENT("umoci", "umoci");
+  REQUIRE_PROGRAM("umoci", "umoci");
   TempDir dir;
   std::string layout = dir / "layout";
   ASSERT_TRUE(exited_with(build(kImageSpec, dir, layout, "oci"), 0));
@@ -250,7 +172,7 @@ TEST(BuildImage, FormatOciUnpacksWithUmociAndRuns) {
 }
 
 TEST(BuildImage, FormatDockerArchiveInspectsWithSkopeo) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir dir;
   std::string output = dir / "image-demo.docker.tar";
   ASSERT_TRUE(exited_with(build(kImageSpec, dir, output, "docker-archive"), 0));
@@ -265,7 +187,7 @@ TEST(BuildImage, FormatDockerArchiveInspectsWithSkopeo) {
 }
 
 TEST(PackImage, FormatFlagWithoutSpecTakesTheTracesDefaults) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir dir;
   std::string trace = dir / "echo.jsonl";
   ASSERT_TRUE(exited_with(run({TRACEPACK_BIN, "trace", "-q", "-o", trace, "--", "/bin/echo", "hi"}), 0));
@@ -290,13 +212,13 @@ TEST(PackImage, SameTracesAndEpochGiveTheSameDigests) {
     SCOPED_TRACE(format);
     std::vector<std::string> pack = {TRACEPACK_BIN, "pack", trace, "-s", kImageSpec, "-f", format};
     ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "a"},
-                                {"SOURCE_DATE_EPOCH=" + kEpoch}), 0));
+                                {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}), 0));
     sleep(1);
     ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "b"},
-                                {"SOURCE_DATE_EPOCH=" + kEpoch}), 0));
+                                {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}), 0));
     EXPECT_TRUE(exited_with(run({"cmp", dir / "a", dir / "b"}), 0));
     ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "c"},
-                                {"SOURCE_DATE_EPOCH=1700000001"}), 0));
+                                {.env = {"SOURCE_DATE_EPOCH=1700000001"}}), 0));
     EXPECT_FALSE(exited_with(run({"cmp", "-s", dir / "a", dir / "c"}), 0)) << "another epoch, another image";
   }
 }

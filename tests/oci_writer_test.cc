@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_util.h"
+#include "plan_tree.h"
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
 #include "tracepack/image_config.h"
@@ -36,93 +38,21 @@ namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace cli_test;
+using plan_tree::kOldTime;
+using plan_tree::Tree;
 using nlohmann::json;
 
-constexpr std::int64_t kOldTime = 1600000000;     // 2020-09-13
 constexpr std::int64_t kFutureTime = 2000000000;  // 2033-05-18
 constexpr std::int64_t kEpoch = 1700000000;       // SOURCE_DATE_EPOCH used by the tests
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/tpoci.XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-struct Command {
-  int status = -1;  ///< exit code, or -1 when it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string read_fd(int fd) {
-  std::string text;
-  lseek(fd, 0, SEEK_SET);
-  char buffer[65536];
-  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
-  close(fd);
-  return text;
-}
-
-/// Runs argv (no shell) and collects its outputs.
-Command run(const std::vector<std::string>& argv) {
-  int out = memfd_create("out", 0), err = memfd_create("err", 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Command result;
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = read_fd(out);
-  result.err = read_fd(err);
-  return result;
-}
-
-bool have(const std::string& program) { return run({"sh", "-c", "command -v " + program}).status == 0; }
-
-#define REQUIRE_CLIENT(program, package)                                              \
-  do {                                                                                \
-    if (!have(program)) GTEST_SKIP() << program << " is not installed (Debian package " << package << ")"; \
-  } while (false)
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
 /// "sha256:<hex>" of a file, by sha256sum.
 std::string sha256_of(const std::string& path) {
-  Command c = run({"sha256sum", path});
-  EXPECT_EQ(c.status, 0) << c.err;
+  RunResult c = run({"sha256sum", path});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
   return "sha256:" + c.out.substr(0, 64);
 }
 
@@ -136,72 +66,7 @@ std::vector<std::string> names_in(const std::string& dir) {
 }
 
 // ---------------------------------------------------------------------------
-// A source tree and the plan describing it
-
-class Tree {
- public:
-  explicit Tree(std::string root) : root_(std::move(root)) { mkdir(root_.c_str(), 0755); }
-
-  const std::string& root() const { return root_; }
-  BundlePlan& plan() { return plan_; }
-  const BundlePlan& plan() const { return plan_; }
-  std::string host(const std::string& path) const { return root_ + path; }
-
-  void dir(const std::string& path, std::uint32_t mode = 0755) {
-    ASSERT_EQ(mkdir(host(path).c_str(), 0700), 0) << path;
-    add(path, EntryType::directory, mode, kOldTime);
-  }
-  void file(const std::string& path, const std::string& content, std::uint32_t mode = 0644, std::int64_t mtime = kOldTime) {
-    write_file(host(path), content);
-    add(path, EntryType::regular, mode, mtime).size = content.size();
-  }
-  void symlink(const std::string& path, const std::string& target) {
-    ASSERT_EQ(::symlink(target.c_str(), host(path).c_str()), 0) << path;
-    add(path, EntryType::symlink, 0777, kOldTime).link_target = target;
-  }
-  void hardlink(const std::string& path, const std::string& target) {
-    ASSERT_EQ(::link(host(target).c_str(), host(path).c_str()), 0) << path;
-    const PlanEntry* t = find(target);
-    std::uint64_t size = t->size;
-    std::uint32_t mode = t->mode;
-    PlanEntry& e = add(path, EntryType::regular, mode, kOldTime);
-    e.size = size;
-    e.hardlink_to = target;
-  }
-  const PlanEntry* find(const std::string& path) const {
-    for (const PlanEntry& e : plan_.entries)
-      if (e.path == path) return &e;
-    return nullptr;
-  }
-
-  /// Applies the planned modes and mtimes (directories last) and sorts the plan.
-  void finish() {
-    std::sort(plan_.entries.begin(), plan_.entries.end(), [](const PlanEntry& a, const PlanEntry& b) { return a.path < b.path; });
-    for (auto it = plan_.entries.rbegin(); it != plan_.entries.rend(); ++it) {
-      std::string p = host(it->path);
-      if (it->type != EntryType::symlink) chmod(p.c_str(), it->mode);
-      timespec times[2] = {{it->mtime, 0}, {it->mtime, 0}};
-      utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
-    }
-  }
-
- private:
-  PlanEntry& add(const std::string& path, EntryType type, std::uint32_t mode, std::int64_t mtime) {
-    PlanEntry e;
-    e.path = path;
-    e.type = type;
-    e.mode = mode;
-    e.mtime = mtime;
-    e.uid = 1234;
-    e.gid = 5678;
-    e.reasons.push_back({PlanReason::Source::traced, "test 'demo', pid 42 (demo), openat", "demo", 1, 42, "openat", ""});
-    plan_.entries.push_back(e);
-    return plan_.entries.back();
-  }
-
-  std::string root_;
-  BundlePlan plan_;
-};
+// The source tree (plan_tree.h) every image test packs
 
 void build_tree(Tree& t) {
   t.dir("/usr");
@@ -342,8 +207,8 @@ TEST(OciWriter, LayoutHasTheDocumentsClientsRequire) {
 
   // The layer, uncompressed by gzip, is exactly the tar format's bundle.
   std::string layer = blob_path(out, manifest["layers"][0]);
-  Command gunzip = run({"sh", "-c", "gzip -dc < '" + layer + "' > '" + tmp.path() + "/layer.tar'"});
-  ASSERT_EQ(gunzip.status, 0) << gunzip.err;
+  RunResult gunzip = run({"sh", "-c", "gzip -dc < '" + layer + "' > '" + tmp.path() + "/layer.tar'"});
+  ASSERT_EQ(gunzip.exit_code, 0) << gunzip.err;
   EXPECT_EQ(config["rootfs"]["diff_ids"][0], sha256_of(tmp / "layer.tar"));
   WriteOptions tar = image_options(t, tmp / "bundle.tar", "tar");
   write_bundle(t.plan(), tar);
@@ -379,10 +244,10 @@ TEST(OciWriter, EachLayerCompressionHasItsMediaType) {
     EXPECT_EQ(manifest["layers"][0]["mediaType"], c.media_type);
     json config = read_json(blob_path(out, manifest["config"]));
     std::string plain = tmp / ("layer-" + c.compression + ".tar");
-    Command d = run({"sh", "-c", c.decompress + " < '" + blob_path(out, manifest["layers"][0]) + "' > '" + plain + "'"});
-    ASSERT_EQ(d.status, 0) << d.err;
+    RunResult d = run({"sh", "-c", c.decompress + " < '" + blob_path(out, manifest["layers"][0]) + "' > '" + plain + "'"});
+    ASSERT_EQ(d.exit_code, 0) << d.err;
     EXPECT_EQ(config["rootfs"]["diff_ids"][0], sha256_of(plain));
-    Command list = run({"tar", "-tf", plain});
+    RunResult list = run({"tar", "-tf", plain});
     EXPECT_NE(list.out.find(".tracepack/manifest.json\n"), std::string::npos) << list.out;
   }
 }
@@ -449,8 +314,8 @@ TEST(OciWriter, DockerArchiveHasTheDockerManifestBesideTheLayout) {
   EXPECT_EQ(r.format, "docker-archive");
   EXPECT_EQ(r.output_bytes, fs::file_size(out));
   fs::create_directory(tmp / "x");
-  Command x = run({"tar", "-xf", out, "-C", tmp / "x"});
-  ASSERT_EQ(x.status, 0) << x.err;
+  RunResult x = run({"tar", "-xf", out, "-C", tmp / "x"});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
   EXPECT_EQ(names_in(tmp / "x"), (std::vector<std::string>{"blobs", "index.json", "manifest.json", "oci-layout"}));
   expect_layout_consistent(tmp / "x");
   json docker = read_json(tmp / "x/manifest.json");
@@ -460,7 +325,7 @@ TEST(OciWriter, DockerArchiveHasTheDockerManifestBesideTheLayout) {
   EXPECT_EQ(docker[0]["Layers"], json({"blobs/sha256/" + manifest["layers"][0]["digest"].get<std::string>().substr(7)}));
   EXPECT_EQ(docker[0]["RepoTags"], json({"registry.example.com:5000/team/demo:1.0"}));
   // The archive itself is reproducible: owner 0:0, one mtime, sorted entries.
-  Command list = run({"tar", "-tvf", out, "--numeric-owner", "--full-time"});
+  RunResult list = run({"tar", "-tvf", out, "--numeric-owner", "--full-time"});
   EXPECT_NE(list.out.find("0/0"), std::string::npos);
   EXPECT_EQ(list.out.find("1234/"), std::string::npos);
   std::string again = tmp / "again.tar";
@@ -472,7 +337,7 @@ TEST(OciWriter, DockerArchiveHasTheDockerManifestBesideTheLayout) {
 // Real clients
 
 TEST(OciWriter, SkopeoInspectsTheLayout) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
@@ -482,8 +347,8 @@ TEST(OciWriter, SkopeoInspectsTheLayout) {
   o.image.entrypoint = std::vector<std::string>{"/bin/sh", "-c"};
   o.image.user = "1000:1000";
   WriteResult r = write_image(t.plan(), o);
-  Command c = run({"skopeo", "inspect", "oci:" + out + ":demo:1.0"});
-  ASSERT_EQ(c.status, 0) << c.err;
+  RunResult c = run({"skopeo", "inspect", "oci:" + out + ":demo:1.0"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   json j = json::parse(c.out);
   EXPECT_EQ(j["Digest"], r.image_digest);
   EXPECT_EQ(j["Architecture"], "amd64");
@@ -491,26 +356,26 @@ TEST(OciWriter, SkopeoInspectsTheLayout) {
   EXPECT_EQ(j["Created"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(j["Labels"], json({{"org.example.role", "test"}}));
   EXPECT_EQ(j["Layers"], json({layout_manifest(out)["layers"][0]["digest"]}));
-  Command config = run({"skopeo", "inspect", "--config", "oci:" + out + ":demo:1.0"});
-  ASSERT_EQ(config.status, 0) << config.err;
+  RunResult config = run({"skopeo", "inspect", "--config", "oci:" + out + ":demo:1.0"});
+  ASSERT_EQ(config.exit_code, 0) << config.err;
   json cfg = json::parse(config.out)["config"];
   EXPECT_EQ(cfg["Entrypoint"], json({"/bin/sh", "-c"}));
   EXPECT_EQ(cfg["Cmd"], json({"/usr/bin/tool"}));
   EXPECT_EQ(cfg["User"], "1000:1000");
   // A tag the layout does not have is not found.
-  EXPECT_NE(run({"skopeo", "inspect", "oci:" + out + ":demo:2.0"}).status, 0);
+  EXPECT_NE(run({"skopeo", "inspect", "oci:" + out + ":demo:2.0"}).exit_code, 0);
 }
 
 TEST(OciWriter, SkopeoCopiesTheLayoutBlobForBlob) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
   std::string out = tmp / "image";
   write_image(t.plan(), image_options(t, out, "oci"));
   std::string copy = tmp / "copy";
-  Command c = run({"skopeo", "copy", "--quiet", "oci:" + out + ":demo:latest", "dir:" + copy});
-  ASSERT_EQ(c.status, 0) << c.err;
+  RunResult c = run({"skopeo", "copy", "--quiet", "oci:" + out + ":demo:latest", "dir:" + copy});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   json manifest = layout_manifest(out);
   EXPECT_EQ(read_json(copy + "/manifest.json"), manifest);
   for (const json& d : {manifest["config"], manifest["layers"][0]}) {
@@ -521,7 +386,7 @@ TEST(OciWriter, SkopeoCopiesTheLayoutBlobForBlob) {
 }
 
 TEST(OciWriter, UmociUnpacksTheRootfsAsPlanned) {
-  REQUIRE_CLIENT("umoci", "umoci");
+  REQUIRE_PROGRAM("umoci", "umoci");
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
@@ -532,8 +397,8 @@ TEST(OciWriter, UmociUnpacksTheRootfsAsPlanned) {
     o.image.layer_compression = compression;
     write_image(t.plan(), o);
     std::string bundle = tmp / ("bundle-" + compression);
-    Command c = run({"umoci", "unpack", "--image", out + ":demo:latest", bundle});
-    ASSERT_EQ(c.status, 0) << c.err;
+    RunResult c = run({"umoci", "unpack", "--image", out + ":demo:latest", bundle});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
     expect_rootfs(t, bundle + "/rootfs");
     json runtime = read_json(bundle + "/config.json");
     EXPECT_EQ(runtime["process"]["args"], json({"/usr/bin/tool"}));
@@ -542,7 +407,7 @@ TEST(OciWriter, UmociUnpacksTheRootfsAsPlanned) {
 }
 
 TEST(OciWriter, SkopeoInspectsTheDockerArchive) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
@@ -550,26 +415,26 @@ TEST(OciWriter, SkopeoInspectsTheDockerArchive) {
   WriteOptions o = image_options(t, out, "docker-archive");
   o.image.tag = "demo:2.1";
   write_image(t.plan(), o);
-  Command c = run({"skopeo", "inspect", "docker-archive:" + out});
-  ASSERT_EQ(c.status, 0) << c.err;
+  RunResult c = run({"skopeo", "inspect", "docker-archive:" + out});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   json j = json::parse(c.out);
   EXPECT_EQ(j["Architecture"], "amd64");
   // Naming the image picks it by manifest.json's RepoTags; another name is not there.
-  Command tagged = run({"skopeo", "inspect", "docker-archive:" + out + ":demo:2.1"});
-  ASSERT_EQ(tagged.status, 0) << tagged.err;
+  RunResult tagged = run({"skopeo", "inspect", "docker-archive:" + out + ":demo:2.1"});
+  ASSERT_EQ(tagged.exit_code, 0) << tagged.err;
   EXPECT_EQ(json::parse(tagged.out)["Digest"], j["Digest"]);
-  Command other = run({"skopeo", "inspect", "docker-archive:" + out + ":demo:9"});
-  EXPECT_NE(other.status, 0);
+  RunResult other = run({"skopeo", "inspect", "docker-archive:" + out + ":demo:9"});
+  EXPECT_NE(other.exit_code, 0);
   EXPECT_NE(other.err.find("demo:9"), std::string::npos) << other.err;
   EXPECT_EQ(j["Labels"], json({{"org.example.role", "test"}}));
   // The same file is an OCI archive too.
-  Command oci = run({"skopeo", "inspect", "oci-archive:" + out + ":demo:2.1"});
-  ASSERT_EQ(oci.status, 0) << oci.err;
+  RunResult oci = run({"skopeo", "inspect", "oci-archive:" + out + ":demo:2.1"});
+  ASSERT_EQ(oci.exit_code, 0) << oci.err;
   EXPECT_EQ(json::parse(oci.out)["Architecture"], "amd64");
 }
 
 TEST(OciWriter, SkopeoInspectsTheOciArchive) {
-  REQUIRE_CLIENT("skopeo", "skopeo");
+  REQUIRE_PROGRAM("skopeo", "skopeo");
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
@@ -577,12 +442,12 @@ TEST(OciWriter, SkopeoInspectsTheOciArchive) {
   WriteOptions o = image_options(t, out, "oci-archive");
   o.image.layer_compression = "zstd";
   WriteResult r = write_image(t.plan(), o);
-  Command c = run({"skopeo", "inspect", "oci-archive:" + out + ":demo:latest"});
-  ASSERT_EQ(c.status, 0) << c.err;
+  RunResult c = run({"skopeo", "inspect", "oci-archive:" + out + ":demo:latest"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   json j = json::parse(c.out);
   EXPECT_EQ(j["Digest"], r.image_digest);
-  Command raw = run({"skopeo", "inspect", "--raw", "oci-archive:" + out + ":demo:latest"});
-  ASSERT_EQ(raw.status, 0) << raw.err;
+  RunResult raw = run({"skopeo", "inspect", "--raw", "oci-archive:" + out + ":demo:latest"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
   EXPECT_EQ(json::parse(raw.out)["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
   EXPECT_EQ(json::parse(raw.out)["layers"][0]["digest"], j["Layers"][0]);
 }

@@ -303,7 +303,7 @@ TEST(ReportCli, OutputFlagWritesTheFileAndNothingToStdout) {
 
 /// Runs the text report on a pseudo-terminal (util-linux script).
 RunResult report_on_tty(const std::vector<std::string>& env) {
-  return run({"script", "-qec", std::string(TRACEPACK_BIN) + " report " + Demo::get().bundle("tar"), "/dev/null"}, env);
+  return run({"script", "-qec", std::string(TRACEPACK_BIN) + " report " + Demo::get().bundle("tar"), "/dev/null"}, {.env = env});
 }
 
 TEST(ReportCli, TextIsColouredOnATerminal) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "cli_test_util.h"
 #include "review_test_util.h"
 #include "tracepack/trace.h"
 
@@ -25,65 +26,13 @@ using review_test::kFixtures;
 using review_test::matches_golden;
 using review_test::read_text;
 using review_test::write_text;
+using namespace cli_test;
 
-class TempDir {
+/// A temporary tree under the build directory (see above).
+class ReviewDir : public TempDir {
  public:
-  TempDir() {
-    std::string name = std::string(REVIEW_TMP_DIR) + "/review-test.XXXXXX";
-    if (mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  ReviewDir() : TempDir(REVIEW_TMP_DIR) {}
 };
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs argv with stdout and stderr captured, in `cwd` when given.
-RunResult run(const std::vector<std::string>& argv, const std::string& cwd = "") {
-  TempDir capture;
-  std::string out = capture / "out", err = capture / "err";
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fds[3] = {open("/dev/null", O_RDONLY), open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-                  open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)};
-    for (int i = 0; i < 3; ++i)
-      if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(125);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(125);
-    std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  RunResult r;
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = read_text(out);
-  r.err = read_text(err);
-  return r;
-}
-
-RunResult tracepack(std::vector<std::string> args, const std::string& cwd = "") {
-  args.insert(args.begin(), TRACEPACK_BIN);
-  return run(args, cwd);
-}
 
 /// A bundle directory holding only fixtures/manifests/NAME.json as its manifest.
 void make_manifest_bundle(const std::string& dir, const std::string& name) {
@@ -95,19 +44,19 @@ void make_manifest_bundle(const std::string& dir, const std::string& name) {
 // why
 
 TEST(WhyCli, TracePrintsTheChainOfReasons) {
-  RunResult r = tracepack({"why", "traces/shell-cat.jsonl", "/usr/bin/dash"}, kFixtures);
+  RunResult r = tracepack({"why", "traces/shell-cat.jsonl", "/usr/bin/dash"}, {.cwd = kFixtures});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(matches_golden("why-traced.txt", r.out));
 }
 
 TEST(WhyCli, SpecExcludeRuleIsNamed) {
-  RunResult r = tracepack({"why", "traces/shell-cat.jsonl", "/etc/passwd", "--spec", "specs/why-exclude.yaml"}, kFixtures);
+  RunResult r = tracepack({"why", "traces/shell-cat.jsonl", "/etc/passwd", "--spec", "specs/why-exclude.yaml"}, {.cwd = kFixtures});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(matches_golden("why-excluded-by-rule.txt", r.out));
 }
 
 TEST(WhyCli, BundleAnswersFromItsManifest) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "new", "new");
   RunResult r = tracepack({"why", tmp / "new", "/opt/app/bin/app"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -115,9 +64,9 @@ TEST(WhyCli, BundleAnswersFromItsManifest) {
 }
 
 TEST(WhyCli, SpecWithABundleIsRefused) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "new", "new");
-  RunResult r = tracepack({"why", "new", "/opt", "--spec", kFixtures + "/specs/why-exclude.yaml"}, tmp.path());
+  RunResult r = tracepack({"why", "new", "/opt", "--spec", kFixtures + "/specs/why-exclude.yaml"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "tracepack: error: why: --spec applies to a trace, not to a bundle (new)\n");
 }
@@ -126,46 +75,46 @@ TEST(WhyCli, SpecWithABundleIsRefused) {
 // diff
 
 TEST(DiffCli, EqualBundlesExitZero) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "a", "old");
   make_manifest_bundle(tmp / "b", "old");
-  RunResult r = tracepack({"diff", "a", "b"}, tmp.path());
+  RunResult r = tracepack({"diff", "a", "b"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(matches_golden("diff-equal.txt", r.out));
 }
 
 TEST(DiffCli, DifferentBundlesExitOne) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "old", "old");
   make_manifest_bundle(tmp / "new", "new");
-  RunResult r = tracepack({"diff", "old", "new"}, tmp.path());
+  RunResult r = tracepack({"diff", "old", "new"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(matches_golden("diff-old-new.txt", r.out));
 }
 
 TEST(DiffCli, FormatJsonPrintsTheDocumentedJson) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "old", "old");
   make_manifest_bundle(tmp / "new", "new");
-  RunResult r = tracepack({"diff", "--format", "json", "old", "new"}, tmp.path());
+  RunResult r = tracepack({"diff", "--format", "json", "old", "new"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(matches_golden("diff-old-new.json", r.out));
 }
 
 TEST(DiffCli, MissingInputExitsTwo) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "old", "old");
-  RunResult r = tracepack({"diff", "old", "nowhere"}, tmp.path());
+  RunResult r = tracepack({"diff", "old", "nowhere"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "tracepack: error: nowhere: cannot read: No such file or directory\n");
 }
 
 TEST(DiffCli, NewerManifestVersionExitsTwo) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "old", "old");
   make_manifest_bundle(tmp / "future", "future");
-  RunResult r = tracepack({"diff", "old", "future"}, tmp.path());
+  RunResult r = tracepack({"diff", "old", "future"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "tracepack: error: future/.tracepack/manifest.json: manifest version 2 is not supported "
@@ -173,27 +122,27 @@ TEST(DiffCli, NewerManifestVersionExitsTwo) {
 }
 
 TEST(DiffCli, FileThatIsNeitherTraceNorBundleExitsTwo) {
-  RunResult r = tracepack({"diff", "specs/why-exclude.yaml", "traces/shell-cat.jsonl"}, kFixtures);
+  RunResult r = tracepack({"diff", "specs/why-exclude.yaml", "traces/shell-cat.jsonl"}, {.cwd = kFixtures});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err.rfind("tracepack: error: specs/why-exclude.yaml: not a trace or a bundle: ", 0), 0u) << r.err;
 }
 
 TEST(DiffCli, OneInputExitsTwo) {
-  RunResult r = tracepack({"diff", "traces/shell-cat.jsonl"}, kFixtures);
+  RunResult r = tracepack({"diff", "traces/shell-cat.jsonl"}, {.cwd = kFixtures});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "tracepack: error: diff: two inputs are needed (tracepack diff A B)\n");
 }
 
 TEST(DiffCli, UnknownFormatExitsTwo) {
-  TempDir tmp;
+  ReviewDir tmp;
   make_manifest_bundle(tmp / "old", "old");
-  RunResult r = tracepack({"diff", "--format", "yaml", "old", "old"}, tmp.path());
+  RunResult r = tracepack({"diff", "--format", "yaml", "old", "old"}, {.cwd = tmp.path()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "tracepack: error: diff: unknown format 'yaml' (expected text or json)\n");
 }
 
 TEST(DiffCli, TraceAgainstItsOwnBundleIsEqual) {
-  TempDir tmp;
+  ReviewDir tmp;
   std::string trace = kFixtures + "/traces/shell-cat.jsonl";
   ASSERT_EQ(tracepack({"pack", trace, "-o", tmp / "b.tar.gz"}).exit_code, 0);
   RunResult r = tracepack({"diff", trace, tmp / "b.tar.gz"});
@@ -203,7 +152,7 @@ TEST(DiffCli, TraceAgainstItsOwnBundleIsEqual) {
 }
 
 TEST(DiffCli, EveryArchiveFormatReadsAsTheSameBundle) {
-  TempDir tmp;
+  ReviewDir tmp;
   std::string trace = kFixtures + "/traces/shell-cat.jsonl";
   ASSERT_EQ(tracepack({"pack", trace, "-o", tmp / "dir"}).exit_code, 0);
   for (const char* name : {"b.tar", "b.tar.zst", "b.tar.xz", "b.zip", "b.cpio"}) {
@@ -218,7 +167,7 @@ TEST(DiffCli, TraceWithSpecAgainstTraceShowsTheRuleChanges) {
   std::string trace = kFixtures + "/traces/shell-cat.jsonl";
   RunResult r = tracepack({"diff", trace, trace, "--spec", kFixtures + "/specs/why-exclude.yaml"});
   EXPECT_EQ(r.exit_code, 0) << "the spec applies to both traces: " << r.out << r.err;
-  TempDir tmp;
+  ReviewDir tmp;
   ASSERT_EQ(tracepack({"pack", trace, "-o", tmp / "plain"}).exit_code, 0);
   ASSERT_EQ(tracepack({"pack", trace, "--spec", kFixtures + "/specs/why-exclude.yaml", "-o", tmp / "ruled"}).exit_code, 0);
   RunResult d = tracepack({"diff", tmp / "plain", tmp / "ruled"});
@@ -233,7 +182,7 @@ TEST(DiffCli, TraceWithSpecAgainstTraceShowsTheRuleChanges) {
 /// A directory tracepack packs, holding a freshly generated private key and
 /// a trace of /usr/bin/cat (pid 4242) reading it.
 struct KeyFixture {
-  TempDir dir;
+  ReviewDir dir;
   std::string key = dir / "server.key";
   std::string trace = dir / "read-key.jsonl";
 
