@@ -6,7 +6,8 @@
 // Then one pass over the entries, in byte order of their paths, turns each
 // into an Item (relative name, mode, owner, clamped mtime) and hands it to a
 // Sink: ArchiveSink (libarchive; this file and oci_writer.cc are its only
-// users) or DirectorySink (plain system calls). The image formats are handed
+// writers, archive_reader.cc its only reader) or DirectorySink (plain system
+// calls). The image formats are handed
 // to write_image (oci_writer.cc), which calls back here for its layer's tar.
 // A regular file is streamed from the source tree in
 // 256 KiB chunks; each chunk feeds the SHA-256 of the manifest and the sink

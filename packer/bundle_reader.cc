@@ -1,19 +1,18 @@
 // read_bundle: a bundle's entries and manifest, from a directory or an archive.
 //
-// An archive is read in one pass with libarchive (every filter and format it
-// knows, so tar, tar.gz, tar.zst, tar.xz, zip and cpio alike): each header
-// becomes a BundleEntry with its member name made absolute ("usr/bin/env" ->
-// "/usr/bin/env"), and the data of ".tracepack/manifest.json" is kept for
-// parse_manifest (manifest_reader.h); other members' data is skipped
-// unread. The format is named from libarchive's format and first filter
-// codes once the first header is read. A directory bundle is walked below an O_PATH descriptor with
+// An archive is read in one pass with an ArchiveReader (archive_reader.h:
+// every filter and format libarchive knows, so tar, tar.gz, tar.zst, tar.xz,
+// zip and cpio alike): each header becomes a BundleEntry with its member name
+// made absolute ("usr/bin/env" -> "/usr/bin/env"), and the data of
+// ".tracepack/manifest.json" is kept for parse_manifest (manifest_reader.h);
+// other members' data is skipped unread. The format is named from the
+// archive's format and outermost filter once the first header is read. A
+// directory bundle is walked below an O_PATH descriptor with
 // fstatat/openat (no path grows with the depth); a regular file whose inode
 // was met earlier in path order is recorded as a hard link to that path,
 // which is how write_bundle made it.
 #include "tracepack/bundle_reader.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,11 +20,12 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <tuple>
 #include <utility>
 
+#include "archive_reader.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 
@@ -49,10 +49,13 @@ std::vector<std::string> manifest_warnings(std::string_view text) {
 // ---------------------------------------------------------------------------
 // Archives
 
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
+/// Any archive; every error "<path>: cannot read the bundle: <why>".
+constexpr ArchiveReadOptions kReading{
+    .skip_damaged_headers = true,
+    .open_error = "cannot read the bundle: ",
+    .header_error = "cannot read the bundle: ",
+    .data_error = "cannot read the bundle: ",
 };
-using UniqueArchive = std::unique_ptr<archive, ArchiveFree>;
 
 /// "./usr/bin/" -> "/usr/bin"; "" and "." -> "/".
 PathBytes absolute_member(std::string_view name) {
@@ -62,68 +65,39 @@ PathBytes absolute_member(std::string_view name) {
   return name.starts_with('/') ? PathBytes(name) : "/" + PathBytes(name);
 }
 
-std::string format_of(archive* a) {
-  int format = archive_format(a) & ARCHIVE_FORMAT_BASE_MASK;
-  if (format == ARCHIVE_FORMAT_ZIP) return "zip";
-  if (format == ARCHIVE_FORMAT_CPIO) return "cpio";
-  switch (archive_filter_code(a, 0)) {
-    case ARCHIVE_FILTER_GZIP: return "tar.gz";
-    case ARCHIVE_FILTER_ZSTD: return "tar.zst";
-    case ARCHIVE_FILTER_XZ: return "tar.xz";
-    default: return "tar";
-  }
-}
-
-[[noreturn]] void archive_failure(archive* a, const std::string& path) {
-  const char* why = archive_error_string(a);
-  throw Error(path + ": cannot read the bundle: " + (why ? why : "unknown libarchive error"));
-}
-
-std::string read_member_data(archive* a, const std::string& path) {
-  std::string data;
-  char buffer[64 * 1024];
-  for (;;) {
-    la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
-    if (n < 0) archive_failure(a, path);
-    if (n == 0) return data;
-    if (data.size() + static_cast<std::uint64_t>(n) > kMaxManifestBytes) throw Error(path + ": manifest larger than 1 GiB");
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-}
-
-BundleEntry entry_from_header(archive_entry* h) {
+BundleEntry entry_of(const ArchiveMember& m) {
   BundleEntry e;
-  e.path = absolute_member(archive_entry_pathname(h) ? archive_entry_pathname(h) : "");
-  mode_t type = archive_entry_filetype(h);
-  e.type = type == AE_IFDIR ? EntryType::directory : type == AE_IFLNK ? EntryType::symlink : EntryType::regular;
-  e.mode = archive_entry_perm(h) & 07777;
-  e.size = archive_entry_size_is_set(h) ? static_cast<std::uint64_t>(archive_entry_size(h)) : 0;
-  if (const char* target = archive_entry_symlink(h)) e.link_target = target;
-  if (const char* link = archive_entry_hardlink(h)) e.hardlink_to = absolute_member(link);
+  e.path = absolute_member(m.name);
+  e.type = m.kind == MemberKind::directory ? EntryType::directory
+           : m.kind == MemberKind::symlink ? EntryType::symlink
+                                           : EntryType::regular;
+  e.mode = m.mode;
+  e.size = static_cast<std::uint64_t>(m.size);
+  e.link_target = m.link_target;
+  if (m.hardlink) e.hardlink_to = absolute_member(*m.hardlink);
   return e;
+}
+
+std::string read_manifest_data(ArchiveReader& reader, const std::string& path) {
+  std::optional<std::string> data = reader.read_data(kMaxManifestBytes);
+  if (!data) throw Error(path + ": manifest larger than 1 GiB");
+  return std::move(*data);
 }
 
 /// Reads every header of an archive, and the manifest's bytes into `manifest`.
 BundleContents read_archive(const std::string& path, std::string& manifest) {
-  UniqueArchive a(archive_read_new());
-  if (!a) throw Error(path + ": cannot read the bundle: out of memory");
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) != ARCHIVE_OK) archive_failure(a.get(), path);
+  ArchiveReader reader(path, kReading);
   BundleContents out;
-  archive_entry* header = nullptr;
-  for (;;) {
-    int status = archive_read_next_header(a.get(), &header);
-    if (status == ARCHIVE_EOF) break;
-    if (status < ARCHIVE_WARN) archive_failure(a.get(), path);
-    if (out.format.empty()) out.format = format_of(a.get());
-    BundleEntry e = entry_from_header(header);
-    if (e.path == kManifestPath) manifest = read_member_data(a.get(), path);
+  ArchiveMember member;
+  while (reader.next(member)) {
+    if (out.format.empty()) out.format = reader.format_name();
+    BundleEntry e = entry_of(member);
+    if (e.path == kManifestPath) manifest = read_manifest_data(reader, path);
     else if (e.path != kManifestDir && e.path != "/") out.entries.push_back(std::move(e));
   }
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) out.output_bytes = static_cast<std::uint64_t>(st.st_size);
-  if (out.format.empty()) out.format = format_of(a.get());
+  if (out.format.empty()) out.format = reader.format_name();
   return out;
 }
 

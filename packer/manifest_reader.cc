@@ -1,24 +1,24 @@
 // read_manifest: a bundle's ".tracepack/manifest.json" back into memory.
 //
 // A bundle directory is read with one open(2) of the member. An archive is
-// opened with libarchive in read mode, every filter and format enabled, and
-// its headers are walked until the member named ".tracepack/manifest.json"
-// (with or without a leading "./"); only that member's data is read, and its
-// size is checked against kMaxManifestBytes first. The JSON is then checked
+// read with an ArchiveReader (archive_reader.h: every filter and format), its
+// headers walked until the member named ".tracepack/manifest.json" (with or
+// without a leading "./"); only that member's data is read, and its size is
+// checked against kMaxManifestBytes first. The JSON is then checked
 // field by field: the signature ("format": "tracepack-manifest") and the
 // version first, so that a newer manifest is refused with a clear message.
 #include "tracepack/manifest_reader.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
-#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <utility>
 
+#include "archive_reader.h"
 #include "tracepack/error.h"
 
 namespace tracepack {
@@ -27,8 +27,12 @@ namespace {
 constexpr std::string_view kMember = ".tracepack/manifest.json";
 constexpr std::int64_t kMaxManifestBytes = std::int64_t{1} << 30;
 
-struct ArchiveCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
+/// Any archive; errors as "<path>: not a trace or a bundle: <why>".
+constexpr ArchiveReadOptions kReading{
+    .skip_damaged_headers = true,
+    .open_error = "not a trace or a bundle: ",
+    .header_error = "not a trace or a bundle: ",
+    .data_error = "cannot read the manifest: ",
 };
 
 std::string read_whole_file(const std::string& file) {
@@ -44,33 +48,18 @@ bool is_member(std::string_view name) {
   return name == kMember;
 }
 
-std::string read_member(archive* a, archive_entry* entry, const std::string& path) {
-  std::int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
-  if (size < 0 || size > kMaxManifestBytes) throw Error(path + ": manifest is too large");
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
-    if (n < 0) throw Error(path + ": cannot read the manifest: " + archive_error_string(a));
-    if (n == 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (static_cast<std::int64_t>(text.size()) > kMaxManifestBytes) throw Error(path + ": manifest is too large");
-  }
+std::string read_member(ArchiveReader& reader, const ArchiveMember& member, const std::string& path) {
+  if (member.size < 0 || member.size > kMaxManifestBytes) throw Error(path + ": manifest is too large");
+  std::optional<std::string> text = reader.read_data(kMaxManifestBytes);
+  if (!text) throw Error(path + ": manifest is too large");
+  return std::move(*text);
 }
 
 std::string read_archive_manifest(const std::string& path) {
-  std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 65536) != ARCHIVE_OK)
-    throw Error(path + ": not a trace or a bundle: " + archive_error_string(a.get()));
-  archive_entry* entry = nullptr;
-  for (;;) {
-    int status = archive_read_next_header(a.get(), &entry);
-    if (status == ARCHIVE_EOF) break;
-    if (status < ARCHIVE_WARN) throw Error(path + ": not a trace or a bundle: " + archive_error_string(a.get()));
-    if (is_member(archive_entry_pathname(entry))) return read_member(a.get(), entry, path);
-  }
+  ArchiveReader reader(path, kReading);
+  ArchiveMember member;
+  while (reader.next(member))
+    if (is_member(member.name)) return read_member(reader, member, path);
   throw Error(path + ": not a tracepack bundle: no " + std::string(kMember));
 }
 
