@@ -205,11 +205,14 @@ void text_totals(TextWriter& w, const BundleReport& r) {
   w.line(format("tests          %" PRIu64, t.tests));
 }
 
+/// "file " or "files", padded alike so that the columns after it line up.
+const char* files_word(std::uint64_t n) { return n == 1 ? "file " : "files"; }
+
 void text_directories(TextWriter& w, const BundleReport& r) {
   w.heading("Largest directories (bytes of the files directly in them)");
   if (r.largest_directories.empty()) w.dim("none");
   for (const DirectoryUsage& d : r.largest_directories)
-    w.line(format("%10s  %6" PRIu64 " files  ", human(d.bytes).c_str(), d.files) + encode_path(d.path));
+    w.line(format("%10s  %6" PRIu64 " %s  ", human(d.bytes).c_str(), d.files, files_word(d.files)) + encode_path(d.path));
 }
 
 std::string share(std::uint64_t files_used, std::uint64_t files_installed, std::uint64_t bytes_used,
@@ -222,7 +225,8 @@ void text_packages(TextWriter& w, const BundleReport& r) {
   w.heading("Debian packages (files used / installed, bytes used / installed)");
   if (r.packages.empty()) w.dim("no dpkg database on this machine");
   for (const PackageUsage& u : r.packages) {
-    if (u.package.empty()) w.line(format("%6" PRIu64 " files  %10s  in no package", u.files_used, human(u.bytes_used).c_str()));
+    if (u.package.empty())
+      w.line(format("%6" PRIu64 " %s  %10s  in no package", u.files_used, files_word(u.files_used), human(u.bytes_used).c_str()));
     else w.line(share(u.files_used, u.files_installed, u.bytes_used, u.bytes_installed) + "  " + u.package);
   }
   w.heading("Python distributions (files used / installed, bytes used / installed)");

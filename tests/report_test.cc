@@ -275,6 +275,9 @@ TEST(RenderText, ColorOnlyWhenAsked) {
   EXPECT_EQ(plain.find('\033'), std::string::npos);
   EXPECT_NE(plain.find("files          3 (5.7 KiB, 5800 bytes)"), std::string::npos) << plain;
   EXPECT_NE(plain.find("     2  /proc\n"), std::string::npos) << plain;
+  // One file is a file; the columns after the word line up either way.
+  EXPECT_NE(plain.find("     5.0 KiB       2 files  /usr/lib\n"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("       700 B       1 file   /usr\n"), std::string::npos) << plain;
   EXPECT_NE(plain.find("/etc/missing  (No such file or directory)"), std::string::npos);
   EXPECT_NE(render_text(r, true).find("\033[1m"), std::string::npos);
 }
