@@ -1,5 +1,5 @@
 // Reading archives, the one place in packer/ that does it with libarchive
-// (archive_reader.cc; the writers are archive_writer.cc and oci_writer.cc).
+// (archive_reader.cc; the only writer is archive_writer.cc).
 // An ArchiveReader walks the members of an archive file and hands out each
 // header as plain data and, on request, the member's bytes; an
 // ArchiveExtractor writes members below a directory with libarchive's secure

@@ -5,11 +5,16 @@
 // files, names the chosen format can hold); nothing is created before that.
 // Then one pass over the entries, in byte order of their paths, turns each
 // into an Item (relative name, mode, owner, clamped mtime) and hands it to a
-// Sink: ArchiveSink (libarchive; this file and oci_writer.cc are its only
-// writers, archive_reader.cc its only reader) or DirectorySink (plain system
-// calls). The image formats are handed
-// to write_image (oci_writer.cc), which calls back here for its layer's tar.
-// A regular file is streamed from the source tree in
+// Sink: ArchiveSink (libarchive) or DirectorySink (plain system calls). The
+// image formats are handed to write_image (oci_writer.cc), which calls back
+// here for its layer's tar, and for the two files it makes of other files
+// (archive_writer_internal.h): the compressed layer (compress_file: libarchive's
+// "raw" format behind a gzip or zstd filter) and the outer tar of the image
+// archives (write_plain_tar). This file is libarchive's only writer
+// (archive_reader.cc its only reader): every archive goes through one
+// ArchiveStream, which owns the handle and the output descriptor, turns
+// libarchive's statuses into Errors, and, after an error, closes the archive
+// without letting it write. A regular file is streamed from the source tree in
 // 256 KiB chunks; each chunk feeds the SHA-256 of the manifest and the sink
 // in the same pass. ".tracepack/manifest.json" goes last. Both sinks write
 // under a temporary name beside the target (".NAME.tmp.XXXXXX") and only
@@ -34,7 +39,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <openssl/evp.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +58,8 @@
 #include <utility>
 #include <vector>
 
+#include "archive_writer_internal.h"
+#include "sha256.h"
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
 #include "tracepack/oci_writer.h"
@@ -167,35 +173,6 @@ class ThreadLocale {
 
  private:
   locale_t previous_;
-};
-
-/// An incremental SHA-256 (OpenSSL EVP), reusable across files.
-class Sha256 {
- public:
-  Sha256() {
-    if (!ctx_) throw Error("sha256: cannot allocate a digest context");
-  }
-  void reset() {
-    if (EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("sha256: cannot start a digest");
-  }
-  void update(const char* data, std::size_t size) {
-    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw Error("sha256: cannot update a digest");
-  }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), digest, &length) != 1) throw Error("sha256: cannot finish a digest");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-      out += kHex[digest[i] >> 4];
-      out += kHex[digest[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
 };
 
 // ---------------------------------------------------------------------------
@@ -456,6 +433,156 @@ Ordered check_plan(const BundlePlan& plan, Format format) {
 }
 
 // ---------------------------------------------------------------------------
+// libarchive's writer
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+using UniqueEntry = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
+
+UniqueEntry make_entry() { return UniqueEntry(archive_entry_new(), &archive_entry_free); }
+
+/// libarchive's last message for `a`, its first letter lowered unless it
+/// starts an acronym ("Can't write" -> "can't write", "ZSTD ..." kept).
+std::string lowered_error(archive* a) {
+  const char* text = archive_error_string(a);
+  std::string out = text ? text : "unknown libarchive error";
+  if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z' && (out.size() < 2 || !(out[1] >= 'A' && out[1] <= 'Z')))
+    out[0] = static_cast<char>(out[0] - 'A' + 'a');
+  return out;
+}
+
+/// A libarchive write handle streaming into a file it owns, counting (and on
+/// request hashing) the bytes written: the one client callback of this file.
+/// The owner sets the format and filters through get(), then open()s it;
+/// finish() completes the file, and destroying it unfinished drops whatever
+/// libarchive still emits.
+class ArchiveStream {
+ public:
+  /// How an unfinished archive is given up. After an error, close (what it
+  /// emits is dropped) releases the compressors and the output buffer, which
+  /// free alone would leak in libarchive 3.6. fail_then_close: tar, cpio and
+  /// raw, where archive_write_fail first keeps close from padding the
+  /// unfinished entry to its size. close_only: zip, which does not pad, and
+  /// needs its entry finished to release that entry's deflate stream.
+  enum class Abort { fail_then_close, close_only };
+
+  /// Takes `fd`, open for writing; `shown` names the output in messages.
+  /// With `hash`, sha256_hex() digests the bytes written. Throws
+  /// Error("libarchive: out of memory").
+  ArchiveStream(UniqueFd fd, std::string shown, bool hash, Abort abort)
+      : fd_(std::move(fd)), shown_(std::move(shown)), abort_(abort), archive_(archive_write_new()) {
+    if (!archive_) throw Error("libarchive: out of memory");
+    if (hash) sha_.emplace().reset();
+  }
+  ~ArchiveStream() {
+    if (finished_) return;
+    discarding_ = true;
+    if (abort_ == Abort::fail_then_close) archive_write_fail(archive_.get());
+    archive_write_close(archive_.get());
+  }
+  ArchiveStream(const ArchiveStream&) = delete;
+  ArchiveStream& operator=(const ArchiveStream&) = delete;
+
+  archive* get() const { return archive_.get(); }
+
+  /// Starts the output once the format and filters are set.
+  void open() {
+    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveStream::callback, nullptr, nullptr) != ARCHIVE_OK)
+      fail(shown_);
+  }
+
+  /// Adds the bytes of the current entry.
+  void write(const char* data, std::size_t size) {
+    la_ssize_t n = archive_write_data(archive_.get(), data, size);
+    if (n < 0 || static_cast<std::size_t>(n) != size) fail(shown_);
+  }
+
+  void finish_entry() {
+    if (archive_write_finish_entry(archive_.get()) != ARCHIVE_OK) fail(shown_);
+  }
+
+  /// Ends the archive and flushes the file to disk (fsync, a checked close).
+  void finish() {
+    finished_ = true;
+    if (archive_write_close(archive_.get()) != ARCHIVE_OK) fail(shown_);
+    if (fsync(fd_.get()) != 0) throw_system_error(shown_ + ": cannot write");
+    close_checked(fd_, shown_ + ": cannot write");
+  }
+
+  std::uint64_t written() const { return written_; }
+  /// The SHA-256 of the bytes written, once finished; only with `hash`.
+  std::string sha256_hex() { return sha_->hex(); }
+
+  /// Throws "<shown>: cannot write: <strerror>" after a failed write, else
+  /// "<subject>: <libarchive's message>" (the subject defaults to <shown>).
+  [[noreturn]] void fail(const std::string& subject) const {
+    if (write_errno_ != 0) throw Error(system_error_message(shown_ + ": cannot write", write_errno_));
+    throw Error(subject + ": " + lowered_error(archive_.get()));
+  }
+  [[noreturn]] void fail() const { fail(shown_); }
+
+ private:
+  static la_ssize_t callback(archive*, void* client, const void* buffer, std::size_t size) {
+    return static_cast<ArchiveStream*>(client)->write_out(static_cast<const char*>(buffer), size);
+  }
+
+  la_ssize_t write_out(const char* data, std::size_t size) {
+    if (discarding_) return static_cast<la_ssize_t>(size);
+    for (std::size_t done = 0; done < size;) {
+      ssize_t n = ::write(fd_.get(), data + done, size - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      write_errno_ = n < 0 ? errno : EIO;
+      archive_set_error(archive_.get(), write_errno_, "write error");
+      return -1;
+    }
+    if (sha_) sha_->update(data, size);
+    written_ += size;
+    return static_cast<la_ssize_t>(size);
+  }
+
+  UniqueFd fd_;
+  std::string shown_;
+  Abort abort_;
+  std::unique_ptr<archive, ArchiveFree> archive_;  ///< destroyed before the descriptor it writes
+  std::optional<Sha256> sha_;
+  std::uint64_t written_ = 0;
+  int write_errno_ = 0;
+  bool finished_ = false;
+  bool discarding_ = false;
+};
+
+/// Workers for zstd and xz. Their multi-threaded output does not depend on
+/// the number of workers (xz cuts blocks of a size set by the level, not by
+/// the thread count), so any number keeps reproducibility. At least two:
+/// with one, libarchive switches xz to its single-threaded encoder, whose
+/// output differs.
+unsigned compressor_threads(unsigned requested) {
+  return std::max(2u, requested != 0 ? requested : std::thread::hardware_concurrency());
+}
+
+/// Adds libarchive's `name` filter ("gzip", "xz" or "zstd") to `a`: a gzip
+/// header without a timestamp when `reproducible`, zstd and xz on
+/// compressor_threads(`threads`). Older libarchive lacks the threads option
+/// (ARCHIVE_WARN): then it runs single-threaded.
+void add_filter(archive* a, std::string_view name, bool reproducible, unsigned threads) {
+  if (name == "gzip") {
+    archive_write_add_filter_gzip(a);
+    // A value of nullptr turns the option off: header mtime 0, not "now".
+    if (reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
+    return;
+  }
+  if (name == "xz") archive_write_add_filter_xz(a);
+  else archive_write_add_filter_zstd(a);
+  std::string workers = std::to_string(compressor_threads(threads));
+  archive_write_set_filter_option(a, std::string(name).c_str(), "threads", workers.c_str());
+}
+
+// ---------------------------------------------------------------------------
 // Sinks
 
 /// One entry as stored: relative name and the metadata the format records.
@@ -498,29 +625,16 @@ class ArchiveSink final : public Sink {
       : format_(format), out_(open_output_path(options.path)), temp_(out_.parent.get()) {
     refuse_directory_target();
     check_level(options.compression_level);
-    create_temp();
-    archive_.reset(archive_write_new());
-    if (!archive_ || !entry_ || !c_locale_) throw Error("libarchive: out of memory");
+    auto abort = format == Format::zip ? ArchiveStream::Abort::close_only : ArchiveStream::Abort::fail_then_close;
+    stream_.emplace(create_temp(), out_.shown, /*hash=*/false, abort);
+    if (!entry_ || !c_locale_) throw Error("libarchive: out of memory");
     setup_format(options);
     setup_filter(options);
     // Large writes for throughput; plain tar keeps the customary 10240-byte
     // padding at the end, everything else ends exactly where its data does.
-    archive_write_set_bytes_per_block(archive_.get(), static_cast<int>(kChunkSize));
-    archive_write_set_bytes_in_last_block(archive_.get(), format == Format::tar ? 10240 : 1);
-    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveSink::write_callback, nullptr, nullptr) != ARCHIVE_OK)
-      fail(out_.shown);
-  }
-
-  ~ArchiveSink() override {
-    if (!archive_ || closed_) return;
-    // After an error, close (what it emits is dropped) releases the
-    // compressors and the output buffer, which free alone would leak in
-    // libarchive 3.6. For tar and cpio, archive_write_fail first keeps it
-    // from padding the unfinished entry to its size; zip does not pad, and
-    // needs its entry finished to release that entry's deflate stream.
-    discarding_ = true;
-    if (format_ != Format::zip) archive_write_fail(archive_.get());
-    archive_write_close(archive_.get());
+    archive_write_set_bytes_per_block(stream_->get(), static_cast<int>(kChunkSize));
+    archive_write_set_bytes_in_last_block(stream_->get(), format == Format::tar ? 10240 : 1);
+    stream_->open();
   }
 
   bool has_hardlinks() const override { return format_ != Format::zip; }
@@ -528,54 +642,41 @@ class ArchiveSink final : public Sink {
   void add(const Item& item) override {
     fill_entry(item);
     ThreadLocale locale(header_locale(item));
-    int status = archive_write_header(archive_.get(), entry_.get());
+    int status = archive_write_header(stream_->get(), entry_.get());
     // pax could not express a name in UTF-8 and stored it raw under
     // hdrcharset=BINARY, the bytes kept: expected for such names.
     if (status == ARCHIVE_WARN && is_tar(format_) && !all_utf8(item)) status = ARCHIVE_OK;
-    if (status != ARCHIVE_OK) fail(shown("/" + item.name));
+    if (status != ARCHIVE_OK) stream_->fail(shown("/" + item.name));
   }
 
-  void write(const char* data, std::size_t size) override {
-    la_ssize_t n = archive_write_data(archive_.get(), data, size);
-    if (n < 0 || static_cast<std::size_t>(n) != size) fail(out_.shown);
-  }
+  void write(const char* data, std::size_t size) override { stream_->write(data, size); }
 
-  void finish_file() override {
-    if (archive_write_finish_entry(archive_.get()) != ARCHIVE_OK) fail(out_.shown);
-  }
+  void finish_file() override { stream_->finish_entry(); }
 
   std::uint64_t commit() override {
-    closed_ = true;
-    if (archive_write_close(archive_.get()) != ARCHIVE_OK) fail(out_.shown);
-    if (fsync(fd_.get()) != 0) throw_system_error(out_.shown + ": cannot write");
-    close_checked(fd_, out_.shown + ": cannot write");
+    stream_->finish();
     if (renameat(out_.parent.get(), temp_.name().c_str(), out_.parent.get(), out_.name.c_str()) != 0)
       throw_system_error(out_.shown + ": cannot put the bundle in place");
     temp_.keep();
     sync_directory(out_.parent.get());
-    return written_;
+    return stream_->written();
   }
 
  private:
-  struct ArchiveFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-  };
-
   void refuse_directory_target() const {
     struct stat st;
     if (fstatat(out_.parent.get(), out_.name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))
       throw Error(out_.shown + ": is a directory (an archive format was chosen)");
   }
 
-  void create_temp() {
+  UniqueFd create_temp() {
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string name = out_.temp_name();
       // 0666 and the umask, as for any file the user creates.
-      int fd = openat(out_.parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        fd_.reset(fd);
+      UniqueFd fd(openat(out_.parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+      if (fd.get() >= 0) {
         temp_.set_name(name);
-        return;
+        return fd;
       }
       if (errno != EEXIST) throw_system_error(out_.shown + ": cannot create a temporary file beside it");
     }
@@ -583,14 +684,14 @@ class ArchiveSink final : public Sink {
   }
 
   void setup_format(const WriteOptions& options) {
-    archive* a = archive_.get();
+    archive* a = stream_->get();
     if (is_tar(format_)) {
       archive_write_set_format_pax_restricted(a);
       // Headers are written under C.UTF-8 (see header_locale): UTF-8 names go
       // in unchanged, others raw with hdrcharset=BINARY. Without that locale,
       // every name is stored raw that way.
       if (!utf8_locale_ && archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK)
-        fail("pax");
+        stream_->fail("pax");
     } else if (format_ == Format::zip) {
       archive_write_set_format_zip(a);
       if (options.compression_level >= 0) set_level("zip", /*format_option=*/true, options.compression_level);
@@ -600,26 +701,10 @@ class ArchiveSink final : public Sink {
   }
 
   void setup_filter(const WriteOptions& options) {
-    archive* a = archive_.get();
     const char* name = format_ == Format::tar_gz ? "gzip" : format_ == Format::tar_xz ? "xz" : "zstd";
-    if (format_ == Format::tar_gz) archive_write_add_filter_gzip(a);
-    else if (format_ == Format::tar_xz) archive_write_add_filter_xz(a);
-    else if (format_ == Format::tar_zst) archive_write_add_filter_zstd(a);
-    else return;
+    if (format_ != Format::tar_gz && format_ != Format::tar_xz && format_ != Format::tar_zst) return;
+    add_filter(stream_->get(), name, options.reproducible, options.compression_threads);
     if (options.compression_level >= 0) set_level(name, /*format_option=*/false, options.compression_level);
-    // A value of nullptr turns the option off: header mtime 0, not "now".
-    if (format_ == Format::tar_gz && options.reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
-    if (format_ == Format::tar_zst || format_ == Format::tar_xz) {
-      // zstd's and liblzma's multi-threaded output does not depend on the
-      // number of workers (xz cuts blocks of a size set by the level, not by
-      // the thread count), so this keeps reproducibility. At least two: with
-      // one, libarchive switches xz to its single-threaded encoder, whose
-      // output differs. Older libarchive lacks the option (ARCHIVE_WARN):
-      // then it runs single-threaded.
-      unsigned wanted = options.compression_threads != 0 ? options.compression_threads : std::thread::hardware_concurrency();
-      unsigned threads = std::max(2u, wanted);
-      archive_write_set_filter_option(a, name, "threads", std::to_string(threads).c_str());
-    }
   }
 
   /// Levels libarchive 3.6 accepts, checked before anything is created.
@@ -632,11 +717,12 @@ class ArchiveSink final : public Sink {
   }
 
   void set_level(const char* module, bool format_option, int level) {
+    archive* a = stream_->get();
     std::string value = std::to_string(level);
-    int status = format_option ? archive_write_set_format_option(archive_.get(), module, "compression-level", value.c_str())
-                               : archive_write_set_filter_option(archive_.get(), module, "compression-level", value.c_str());
+    int status = format_option ? archive_write_set_format_option(a, module, "compression-level", value.c_str())
+                               : archive_write_set_filter_option(a, module, "compression-level", value.c_str());
     if (status != ARCHIVE_OK)
-      throw Error("compression level " + value + ": not accepted by " + module + " (" + lowered_error() + ")");
+      throw Error("compression level " + value + ": not accepted by " + module + " (" + lowered_error(a) + ")");
   }
 
   void fill_entry(const Item& item) {
@@ -684,53 +770,13 @@ class ArchiveSink final : public Sink {
     return encoded.size() == text.size() + 2 * static_cast<std::size_t>(std::count(text.begin(), text.end(), '%'));
   }
 
-  static la_ssize_t write_callback(archive*, void* client, const void* buffer, std::size_t size) {
-    return static_cast<ArchiveSink*>(client)->write_out(static_cast<const char*>(buffer), size);
-  }
-
-  la_ssize_t write_out(const char* data, std::size_t size) {
-    if (discarding_) return static_cast<la_ssize_t>(size);
-    std::size_t done = 0;
-    while (done < size) {
-      ssize_t n = ::write(fd_.get(), data + done, size - done);
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      write_errno_ = n < 0 ? errno : EIO;
-      archive_set_error(archive_.get(), write_errno_, "write error");
-      return -1;
-    }
-    written_ += size;
-    return static_cast<la_ssize_t>(size);
-  }
-
-  std::string lowered_error() const {
-    const char* text = archive_error_string(archive_.get());
-    std::string out = text ? text : "unknown libarchive error";
-    if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z' && (out.size() < 2 || !(out[1] >= 'A' && out[1] <= 'Z')))
-      out[0] = static_cast<char>(out[0] - 'A' + 'a');
-    return out;
-  }
-
-  [[noreturn]] void fail(const std::string& subject) const {
-    if (write_errno_ != 0) throw Error(system_error_message(out_.shown + ": cannot write", write_errno_));
-    throw Error(subject + ": " + lowered_error());
-  }
-
   Format format_;
   OutputPath out_;
-  Temporary temp_;  ///< destroyed after the archive and the descriptor that write it
-  UniqueFd fd_;
-  std::unique_ptr<archive, ArchiveFree> archive_;
-  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry_{archive_entry_new(), &archive_entry_free};
+  Temporary temp_;  ///< destroyed after the stream, which holds the descriptor
+  std::optional<ArchiveStream> stream_;
+  UniqueEntry entry_ = make_entry();
   UniqueLocale utf8_locale_ = make_locale("C.UTF-8");  ///< missing: pax stores every name raw
   UniqueLocale c_locale_ = make_locale("C");
-  int write_errno_ = 0;
-  std::uint64_t written_ = 0;
-  bool closed_ = false;
-  bool discarding_ = false;
 };
 
 /// A directory tree built beside the target, then swapped in.
@@ -1108,6 +1154,67 @@ void BundleWriter::write_manifest(const std::string& format, const BundlePlan& p
   result_.format = format;
 }
 
+// ---------------------------------------------------------------------------
+// The image writer's files: its outer tar and its compressed layer
+
+/// Creates the file at `path`, which must not exist yet.
+UniqueFd create_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw_system_error(path + ": cannot open");
+  return fd;
+}
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw_system_error(path + ": cannot stat");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+/// Copies the bytes of the file at `path` into the current entry of `out`.
+void copy_file(ArchiveStream& out, const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_system_error(path + ": cannot open");
+  std::vector<char> buffer(kChunkSize);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_system_error(path + ": cannot read");
+    if (n == 0) return;
+    out.write(buffer.data(), static_cast<std::size_t>(n));
+  }
+}
+
+/// Writes `member` into `out` through `entry`: a 0755 directory, or a 0644
+/// regular file holding the bytes of member.source; owner 0:0, no user or
+/// group names.
+void add_member(ArchiveStream& out, archive_entry* entry, const TarMember& member) {
+  archive_entry* e = archive_entry_clear(entry);
+  archive_entry_copy_pathname(e, member.name.c_str());
+  archive_entry_set_filetype(e, member.directory ? AE_IFDIR : AE_IFREG);
+  archive_entry_set_perm(e, member.directory ? 0755 : 0644);
+  archive_entry_set_mtime(e, member.mtime, 0);
+  archive_entry_set_size(e, member.directory ? 0 : static_cast<la_int64_t>(file_size(member.source)));
+  if (archive_write_header(out.get(), e) != ARCHIVE_OK) out.fail();
+  if (!member.directory) copy_file(out, member.source);
+}
+
+/// A hashing stream into the new file at `path`, with an entry to fill.
+struct NewFile {
+  NewFile(const std::string& path, const std::string& shown)
+      : out(create_file(path), shown, /*hash=*/true, ArchiveStream::Abort::fail_then_close) {
+    if (!entry) throw Error("libarchive: out of memory");
+  }
+
+  /// Ends the archive, flushes it to disk; its size and digest.
+  WrittenFile finish() {
+    out.finish();
+    return {out.written(), out.sha256_hex()};
+  }
+
+  ArchiveStream out;
+  UniqueEntry entry = make_entry();
+};
+
 }  // namespace
 
 std::string format_from_path(const std::string& path) {
@@ -1138,6 +1245,31 @@ WriteResult write_bundle(const BundlePlan& plan, const WriteOptions& options) {
   WriteResult result = writer.result();
   result.output_bytes = sink->commit();
   return result;
+}
+
+WrittenFile write_plain_tar(const std::string& path, const std::vector<TarMember>& members, const std::string& shown) {
+  NewFile file(path, shown);
+  archive_write_set_format_pax_restricted(file.out.get());
+  archive_write_set_bytes_in_last_block(file.out.get(), 1);
+  file.out.open();
+  for (const TarMember& member : members) add_member(file.out, file.entry.get(), member);
+  return file.finish();
+}
+
+WrittenFile compress_file(const std::string& source, const std::string& target, const Compression& how,
+                          const std::string& shown) {
+  NewFile file(target, shown);
+  archive* a = file.out.get();
+  archive_write_set_format_raw(a);
+  const char* filter = how.compressor == Compressor::gzip ? "gzip" : "zstd";
+  add_filter(a, filter, how.reproducible, how.threads);
+  std::string level = std::to_string(how.level);
+  if (how.level >= 0 && archive_write_set_filter_option(a, filter, "compression-level", level.c_str()) != ARCHIVE_OK)
+    file.out.fail();
+  archive_write_set_bytes_in_last_block(a, 1);
+  file.out.open();
+  add_member(file.out, file.entry.get(), {"layer", /*directory=*/false, source, 0});
+  return file.finish();
 }
 
 }  // namespace tracepack

@@ -8,7 +8,6 @@
 #include "tracepack/diff.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "sha256.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -70,9 +70,6 @@ nlohmann::ordered_json field_value(const std::string& field, const std::string& 
   return text;
 }
 
-struct DigestCloser {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
 
 }  // namespace
 
@@ -164,26 +161,16 @@ std::string render_diff_json(const BundleDiff& diff, const std::string& a_name, 
 std::string sha256_of_host_file(const PathBytes& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return "";
-  std::unique_ptr<EVP_MD_CTX, DigestCloser> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";
-  std::vector<unsigned char> buffer(256 * 1024);
+  Sha256 sha;
+  std::vector<char> buffer(256 * 1024);
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return "";
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n));
+    sha.update(buffer.data(), static_cast<std::size_t>(n));
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  std::string hex;
-  char pair[3];
-  for (unsigned int k = 0; k < length; ++k) {
-    std::snprintf(pair, sizeof pair, "%02x", digest[k]);
-    hex += pair;
-  }
-  return hex;
+  return sha.hex();
 }
 
 }  // namespace tracepack

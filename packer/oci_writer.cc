@@ -6,10 +6,10 @@
 // target (".NAME.tmp.XXXXXX"), in the order the digests require:
 //   1. the layer: write_bundle writes the plan as a plain tar ("layer.tar",
 //      the very bytes of the tar format, manifest included); its SHA-256 is
-//      the config's diff_id. It is then compressed (gzip or zstd, through
-//      libarchive's "raw" format, with no timestamp in the gzip header) into
-//      blobs/sha256/, hashed as it is written, and renamed to its digest;
-//      uncompressed, the tar itself is renamed there.
+//      the config's diff_id. It is then compressed (gzip or zstd, one bare
+//      stream, with no timestamp in the gzip header) into blobs/sha256/,
+//      hashed as it is written, and renamed to its digest; uncompressed, the
+//      tar itself is renamed there.
 //   2. the config (architecture, os, the container defaults, rootfs.diff_ids)
 //      and the manifest (config + layer descriptors) as compact JSON blobs,
 //      each named by the SHA-256 of its bytes;
@@ -23,13 +23,13 @@
 // renamed over it, and the staging directory removed. Any error before that
 // removes the staging directory and the temporary file, leaving a previous
 // output as it was. All times come from SOURCE_DATE_EPOCH or the plan when
-// reproducible, so building twice yields the same digests.
+// reproducible, so building twice yields the same digests. Both archives, the
+// compressed layer and the outer tar, are written by archive_writer.cc
+// (compress_file and write_plain_tar, archive_writer_internal.h), which keeps
+// libarchive out of this file.
 #include "tracepack/oci_writer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -43,9 +43,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "archive_writer_internal.h"
+#include "sha256.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 
@@ -138,29 +139,6 @@ std::pair<std::string_view, std::string_view> split_tag(std::string_view ref) {
 // ---------------------------------------------------------------------------
 // Digests and files
 
-/// An incremental SHA-256 (OpenSSL EVP) giving "sha256:<hex>".
-class Digester {
- public:
-  Digester() {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("sha256: cannot start a digest");
-  }
-  void update(const char* data, std::size_t size) {
-    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw Error("sha256: cannot update a digest");
-  }
-  std::string digest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), md, &length) != 1) throw Error("sha256: cannot finish a digest");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned int i = 0; i < length; ++i) out += {kHex[md[i] >> 4], kHex[md[i] & 15]};
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
-};
-
 /// A content-addressed file of the layout and how it is described.
 struct Blob {
   std::string media_type;
@@ -211,9 +189,9 @@ void rename_file(const fs::path& from, const fs::path& to) {
 }
 
 std::string file_digest(const fs::path& path) {
-  Digester sha;
+  Sha256 sha;
   read_chunks(path, [&](const char* data, std::size_t size) { sha.update(data, size); });
-  return sha.digest();
+  return "sha256:" + sha.hex();
 }
 
 std::string host_machine() {
@@ -371,145 +349,28 @@ std::uint64_t Staging::publish_directory() {
 }
 
 // ---------------------------------------------------------------------------
-// libarchive: the layer's compression and the outer tar
-
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-using UniqueArchive = std::unique_ptr<archive, ArchiveFree>;
-using UniqueEntry = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
-
-/// A libarchive writer into a file, hashing and counting what it writes.
-class ArchiveFile {
- public:
-  ArchiveFile(const fs::path& path, std::string shown)
-      : fd_(open_file(path, O_WRONLY | O_CREAT | O_EXCL)), shown_(std::move(shown)), archive_(archive_write_new()) {
-    if (!archive_ || !entry_) throw Error("libarchive: out of memory");
-  }
-  ~ArchiveFile() {
-    if (!archive_ || closed_) return;
-    // After an error: fail keeps tar from padding the unfinished entry, and
-    // close (its output dropped) releases the compressors, which free alone
-    // would leak in libarchive 3.6.
-    discarding_ = true;
-    archive_write_fail(archive_.get());
-    archive_write_close(archive_.get());
-  }
-  ArchiveFile(const ArchiveFile&) = delete;
-  ArchiveFile& operator=(const ArchiveFile&) = delete;
-
-  archive* get() { return archive_.get(); }
-
-  void open() {
-    archive_write_set_bytes_in_last_block(archive_.get(), 1);
-    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveFile::callback, nullptr, nullptr) != ARCHIVE_OK) fail();
-  }
-
-  /// Adds an entry; a regular file's bytes are copied from `source`.
-  void add(const std::string& name, bool directory, std::int64_t mtime, const fs::path& source = {}) {
-    archive_entry* e = archive_entry_clear(entry_.get());
-    archive_entry_copy_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, directory ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(e, directory ? 0755 : 0644);
-    archive_entry_set_mtime(e, mtime, 0);
-    archive_entry_set_size(e, directory ? 0 : static_cast<la_int64_t>(size_of(source)));
-    if (archive_write_header(archive_.get(), e) != ARCHIVE_OK) fail();
-    if (directory) return;
-    read_chunks(source, [&](const char* data, std::size_t size) {
-      if (archive_write_data(archive_.get(), data, size) != static_cast<la_ssize_t>(size)) fail();
-    });
-  }
-
-  /// Finishes the archive and flushes it to disk; returns its SHA-256 and size.
-  Blob close() {
-    closed_ = true;
-    if (archive_write_close(archive_.get()) != ARCHIVE_OK) fail();
-    if (fsync(fd_.get()) != 0) throw_system_error(shown_ + ": cannot write");
-    return {"", sha_.digest(), written_};
-  }
-
-  [[noreturn]] void fail() const {
-    if (write_errno_ != 0) throw Error(system_error_message(shown_ + ": cannot write", write_errno_));
-    const char* text = archive_error_string(archive_.get());
-    std::string message = text ? text : "libarchive error";
-    if (message[0] >= 'A' && message[0] <= 'Z' && !(message.size() > 1 && message[1] >= 'A' && message[1] <= 'Z'))
-      message[0] = static_cast<char>(message[0] - 'A' + 'a');
-    throw Error(shown_ + ": " + message);
-  }
-
- private:
-  static la_ssize_t callback(archive*, void* self, const void* data, std::size_t size) {
-    return static_cast<ArchiveFile*>(self)->write_out(static_cast<const char*>(data), size);
-  }
-
-  la_ssize_t write_out(const char* data, std::size_t size) {
-    if (discarding_) return static_cast<la_ssize_t>(size);
-    sha_.update(data, size);
-    written_ += size;
-    for (std::size_t done = 0; done < size;) {
-      ssize_t n = ::write(fd_.get(), data + done, size - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        write_errno_ = n < 0 ? errno : EIO;
-        archive_set_error(archive_.get(), write_errno_, "write error");
-        return -1;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    return static_cast<la_ssize_t>(size);
-  }
-
-  UniqueFd fd_;
-  std::string shown_;
-  UniqueArchive archive_;
-  UniqueEntry entry_{archive_entry_new(), &archive_entry_free};
-  Digester sha_;
-  std::uint64_t written_ = 0;
-  int write_errno_ = 0;
-  bool closed_ = false;
-  bool discarding_ = false;
-};
+// The outer tar and the layer's compression (archive_writer.cc writes both)
 
 std::uint64_t Staging::publish_archive(std::int64_t mtime) {
   temp_file_ = dir_.string() + ".tar";  // beside the target, as unique as the staging directory
-  ArchiveFile out(temp_file_, shown_);
-  archive_write_set_format_pax_restricted(out.get());
-  out.open();
   std::sort(files_.begin(), files_.end());
-  out.add("blobs/", true, mtime);
-  out.add("blobs/sha256/", true, mtime);
-  for (const std::string& file : files_) out.add(file, false, mtime, dir_ / file);
-  Blob written = out.close();
+  std::vector<TarMember> members = {{"blobs/", true, "", mtime}, {"blobs/sha256/", true, "", mtime}};
+  for (const std::string& file : files_) members.push_back({file, false, (dir_ / file).string(), mtime});
+  WrittenFile written = write_plain_tar(temp_file_.string(), members, shown_);
   if (rename(temp_file_.c_str(), target_.c_str()) != 0) throw_system_error(shown_ + ": cannot put the image in place");
   temp_file_.clear();
   return written.size;
 }
 
-/// Compresses the layer tar at `tar` into `out` with the chosen filter.
+/// Compresses the layer tar at `tar` into `out` with the chosen compressor.
 Blob compress_layer(const fs::path& tar, const fs::path& out, const ImageConfig& config, const WriteOptions& options) {
-  ArchiveFile file(out, options.path);
-  archive* a = file.get();
-  archive_write_set_format_raw(a);
-  const char* filter = config.layer_compression.c_str();
-  if (config.layer_compression == "gzip") {
-    archive_write_add_filter_gzip(a);
-    // A value of nullptr turns the option off: header mtime 0, not "now".
-    if (options.reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
-  } else {
-    archive_write_add_filter_zstd(a);
-    // zstd's multi-threaded output does not depend on the number of workers.
-    unsigned wanted = options.compression_threads ? options.compression_threads : std::thread::hardware_concurrency();
-    unsigned threads = std::max(2u, wanted);
-    archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
-  }
-  std::string level = std::to_string(options.compression_level);
-  if (options.compression_level >= 0 && archive_write_set_filter_option(a, filter, "compression-level", level.c_str()) != ARCHIVE_OK)
-    file.fail();
-  file.open();
-  file.add("layer", false, 0, tar);
-  Blob blob = file.close();
-  blob.media_type = "application/vnd.oci.image.layer.v1.tar+" + config.layer_compression;
-  return blob;
+  Compression how;
+  how.compressor = config.layer_compression == "gzip" ? Compressor::gzip : Compressor::zstd;
+  how.level = options.compression_level;
+  how.threads = options.compression_threads;
+  how.reproducible = options.reproducible;
+  WrittenFile file = compress_file(tar.string(), out.string(), how, options.path);
+  return {"application/vnd.oci.image.layer.v1.tar+" + config.layer_compression, "sha256:" + file.sha256, file.size};
 }
 
 // ---------------------------------------------------------------------------
@@ -573,9 +434,9 @@ Json docker_manifest_json(const Blob& config, const Blob& layer, const std::stri
 /// Stores `doc` as a content-addressed blob.
 Blob add_json_blob(Staging& staging, const Json& doc, std::string_view media_type) {
   std::string text = doc.dump();
-  Digester sha;
+  Sha256 sha;
   sha.update(text.data(), text.size());
-  Blob blob{std::string(media_type), sha.digest(), text.size()};
+  Blob blob{std::string(media_type), "sha256:" + sha.hex(), text.size()};
   staging.write_text(blob.path(), text);
   return blob;
 }
