@@ -89,6 +89,7 @@ int run_build(const BuildArgs& args) {
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
+  if (args.verify) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
   bool progress = !args.json && isatty(STDERR_FILENO);
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);

@@ -23,6 +23,11 @@ struct VerifyRequest {
   bool progress = false;
 };
 
+/// Throws Error when a test of `spec` runs in a directory that no bundle
+/// holds (under /tmp, /proc, /sys, /dev or /run: see pseudo_root): inside
+/// the sandbox that directory is empty, so the test could not run there.
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const std::filesystem::path& spec_dir);
+
 /// Unpacks the bundle if it is an archive, runs every test of the spec in a
 /// sandbox holding only it, and names what each failing test missed.
 /// Throws Error when the bundle cannot be read or the sandbox built.

@@ -152,7 +152,18 @@ VerifyResult judge(const TestRun& run, const std::string& root, const VerifyRequ
 
 }  // namespace
 
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spec_dir) {
+  for (const TestCase& test : spec.tests) {
+    std::string cwd = (test.cwd.empty() ? spec_dir : spec_dir / test.cwd).lexically_normal().string();
+    std::string root(pseudo_root(cwd));
+    if (root.empty()) continue;
+    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root + ", which no bundle holds (in the sandbox " +
+                root + " is the run's own, empty): move the project or the test's cwd out of " + root);
+  }
+}
+
 std::vector<VerifyResult> verify_bundle(const VerifyRequest& request) {
+  check_tests_can_run_in_a_bundle(*request.spec, request.spec_dir);
   BundleTree tree(request.bundle);
   ScratchDir traces("verify");
   TestRunOptions options{.jobs = request.jobs, .progress = request.progress, .sandbox = tree.root()};

@@ -165,6 +165,23 @@ TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
   EXPECT_EQ(r.err, "tracepack: error: " + image + ": not an image tracepack can read: index.json must name exactly one manifest\n");
 }
 
+// In the sandbox /tmp is the run's own and empty: a test that runs there
+// cannot find its files, so build and verify refuse it before running it.
+TEST(VerifyCli, ATestRunningUnderTmpIsRefused) {
+  TempDir dir;
+  write_file(dir / "tracepack.yaml", "name: t\ntests:\n  - name: one\n    run: [/bin/true]\noutput:\n  path: out.tar\n");
+  std::string expected = "tracepack: error: test 'one' runs in " + dir.path() + ", under /tmp, which no bundle holds " +
+                         "(in the sandbox /tmp is the run's own, empty): move the project or the test's cwd out of /tmp\n";
+  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
+  EXPECT_EQ(built.exit_code, 1);
+  EXPECT_EQ(built.err, expected);
+  EXPECT_FALSE(fs::exists(dir / "out.tar")) << "refused before anything was traced or packed";
+  ASSERT_EQ(tracepack({"build", dir / "tracepack.yaml", "--no-verify"}).exit_code, 0);
+  RunResult verified = tracepack({"verify", dir / "out.tar", "--spec", dir / "tracepack.yaml"});
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_EQ(verified.err, expected);
+}
+
 TEST(VerifyCli, OneCommandAfterDashDash) {
   TempDir dir;
   std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
