@@ -477,7 +477,8 @@ TEST(BuildCli, ExitStatusMismatchFailsAndPacksNothing) {
   std::string spec = spec_with_failing_test(dir,
                                             "  - name: wrong-exit\n"
                                             "    run: [/bin/sh, -c, 'exit 3']\n");
-  RunResult built = build(spec, dir, dir / "out.tar", "");
+  // --no-verify: the spec is in /tmp, which verification refuses before the tests run.
+  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -491,7 +492,7 @@ TEST(BuildCli, StdoutMismatchFailsAndPacksNothing) {
                                             "  - name: wrong-output\n"
                                             "    run: [/bin/echo, hello]\n"
                                             "    stdout: \"goodbye\\n\"\n");
-  RunResult built = build(spec, dir, dir / "out.tar", "");
+  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});  // see above
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -644,7 +645,7 @@ TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
   TempDir dir;
   std::ofstream(dir / "tracepack.yaml") << "name: nodir\ntests:\n  - name: t\n    run: [/bin/true]\n    cwd: missing\n"
                                          "output:\n  path: out.tar\n";
-  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
+  RunResult built = tracepack({"build", dir / "tracepack.yaml", "--no-verify"});  // in /tmp: see above
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") +
                            ": No such file or directory\n"),
