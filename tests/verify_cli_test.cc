@@ -22,6 +22,9 @@ using namespace cli_test;
 const std::string kSpecs = FIXTURE_SRC_DIR "/specs";
 const std::string kApps = FIXTURE_SRC_DIR "/apps";  ///< the example applications
 
+/// `python3 -c SCRIPT ARG`: a script that writes or edits the file ARG.
+RunResult python(const std::string& script, const std::string& arg) { return run({"python3", "-c", script, arg}); }
+
 /// `tracepack build SPEC` into `dir`: traces in dir/traces, the bundle at dir/NAME.
 std::string build(const std::string& spec, const TempDir& dir, const std::string& name) {
   RunResult r = tracepack({"build", spec, "--no-verify", "--traces", dir / "traces", "-o", dir / name});
@@ -153,13 +156,11 @@ TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
   RunResult built = tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--no-verify", "--traces", dir / "traces", "-f",
                             "oci", "-o", image});
   ASSERT_EQ(built.exit_code, 0) << built.err;
-  ASSERT_EQ(run({"python3", "-c",
-                 "import json, sys\n"
-                 "p = sys.argv[1] + '/index.json'\n"
-                 "j = json.load(open(p)); j['manifests'] *= 2; json.dump(j, open(p, 'w'))\n",
-                 image})
-                .exit_code,
-            0);
+  ASSERT_TRUE(exited_with(python("import json, sys\n"
+                                 "p = sys.argv[1] + '/index.json'\n"
+                                 "j = json.load(open(p)); j['manifests'] *= 2; json.dump(j, open(p, 'w'))\n",
+                                 image),
+                          0));
   RunResult r = tracepack({"verify", image, "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "tracepack: error: " + image + ": not an image tracepack can read: index.json must name exactly one manifest\n");
@@ -200,13 +201,11 @@ TEST(VerifyCli, OneCommandAfterDashDash) {
 TEST(VerifyCli, AHostileArchiveIsRefused) {
   TempDir dir;
   std::string archive = dir / "hostile.tar";
-  ASSERT_EQ(run({"python3", "-c",
-                 "import tarfile, io, sys\n"
-                 "with tarfile.open(sys.argv[1], 'w') as t:\n"
-                 "    i = tarfile.TarInfo('../evil'); i.size = 1; t.addfile(i, io.BytesIO(b'x'))\n",
-                 archive})
-                .exit_code,
-            0);
+  ASSERT_TRUE(exited_with(python("import tarfile, io, sys\n"
+                                 "with tarfile.open(sys.argv[1], 'w') as t:\n"
+                                 "    i = tarfile.TarInfo('../evil'); i.size = 1; t.addfile(i, io.BytesIO(b'x'))\n",
+                                 archive),
+                          0));
   RunResult r = tracepack({"verify", archive, "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "tracepack: error: " + archive + ": entry '../evil' refused: path leads outside the bundle (\"..\")\n");
