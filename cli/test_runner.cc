@@ -59,9 +59,17 @@ std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::
   return argv;
 }
 
+}  // namespace
+
+std::string test_directory(const fs::path& spec_dir, const TestCase& test) {
+  return (test.cwd.empty() ? spec_dir : spec_dir / test.cwd).lexically_normal().string();
+}
+
+namespace {
+
 // Starts one test's tracer as a child process in the test's directory and environment.
 pid_t start_test(const TestRun& run, const fs::path& spec_dir, const std::string& sandbox, unsigned cpu) {
-  std::string cwd = (spec_dir / run.test->cwd).lexically_normal().string();
+  std::string cwd = test_directory(spec_dir, *run.test);
   std::vector<std::string> argv = tracer_argv(run, cwd, sandbox, cpu);
   std::vector<std::string> env = test_environment(*run.test);
   std::vector<char*> cargv, cenv;

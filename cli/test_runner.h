@@ -32,6 +32,10 @@ struct TestRunOptions {
 
 /// Runs every test of `spec` (cwd relative to `spec_dir`), writing
 /// NAME.jsonl and NAME.stdout into `traces_dir`. Returns them in spec order.
+/// The directory `test` runs in: its cwd, taken from `spec_dir` when relative
+/// (spec_dir itself when the test names none), normalised.
+std::string test_directory(const std::filesystem::path& spec_dir, const TestCase& test);
+
 std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::path& spec_dir,
                                const std::filesystem::path& traces_dir, const TestRunOptions& options);
 

@@ -154,7 +154,7 @@ VerifyResult judge(const TestRun& run, const std::string& root, const VerifyRequ
 
 void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spec_dir) {
   for (const TestCase& test : spec.tests) {
-    std::string cwd = (test.cwd.empty() ? spec_dir : spec_dir / test.cwd).lexically_normal().string();
+    std::string cwd = test_directory(spec_dir, test);
     std::string root(pseudo_root(cwd));
     if (root.empty()) continue;
     throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root + ", which no bundle holds (in the sandbox " +
