@@ -22,6 +22,7 @@
 #include "verify.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
+#include "tracepack/host_specific.h"
 #include "tracepack/pack.h"
 
 namespace tracepack::cli {
@@ -55,6 +56,9 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
   for (const auto& [reason, count] : count_exclusions(plan)) excluded[reason] = count;
   j["excluded"] = excluded;
   j["warnings"] = plan.warnings;
+  j["host_specific"] = nlohmann::json::array();
+  for (const HostSpecificFinding& f : plan.host_specific)
+    j["host_specific"].push_back({{"path", encode_path(f.path)}, {"why", f.why}, {"exclude_line", f.exclude_line}});
   nlohmann::json packages = nlohmann::json::array();
   for (const PackageUsage& u : package_usage(plan))
     packages.push_back({{"package", u.package}, {"files_used", u.files_used}, {"bytes_used", u.bytes_used},
@@ -129,6 +133,7 @@ int run_build(const BuildArgs& args) {
   for (const auto& [reason, count] : count_exclusions(plan))
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
+  for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
   std::istringstream lines(verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed) throw Error("build: the bundle failed verification (it was written: " + request.output + ")");

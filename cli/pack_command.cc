@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "tracepack/error.h"
+#include "tracepack/host_specific.h"
 #include "tracepack/pack.h"
 
 namespace tracepack::cli {
@@ -29,6 +30,7 @@ void print_outcome(const BundlePlan& plan, const WriteResult& w, const std::stri
   for (const auto& [reason, count] : count_exclusions(plan))
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
+  for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
 }
 
 struct PackArgs {

@@ -12,7 +12,17 @@
 //     added; both win over exclude: (precedence: include > exclude > traced).
 //  4. closure over the tree: each entry's parent directories, and each
 //     symlink's target, are added so that every path resolves in the bundle.
+//     A target (or a symlink on the way to it) that an exclude: glob matches
+//     stays out, as a traced file would: the link then dangles in the bundle,
+//     which the plan records (dangling_links) and warns about. Parents are
+//     always added: an entry cannot exist without its directory.
 //  5. metadata: lstat of every entry; hard links are detected by inode.
+//  6. review: find_host_specific lists personal and host-specific entries.
+// Nothing below a kernel pseudo file system (/proc, /sys, /dev) is ever a
+// candidate, whatever proposes it: an include glob reaching it through a
+// symlink, or a symlink's target (/etc/mtab -> ../proc/self/mounts). Special
+// files (FIFOs, sockets, devices) are left out by their lstat type, here or in
+// step 5; nothing in planning opens a file.
 // Candidates live in a std::map keyed by path, so the result is sorted and
 // independent of the order of the traces.
 #include <sys/stat.h>
@@ -27,6 +37,7 @@
 #include <unordered_map>
 
 #include "tracepack/error.h"
+#include "tracepack/host_specific.h"
 #include "tracepack/plan.h"
 #include "tracepack/posix.h"
 
@@ -98,6 +109,10 @@ class Planner {
   void add_working_directories(const Trace& trace);
   void add_traced(const Trace& trace);
   void propose(const PathBytes& path, PlanReason reason, bool forced);
+  bool refuse_kernel_file(const PathBytes& path);
+  bool refuse_special(const PathBytes& path, const IncludeRule& rule);
+  std::optional<std::string> closure_refusal(const PathBytes& path, const PathBytes& link);
+  void note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const std::string& reason);
   void exclude(const PathBytes& path, std::string reason);
   std::optional<std::string> excluded_by_rule(const PathBytes& path) const;
   void add_include_globs();
@@ -118,6 +133,7 @@ class Planner {
   std::map<PathBytes, std::string> excluded_;
   std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
   std::vector<std::string> warnings_;
+  std::vector<DanglingLink> dangling_;
   std::unordered_map<std::uint64_t, const Process*> processes_;  ///< of the trace being read
   mutable std::unordered_map<PathBytes, std::optional<FileInfo>> infos_;  ///< each path is looked up once
 };
@@ -183,8 +199,21 @@ std::optional<std::string> Planner::excluded_by_rule(const PathBytes& path) cons
   return std::nullopt;
 }
 
+std::string kernel_reason(std::string_view root) {
+  return std::string(root) + ": kernel pseudo file system, never packed (the kernel provides it where the bundle runs)";
+}
+
+// True (and the path excluded) when it lies in a kernel pseudo file system.
+bool Planner::refuse_kernel_file(const PathBytes& path) {
+  std::string_view root = kernel_pseudo_root(path);
+  if (root.empty()) return false;
+  exclude(path, kernel_reason(root));
+  return true;
+}
+
 void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   if (path.empty() || path == "/") return;
+  if (forced && refuse_kernel_file(path)) return;
   if (!forced) {
     if (std::string_view root = pseudo_root(path); !root.empty()) {
       return exclude(path, std::string(root) + ": not packed (pseudo or temporary file system)");
@@ -241,6 +270,20 @@ void Planner::add_traced(const Trace& trace) {
   }
 }
 
+// A FIFO, socket or device an include glob matches: named in a warning, as
+// the rule asked for it, and left out. Its lstat type says so; it is never opened.
+bool Planner::refuse_special(const PathBytes& path, const IncludeRule& rule) {
+  const std::optional<FileInfo>& info = this->info(path);
+  if (!info || info->file_type == FileType::regular || info->file_type == FileType::directory ||
+      info->file_type == FileType::symlink)
+    return false;
+  std::string type(to_string(info->file_type));
+  exclude(path, type + ": special files are never packed");
+  warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches " + encode_path(path) + ", a " + type +
+                      ": left out (special files are never packed)");
+  return true;
+}
+
 // Walks the physical directory `dir`, which the pattern knows as `written`
 // (the same directory reached through symlinks such as /lib -> usr/lib).
 void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written) {
@@ -249,7 +292,7 @@ void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const P
     PathBytes as_written = (written == "/" ? "" : written) + "/" + name;
     const std::optional<FileInfo>& info = this->info(path);
     if (!info) continue;
-    if (glob_match(rule.pattern, as_written)) {
+    if (glob_match(rule.pattern, as_written) && !refuse_special(path, rule)) {
       PlanReason r;
       r.source = PlanReason::Source::rule;
       r.rule = rule.pattern + " (" + location(rule.where) + ")";
@@ -280,9 +323,14 @@ void Planner::add_include_globs() {
       warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing: " + start + " does not exist");
       continue;
     }
+    if (std::string_view root = kernel_pseudo_root(physical.path); !root.empty()) {
+      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' leads to " + encode_path(physical.path) +
+                          ", in " + std::string(root) + ": a kernel pseudo file system is never packed");
+      continue;
+    }
     std::size_t before = candidates_.size();
     PlanReason r{PlanReason::Source::rule, "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
-    if (glob_match(rule.pattern, start)) propose(physical.path, r, true);
+    if (glob_match(rule.pattern, start) && !refuse_special(physical.path, rule)) propose(physical.path, r, true);
     if (info->type == EntryType::directory) expand_glob(rule, physical.path, start);
     if (candidates_.size() != before)
       for (const PathBytes& link : physical.links) propose(link, r, true);
@@ -351,6 +399,20 @@ Planner::Physical Planner::resolve(const PathBytes& path) const {
   return out;
 }
 
+// Why a symlink's target (or a symlink on the way to it) that is not yet a
+// candidate stays out, or nullopt. An exclude: glob beats it, as it beats a
+// traced file: the target is there because a traced or included link points
+// at it, not because a rule asked for it. The exclusion records the link.
+std::optional<std::string> Planner::closure_refusal(const PathBytes& path, const PathBytes& link) {
+  if (std::string_view root = kernel_pseudo_root(path); !root.empty()) {
+    exclude(path, kernel_reason(root));
+    return kernel_reason(root);
+  }
+  std::optional<std::string> rule = excluded_by_rule(path);
+  if (rule) exclude(path, *rule + ", although symlink " + encode_path(link) + " points to it");
+  return rule;
+}
+
 // Adds parents and symlink targets until nothing new appears.
 void Planner::close_tree() {
   std::vector<PathBytes> todo;
@@ -370,9 +432,25 @@ void Planner::close_tree() {
     if (!info || info->type != EntryType::symlink) continue;
     PathBytes target = info->link_target.starts_with('/') ? info->link_target : parent_of(path) + "/" + info->link_target;
     Physical resolved = resolve(target);
-    for (const PathBytes& link : resolved.links) add(link, PlanReason::Source::link_target, "on the way to the target of symlink " + path);
-    if (!resolved.path.empty()) add(resolved.path, PlanReason::Source::link_target, "target of symlink " + path);
+    std::vector<PathBytes> steps = resolved.links;
+    if (!resolved.path.empty()) steps.push_back(resolved.path);
+    for (const PathBytes& step : steps) {
+      if (candidates_.contains(step)) continue;
+      if (std::optional<std::string> refusal = closure_refusal(step, path)) {
+        // A link into /proc resolves where the bundle runs: the kernel provides it.
+        if (kernel_pseudo_root(step).empty()) note_dangling(path, info->link_target, step, *refusal);
+        break;
+      }
+      bool last = !resolved.path.empty() && &step == &steps.back();
+      add(step, PlanReason::Source::link_target, (last ? "target of symlink " : "on the way to the target of symlink ") + path);
+    }
   }
+}
+
+void Planner::note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const std::string& reason) {
+  dangling_.push_back({link, contents, blocked, reason});
+  warnings_.push_back("symlink " + encode_path(link) + " -> " + encode_path(contents) + " dangles in the bundle: " +
+                      encode_path(blocked) + " is left out: " + reason);
 }
 
 void Planner::fill_metadata(BundlePlan& plan) {
@@ -433,7 +511,11 @@ BundlePlan Planner::run() {
   std::sort(plan.excluded.begin(), plan.excluded.end(),
             [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
   plan.warnings = std::move(warnings_);
+  plan.dangling_links = std::move(dangling_);
+  std::sort(plan.dangling_links.begin(), plan.dangling_links.end(),
+            [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });
   for (const Trace& trace : in_.traces) plan.runs.push_back(trace.run);
+  plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   return plan;
 }
 
@@ -490,12 +572,20 @@ std::string_view pseudo_root(std::string_view path) {
   return {};
 }
 
+std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes& link) {
+  std::vector<std::string> notes;
+  for (const DanglingLink& d : plan.dangling_links)
+    if (d.link == link) notes.push_back("dangles in the bundle: " + encode_path(d.blocked) + " is left out: " + d.reason);
+  return notes;
+}
+
 std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {
   std::vector<std::string> lines;
   for (const PlanEntry& e : plan.entries) {
     if (e.path != path) continue;
     lines.push_back(encode_path(path) + ": in the bundle");
     for (const PlanReason& r : e.reasons) lines.push_back("  " + r.detail);
+    for (const std::string& note : dangling_notes(plan, path)) lines.push_back("  " + note);
     return lines;
   }
   for (const PlanExclusion& x : plan.excluded) {

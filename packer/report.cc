@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "tracepack/error.h"
+#include "tracepack/host_specific.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/pack.h"
 
@@ -139,6 +140,7 @@ void count_totals(BundleReport& r) {
   t.excluded = r.excluded.size();
   t.failed_lookups = r.failed_lookups.size();
   t.warnings = r.warnings.size();
+  t.host_specific = r.host_specific.size();
 }
 
 void find_largest_directories(BundleReport& r) {
@@ -316,6 +318,24 @@ std::vector<std::string> dist_info_directories(const PathBytes& dir) {
   return names;
 }
 
+// The manifest keeps each entry's reason lines, not their sources: a line
+// naming an include rule stands for the acknowledgement a plan would see.
+std::vector<HostSpecificFinding> host_specific_of(const Manifest& manifest, const ReportOptions& options) {
+  BundlePlan plan;
+  for (const ManifestEntry& e : manifest.entries) {
+    PlanEntry p;
+    p.path = e.path;
+    p.type = entry_type(e.type);
+    p.size = e.size;
+    for (const std::string& line : e.reasons)
+      if (line.starts_with("included by rule ") || line.starts_with("included by elf: "))
+        p.reasons.push_back({PlanReason::Source::rule, line, {}, 0, 0, {}, {}});
+    plan.entries.push_back(std::move(p));
+  }
+  HostSpecificOptions host{{}, options.dpkg_admin_dir, options.python_root};
+  return find_host_specific(plan, {}, host);
+}
+
 }  // namespace
 
 std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>& files, const PathBytes& root) {
@@ -339,6 +359,7 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
   for (const PlanEntry& e : plan.entries) r.files.push_back(file_of(e));
   r.excluded = plan.excluded;
   r.warnings = plan.warnings;
+  r.host_specific = plan.host_specific;
   for (const Warning& w : trace.warnings) r.warnings.push_back("trace: " + w.message);
   r.tests = tests_of(trace);
   for (const Process& p : trace.processes) r.processes.push_back(process_of(trace, p));
@@ -357,6 +378,7 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   r.excluded = contents.manifest.excluded;
   r.warnings = contents.warnings;
   for (std::string& problem : check_manifest(contents)) r.warnings.push_back(std::move(problem));
+  r.host_specific = host_specific_of(contents.manifest, options);
   derive(r, options);
   return r;
 }

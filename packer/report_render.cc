@@ -57,7 +57,8 @@ Json totals_json(const ReportTotals& t) {
           {"directories", t.directories}, {"symlinks", t.symlinks},
           {"bytes", t.bytes},         {"processes", optional_json(t.processes)},
           {"tests", t.tests},         {"excluded", t.excluded},
-          {"failed_lookups", t.failed_lookups}, {"warnings", t.warnings}};
+          {"failed_lookups", t.failed_lookups}, {"warnings", t.warnings},
+          {"host_specific", t.host_specific}};
 }
 
 Json packages_json(const std::vector<PackageUsage>& packages) {
@@ -132,6 +133,13 @@ Json directories_json(const std::vector<DirectoryUsage>& dirs) {
   return out;
 }
 
+Json host_specific_json(const std::vector<HostSpecificFinding>& findings) {
+  Json out = Json::array();
+  for (const HostSpecificFinding& f : findings)
+    out.push_back({{"path", encode_path(f.path)}, {"why", f.why}, {"exclude_line", f.exclude_line}});
+  return out;
+}
+
 Json report_json(const BundleReport& r) {
   Json files = Json::array();
   for (const ReportFile& f : r.files) files.push_back(file_json(f));
@@ -152,6 +160,7 @@ Json report_json(const BundleReport& r) {
           {"excluded", exclusions_json(r.excluded)},
           {"failed_lookups", exclusions_json(r.failed_lookups)},
           {"warnings", r.warnings},
+          {"host_specific", host_specific_json(r.host_specific)},
           {"tests", tests_json(r.tests)},
           {"processes", processes_json(r.processes)},
           {"files", std::move(files)}};
@@ -258,6 +267,12 @@ void text_exclusions(TextWriter& w, const BundleReport& r) {
   w.heading(format("Warnings (%" PRIu64 ")", r.totals.warnings));
   if (r.warnings.empty()) w.dim("none");
   text_list(w, r.warnings);
+  w.heading(format("Host-specific: review (%" PRIu64 ")", r.totals.host_specific));
+  if (r.host_specific.empty()) w.dim("none");
+  std::vector<std::string> review;
+  for (const HostSpecificFinding& f : r.host_specific)
+    review.push_back(encode_path(f.path) + ": " + f.why + "  (to leave it out, exclude: " + f.exclude_line + ")");
+  text_list(w, review);
 }
 
 // ---------------------------------------------------------------------------
@@ -350,6 +365,8 @@ ul.tree { list-style: none; padding-left: 1.2em; border-left: 1px dotted #bbb; }
 <table id="failed-lookups"><thead><tr><th>path</th><th>reason</th></tr></thead><tbody></tbody></table>
 <h2>Warnings</h2>
 <ul id="warnings"></ul>
+<h2>Host-specific: review</h2>
+<table id="host-specific"><thead><tr><th>path</th><th>why</th><th>to leave it out, exclude:</th></tr></thead><tbody></tbody></table>
 )html";
 
 constexpr std::string_view kHtmlScript = R"js(
@@ -461,6 +478,8 @@ constexpr std::string_view kHtmlScript = R"js(
                               [ending], [function (d) { return d.files; }, "num"], [function (d) { return human(d.bytes); }, "num"]]);
   fill("exclusions", data.excluded_by_reason, [[function (d) { return d.count; }, "num"], [function (d) { return d.reason; }]]);
   fill("failed-lookups", data.failed_lookups, [[function (d) { return d.path; }, "path"], [function (d) { return d.reason; }]]);
+  fill("host-specific", data.host_specific, [[function (d) { return d.path; }, "path"], [function (d) { return d.why; }],
+                                             [function (d) { return d.exclude_line; }, "path"]]);
   data.warnings.forEach(function (w) { var li = document.createElement("li"); li.appendChild(text(w)); byId("warnings").appendChild(li); });
   if (data.warnings.length === 0) { var li = document.createElement("li"); li.className = "muted"; li.appendChild(text("none")); byId("warnings").appendChild(li); }
 

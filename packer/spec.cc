@@ -319,11 +319,11 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 
 // ---- the spec's levels -----------------------------------------------------
 
-constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output", "secrets", "image"};
+constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output", "secrets", "host_specific", "image"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
-constexpr std::string_view kSecretsKeys[] = {"allow"};
+constexpr std::string_view kAllowKeys[] = {"allow"};
 constexpr std::string_view kImageKeys[] = {"tag",    "entrypoint",    "cmd",          "env", "workdir",          "user",
                                            "labels", "exposed_ports", "architecture", "os",  "layer_compression"};
 
@@ -441,6 +441,13 @@ void read_tests(const Field& field, std::vector<TestCase>& tests, Problems& prob
   }
 }
 
+// Reading a kernel file is not copying a file: it can consume the kernel log
+// (/proc/kmsg) or block forever (/dev/random on old kernels, a tty).
+std::string pseudo_problem(std::string_view what, std::string_view path, std::string_view root) {
+  return std::string(what) + " " + quoted(printable(path)) + " lies in " + std::string(root) +
+         ", a kernel pseudo file system: its files are made by the kernel when read and are never packed";
+}
+
 std::optional<IncludeRule> read_elf_include(const YAML::Node& node, Problems& problems) {
   Fields fields = read_fields(node, kElfKeys, problems);
   const Field* elf = require_field(fields, "elf", node, problems);
@@ -449,6 +456,10 @@ std::optional<IncludeRule> read_elf_include(const YAML::Node& node, Problems& pr
   if (!path) return std::nullopt;
   if (!path->starts_with('/')) {
     problems.add(elf->mark(), "'elf' must be an absolute path, not " + quoted(*path));
+    return std::nullopt;
+  }
+  if (std::string_view root = kernel_pseudo_root(*path); !root.empty()) {
+    problems.add(elf->mark(), pseudo_problem("'elf'", *path, root));
     return std::nullopt;
   }
   return IncludeRule{IncludeRule::Kind::elf, *path, problems.location(node.Mark())};
@@ -467,6 +478,8 @@ void read_includes(const Field& field, std::vector<IncludeRule>& rules, Problems
       // literal prefix; "at any depth" would mean walking all of it.
       if (!pattern->starts_with('/'))
         problems.add(item.Mark(), "include glob " + quoted(*pattern) + " must start with '/' (only exclude globs match at any depth)");
+      else if (std::string_view root = kernel_pseudo_root(*pattern); !root.empty())
+        problems.add(item.Mark(), pseudo_problem("include", *pattern, root));
       else
         rules.push_back({IncludeRule::Kind::glob, *pattern, problems.location(item.Mark())});
     }
@@ -503,11 +516,13 @@ void read_output(const Field& field, OutputSpec& output, Problems& problems) {
     if (auto v = read_bool(*f, problems)) output.reproducible = *v;
 }
 
-// `secrets: allow:` names files one by one, so each entry is an absolute path, not a glob.
-void read_secrets(const Field& field, SecretsSpec& secrets, Problems& problems) {
+// `secrets: allow:` and `host_specific: allow:` name files one by one, so
+// each entry is an absolute path, not a glob.
+template <typename Allowed>
+void read_allow_list(const Field& field, std::vector<Allowed>& allow_list, Problems& problems) {
   if (field.value.IsNull()) return;
   if (!field.value.IsMap()) return type_problem(field, "a map", problems);
-  Fields fields = read_fields(field.value, kSecretsKeys, problems);
+  Fields fields = read_fields(field.value, kAllowKeys, problems);
   const Field* allow = find_field(fields, "allow");
   if (!allow) return;
   std::optional<std::vector<YAML::Node>> items = read_list(*allow, problems);
@@ -518,7 +533,7 @@ void read_secrets(const Field& field, SecretsSpec& secrets, Problems& problems) 
     if (!path->starts_with('/'))
       problems.add(item.Mark(), "'allow' entries must be absolute paths, not " + quoted(printable(*path)));
     else
-      secrets.allow.push_back({*path, problems.location(item.Mark())});
+      allow_list.push_back({*path, problems.location(item.Mark())});
   }
 }
 
@@ -617,7 +632,8 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "include")) read_includes(*f, spec.include, problems);
   if (const Field* f = find_field(fields, "exclude")) read_excludes(*f, spec.exclude, problems);
   if (const Field* f = require_field(fields, "output", root, problems)) read_output(*f, spec.output, problems);
-  if (const Field* f = find_field(fields, "secrets")) read_secrets(*f, spec.secrets, problems);
+  if (const Field* f = find_field(fields, "secrets")) read_allow_list(*f, spec.secrets.allow, problems);
+  if (const Field* f = find_field(fields, "host_specific")) read_allow_list(*f, spec.host_specific.allow, problems);
   if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
 }
 
@@ -654,6 +670,12 @@ BundleSpec parse_spec(std::string_view text, const std::string& file) {
   read_top(root, spec, problems);
   problems.check();
   return spec;
+}
+
+std::string_view kernel_pseudo_root(std::string_view path) {
+  for (std::string_view root : kKernelPseudoRoots)
+    if (path.starts_with(root) && (path.size() == root.size() || path[root.size()] == '/')) return root;
+  return {};
 }
 
 BundleSpec load_spec(const std::string& file) {

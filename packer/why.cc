@@ -183,6 +183,7 @@ WhyAnswer explain_in_plan(const BundlePlan& plan, const std::vector<Trace>& trac
     answer.entry = entry_text(e.type, e.link_target, e.hardlink_to);
     answer.reasons.clear();
     for (const PlanReason& r : e.reasons) answer.reasons.push_back(reason_text(r));
+    for (std::string& note : dangling_notes(plan, e.path)) answer.reasons.push_back(std::move(note));
   }
   for (const PlanExclusion& x : plan.excluded)
     if (!answer.in_bundle && x.path == path) answer.reasons = {x.reason};

@@ -259,6 +259,152 @@ TEST(ExplainPath, SaysWhyInAndWhyOut) {
   EXPECT_EQ(explain_path(plan, "/nowhere").size(), 1u);
 }
 
+// /usr/share/misc/magic.mgc -> ../../lib/file/magic.mgc, as Debian's `file` has it.
+FakeFileSystem magic_tree() {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/usr/share").dir("/usr/share/misc").dir("/usr/lib/file");
+  fs.link("/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc").file("/usr/lib/file/magic.mgc", 1000);
+  return fs;
+}
+
+TEST(MakePlan, ExcludeBeatsTheTargetOfATracedSymlink) {
+  FakeFileSystem fs = magic_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0,
+           {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.exclude.push_back({"/usr/lib/file/**", {"spec.yaml", 9, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  ASSERT_NE(entry(plan, "/usr/share/misc/magic.mgc"), nullptr);
+  EXPECT_EQ(entry(plan, "/usr/lib/file/magic.mgc"), nullptr) << "closure over the tree re-added an excluded target";
+  EXPECT_EQ(exclusion(plan, "/usr/lib/file/magic.mgc"), "excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)");
+  ASSERT_EQ(plan.dangling_links.size(), 1u);
+  EXPECT_EQ(plan.dangling_links[0].link, "/usr/share/misc/magic.mgc");
+  EXPECT_EQ(plan.dangling_links[0].blocked, "/usr/lib/file/magic.mgc");
+  EXPECT_EQ(plan.warnings, (std::vector<std::string>{
+                               "symlink /usr/share/misc/magic.mgc -> ../../lib/file/magic.mgc dangles in the bundle: "
+                               "/usr/lib/file/magic.mgc is left out: excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
+  EXPECT_EQ(explain_path(plan, "/usr/lib/file/magic.mgc"),
+            (std::vector<std::string>{"/usr/lib/file/magic.mgc: not in the bundle",
+                                      "  excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
+  EXPECT_EQ(explain_path(plan, "/usr/share/misc/magic.mgc"),
+            (std::vector<std::string>{"/usr/share/misc/magic.mgc: in the bundle", "  test 'unit', app, openat",
+                                      "  dangles in the bundle: /usr/lib/file/magic.mgc is left out: excluded by rule "
+                                      "'/usr/lib/file/**' (spec.yaml:9:5)"}));
+}
+
+TEST(MakePlan, ExcludedTargetOfAReadlinkOnlySymlinkNamesTheLink) {
+  FakeFileSystem fs = magic_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::readlink, "/usr/share/misc/magic.mgc", FileType::symlink);
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.exclude.push_back({"/usr/lib/file/**", {"spec.yaml", 9, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(entry(plan, "/usr/lib/file/magic.mgc"), nullptr);
+  EXPECT_EQ(exclusion(plan, "/usr/lib/file/magic.mgc"),
+            "excluded by rule '/usr/lib/file/**' (spec.yaml:9:5), although symlink /usr/share/misc/magic.mgc points to it");
+  EXPECT_EQ(plan.dangling_links.size(), 1u);
+}
+
+TEST(MakePlan, IncludedSymlinkTargetBeatsExclude) {
+  FakeFileSystem fs = magic_tree();
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0,
+           {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.exclude.push_back({"/usr/lib/file/**", {"spec.yaml", 9, 5}});
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/usr/lib/file/magic.mgc", {"spec.yaml", 7, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_NE(entry(plan, "/usr/lib/file/magic.mgc"), nullptr);
+  EXPECT_TRUE(plan.dangling_links.empty());
+  EXPECT_TRUE(plan.warnings.empty());
+}
+
+TEST(MakePlan, NothingInAKernelPseudoFileSystemIsPackedWhateverProposesIt) {
+  FakeFileSystem fs = base_tree();
+  fs.link("/proc/self", "42").dir("/proc/42").file("/proc/42/mounts").link("/etc/mtab", "../proc/self/mounts");
+  fs.link("/etc/kmsg", "/proc/kmsg").file("/proc/kmsg", 0, 0400);
+  TraceBuilder t("unit");
+  t.access(AccessKind::readlink, "/etc/mtab", FileType::symlink);
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/etc/kmsg", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/etc", "/etc/mtab"}));
+  EXPECT_EQ(exclusion(plan, "/proc/self"), "/proc: kernel pseudo file system, never packed (the kernel provides it where the bundle runs)");
+  EXPECT_EQ(plan.warnings, (std::vector<std::string>{
+                               "spec.yaml:4:5: include rule '/etc/kmsg' leads to /proc/kmsg, in /proc: a kernel pseudo file system is never packed"}));
+  EXPECT_TRUE(plan.dangling_links.empty()) << "/proc is there wherever the bundle runs";
+}
+
+TEST(MakePlan, SpecialFileAnIncludeGlobMatchesIsNamedInAWarning) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/srv").file("/srv/data.txt").special("/srv/pipe", FileType::fifo).special("/srv/sock", FileType::socket);
+  PlanInputs in;
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/srv/**", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/data.txt"}));
+  EXPECT_EQ(exclusion(plan, "/srv/pipe"), "fifo: special files are never packed");
+  EXPECT_EQ(plan.warnings,
+            (std::vector<std::string>{
+                "spec.yaml:4:5: include rule '/srv/**' matches /srv/pipe, a fifo: left out (special files are never packed)",
+                "spec.yaml:4:5: include rule '/srv/**' matches /srv/sock, a socket: left out (special files are never packed)"}));
+}
+
+std::vector<std::string> findings(const BundlePlan& plan) {
+  std::vector<std::string> out;
+  for (const HostSpecificFinding& f : plan.host_specific) out.push_back(f.path + " | " + f.why + " | " + f.exclude_line);
+  return out;
+}
+
+TEST(MakePlan, HostSpecificFilesAreListedForReview) {
+  FakeFileSystem fs = base_tree();
+  fs.file("/etc/hostname").file("/etc/resolv.conf").dir("/root").file("/root/.gitconfig");
+  fs.dir("/home").dir("/home/ann").dir("/home/ann/proj").file("/home/ann/proj/main.py").file("/home/ann/.bashrc");
+  fs.dir("/work").dir("/work/me").file("/work/me/.netrc-like");
+  fs.dir("/usr/local").dir("/usr/local/share").dir("/usr/local/share/ca-certificates").file("/usr/local/share/ca-certificates/corp.crt");
+  fs.dir("/usr/lib/python3").dir("/usr/lib/python3/site-packages").file("/usr/lib/python3/site-packages/corp-ca.pth");
+  TraceBuilder t("unit");
+  t.trace.run.cwd = "/home/ann/proj";
+  for (const char* p : {"/etc/hostname", "/etc/resolv.conf", "/root/.gitconfig", "/home/ann/proj/main.py", "/home/ann/.bashrc",
+                        "/work/me/.netrc-like", "/usr/local/share/ca-certificates/corp.crt",
+                        "/usr/lib/python3/site-packages/corp-ca.pth", "/usr/bin/app"})
+    t.access(AccessKind::read, p);
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.host_specific = {{"/work/me"}, "/nonexistent-dpkg", "/nonexistent-root"};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(findings(plan),
+            (std::vector<std::string>{
+                "/etc/hostname | this host's name | - /etc/hostname",
+                "/etc/resolv.conf | this host's DNS resolver configuration | - /etc/resolv.conf",
+                "/home/ann/.bashrc | file in a home directory (/home/ann) | - /home/ann/.bashrc",
+                "/root/.gitconfig | file in a home directory (/root) | - /root/.gitconfig",
+                "/usr/lib/python3/site-packages/corp-ca.pth | Python .pth file that no package installed (runs at every interpreter "
+                "start) | - /usr/lib/python3/site-packages/corp-ca.pth",
+                "/usr/local/share/ca-certificates/corp.crt | CA certificate installed locally on this host | - "
+                "/usr/local/share/ca-certificates/corp.crt",
+                "/work/me/.netrc-like | file in a home directory (/work/me) | - /work/me/.netrc-like"}))
+      << "the project below the run's working directory is not reported";
+}
+
+TEST(MakePlan, HostSpecificFilesCanBeAcknowledged) {
+  FakeFileSystem fs = base_tree();
+  fs.file("/etc/hostname").file("/etc/hosts").dir("/root").file("/root/.gitconfig");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/etc/hostname").access(AccessKind::read, "/root/.gitconfig").access(AccessKind::read, "/etc/hosts");
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.host_specific = {{}, "/nonexistent-dpkg", "/"};
+  in.spec.host_specific.allow.push_back({"/etc/hostname", {"spec.yaml", 12, 7}});
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/root/.gitconfig", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(findings(plan), (std::vector<std::string>{"/etc/hosts | this host's name table (host names and addresses) | - /etc/hosts"}));
+}
+
 TEST(MakePlan, OutputsOfAMergedTraceNameTheirTest) {
   FakeFileSystem fs = base_tree();
   fs.file("/usr/lib/made-here");

@@ -246,6 +246,42 @@ TEST(RenderJson, HasASignatureAndEncodesPathBytes) {
   EXPECT_EQ(j["processes"][1]["execs"][0]["argv"][1], "--flag");
 }
 
+TEST(ReportPlan, HostSpecificFindingsAreRenderedInEveryFormat) {
+  BundlePlan plan = sample_plan();
+  plan.host_specific = {{"/etc/hostname", "this host's name", "- /etc/hostname"}};
+  BundleReport r = report_plan(plan, sample_trace(), kNoHost);
+  EXPECT_EQ(r.totals.host_specific, 1u);
+  nlohmann::json j = nlohmann::json::parse(render_json(r));
+  EXPECT_EQ(j["totals"]["host_specific"], 1);
+  EXPECT_EQ(j["host_specific"], nlohmann::json::parse(
+                                    R"([{"path": "/etc/hostname", "why": "this host's name", "exclude_line": "- /etc/hostname"}])"));
+  EXPECT_NE(render_text(r, false).find("Host-specific: review (1)\n"
+                                       "  /etc/hostname: this host's name  (to leave it out, exclude: - /etc/hostname)\n"),
+            std::string::npos)
+      << render_text(r, false);
+  std::string html = render_html(r);
+  EXPECT_NE(html.find("<table id=\"host-specific\">"), std::string::npos);
+  EXPECT_NE(html.find("\"exclude_line\":\"- /etc/hostname\""), std::string::npos);
+}
+
+TEST(ReportContents, HostSpecificEntriesOfABundleUnlessIncludedByARule) {
+  BundleContents c = sample_contents();
+  ManifestEntry hostname;
+  hostname.path = "/etc/hostname";
+  hostname.type = "regular";
+  hostname.reasons = {"test 'greet', cat, openat"};
+  ManifestEntry gitconfig;
+  gitconfig.path = "/root/.gitconfig";
+  gitconfig.type = "regular";
+  gitconfig.reasons = {"included by rule '/root/.gitconfig' (spec.yaml:4:5)"};
+  c.manifest.entries.push_back(hostname);
+  c.manifest.entries.push_back(gitconfig);
+  BundleReport r = report_contents(c, kNoHost);
+  ASSERT_EQ(r.host_specific.size(), 1u);
+  EXPECT_EQ(r.host_specific[0].path, "/etc/hostname");
+  EXPECT_EQ(r.host_specific[0].exclude_line, "- /etc/hostname");
+}
+
 TEST(RenderJson, ProcessesOfABundleAreNull) {
   nlohmann::json j = nlohmann::json::parse(render_json(report_contents(sample_contents(), kNoHost)));
   EXPECT_TRUE(j["totals"]["processes"].is_null());

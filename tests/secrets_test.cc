@@ -8,6 +8,7 @@
 #include <map>
 
 #include "tracepack/error.h"
+#include "tracepack/host_specific.h"
 #include "tracepack/secrets.h"
 
 namespace tracepack {
@@ -206,6 +207,41 @@ TEST(SecretsSpecKey, TypeErrorsAreAllReported) {
   EXPECT_EQ(spec_error("secrets:\n  allow: [relative/key, {a: 1}]\n"),
             "app.yaml:5:11: 'allow' entries must be absolute paths, not 'relative/key'\n"
             "app.yaml:5:25: 'allow' entries must be strings, not a map");
+}
+
+// ---- host-specific files (a warning, not a refusal) ---------------------------
+
+TEST(HostSpecificKind, IdentityConfigurationHomesAndLocalCas) {
+  const std::vector<PathBytes> homes = {"/srv/me"};
+  EXPECT_EQ(host_specific_kind("/etc/hostname", homes), "this host's name");
+  EXPECT_EQ(host_specific_kind("/etc/machine-id", homes), "this machine's identity (machine-id)");
+  EXPECT_EQ(host_specific_kind("/var/lib/dbus/machine-id", homes), "this machine's identity (machine-id)");
+  EXPECT_EQ(host_specific_kind("/etc/ssh/ssh_known_hosts", homes), "SSH host keys known to this host");
+  EXPECT_EQ(host_specific_kind("/root/.gitconfig", homes), "file in a home directory (/root)");
+  EXPECT_EQ(host_specific_kind("/home/ann/.config/x", homes), "file in a home directory (/home/ann)");
+  EXPECT_EQ(host_specific_kind("/srv/me/.gitconfig", homes), "file in a home directory (/srv/me)");
+  EXPECT_EQ(host_specific_kind("/usr/local/share/ca-certificates/corp/ca.crt", homes), "CA certificate installed locally on this host");
+  for (const char* plain : {"/etc/passwd", "/etc/localtime", "/etc/nsswitch.conf", "/root", "/home/ann", "/home", "/srv/meat/x",
+                            "/rootfs/x", "/usr/share/ca-certificates/mozilla/x.crt", "/etc/hostname.d"})
+    EXPECT_EQ(host_specific_kind(plain, homes), "") << plain;
+}
+
+TEST(HostSpecificKind, ExcludeLineEscapesGlobsAndQuotesForYaml) {
+  EXPECT_EQ(exclude_line_for("/etc/hostname"), "- /etc/hostname");
+  EXPECT_EQ(exclude_line_for("/home/ann/notes[1]*.txt"), "- '/home/ann/notes\\[1]\\*.txt'");
+  EXPECT_EQ(exclude_line_for("/home/ann/it's: here"), "- '/home/ann/it''s: here'");
+}
+
+TEST(HostSpecificLines, ReviewLinesWithTheExcludeEntryAndALimit) {
+  std::vector<HostSpecificFinding> findings = {{"/etc/hostname", "this host's name", "- /etc/hostname"},
+                                               {"/etc/hosts", "this host's name table (host names and addresses)", "- /etc/hosts"}};
+  EXPECT_EQ(host_specific_lines(findings, 1),
+            (std::vector<std::string>{
+                "host-specific: review /etc/hostname: this host's name",
+                "  to leave it out: exclude: - /etc/hostname",
+                "host-specific: ... and 1 more (tracepack report lists them all)",
+                "host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec"}));
+  EXPECT_TRUE(host_specific_lines({}).empty());
 }
 
 }  // namespace

@@ -293,7 +293,7 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
 
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
   EXPECT_EQ(spec_error(with_test("    run: [a]\nversion: 2\n")),
-            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, image)");
+            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, host_specific, image)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
@@ -452,6 +452,49 @@ TEST(SpecErrors, IncludeGlobsAndElfPathsAreAbsolute) {
   EXPECT_EQ(spec_error(with_test("    run: [a]\ninclude:\n  - \"**/plugins/*.so\"\n  - elf: bin/greet\nexclude: ['*.pyc']\n")),
             "tracepack.yaml:8:5: include glob '**/plugins/*.so' must start with '/' (only exclude globs match at any depth)\n"
             "tracepack.yaml:9:10: 'elf' must be an absolute path, not 'bin/greet'");
+}
+
+TEST(SpecErrors, IncludeAndElfInKernelPseudoFileSystemsAreRefused) {
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n"
+                                 "include:\n"
+                                 "  - /proc/kmsg\n"
+                                 "  - /sys/class/**\n"
+                                 "  - elf: /proc/self/exe\n"
+                                 "  - /dev\n"
+                                 "  - /usr/share/**\n"
+                                 "  - /procfs/x\n"
+                                 "  - /run/app/**\n"
+                                 "exclude: [/proc/**]\n")),
+            "tracepack.yaml:8:5: include '/proc/kmsg' lies in /proc, a kernel pseudo file system: its files are made by the kernel "
+            "when read and are never packed\n"
+            "tracepack.yaml:9:5: include '/sys/class/**' lies in /sys, a kernel pseudo file system: its files are made by the kernel "
+            "when read and are never packed\n"
+            "tracepack.yaml:10:10: 'elf' '/proc/self/exe' lies in /proc, a kernel pseudo file system: its files are made by the "
+            "kernel when read and are never packed\n"
+            "tracepack.yaml:11:5: include '/dev' lies in /dev, a kernel pseudo file system: its files are made by the kernel when "
+            "read and are never packed");
+}
+
+TEST(SpecParse, HostSpecificAllowList) {
+  BundleSpec spec = parse_spec(with_test("    run: [a]\nhost_specific:\n  allow:\n    - /etc/hostname\n    - /root/.gitconfig\n"),
+                               "tracepack.yaml");
+  ASSERT_EQ(spec.host_specific.allow.size(), 2u);
+  EXPECT_EQ(spec.host_specific.allow[0].path, "/etc/hostname");
+  EXPECT_EQ(spec.host_specific.allow[1].where.line, 10);
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nhost_specific:\n  allow: [etc/hosts]\n  alow: []\n")),
+            "tracepack.yaml:8:11: 'allow' entries must be absolute paths, not 'etc/hosts'\n"
+            "tracepack.yaml:9:3: unknown key 'alow' (did you mean 'allow'?)");
+}
+
+TEST(SpecKernelPseudoRoot, WholeComponentsOnly) {
+  EXPECT_EQ(kernel_pseudo_root("/proc"), "/proc");
+  EXPECT_EQ(kernel_pseudo_root("/proc/kmsg"), "/proc");
+  EXPECT_EQ(kernel_pseudo_root("/dev/shm/x"), "/dev");
+  EXPECT_EQ(kernel_pseudo_root("/sys/**"), "/sys");
+  EXPECT_EQ(kernel_pseudo_root("/proc*"), "");
+  EXPECT_EQ(kernel_pseudo_root("/devices"), "");
+  EXPECT_EQ(kernel_pseudo_root("/run/x"), "");
+  EXPECT_EQ(kernel_pseudo_root("/usr/proc"), "");
 }
 
 TEST(SpecErrors, ExcludeEntries) {

@@ -101,6 +101,24 @@ TEST(WhyTrace, ExcludedByRuleNamesTheRuleAndItsPosition) {
   EXPECT_TRUE(matches_golden("why-excluded-by-rule.txt", why_in_fixture("/etc/passwd", "why-exclude.yaml")));
 }
 
+// /etc/os-release -> ../usr/lib/os-release, traced by cat; the target is excluded.
+TEST(WhyTrace, ExcludedSymlinkTargetNamesTheRuleAndTheLinkDangles) {
+  PlanInputs in;
+  in.traces.push_back(read_trace(kFixtures + "/traces/shell-cat.jsonl"));
+  in.spec = parse_spec("name: x\ntests: [{name: t, run: [a]}]\noutput: {path: o}\nexclude: [/usr/lib/os-release]\n", "inline.yaml");
+  FakeFileSystem fs = debian_tree();
+  BundlePlan plan = make_plan(in, fs);
+  std::string target = render_why(explain_in_plan(plan, in.traces, "/usr/lib/os-release"));
+  EXPECT_NE(target.find("/usr/lib/os-release: not in the bundle\nreason:\n  excluded by rule '/usr/lib/os-release' (inline.yaml:4:11)\n"),
+            std::string::npos)
+      << target;
+  std::string link = render_why(explain_in_plan(plan, in.traces, "/etc/os-release"));
+  EXPECT_NE(link.find("  dangles in the bundle: /usr/lib/os-release is left out: excluded by rule '/usr/lib/os-release' "
+                      "(inline.yaml:4:11)\n"),
+            std::string::npos)
+      << link;
+}
+
 TEST(WhyTrace, IncludedByRuleNamesTheRule) {
   EXPECT_TRUE(matches_golden("why-included-by-rule.txt", why_in_fixture("/etc/debian_version", "why-exclude.yaml")));
 }

@@ -54,11 +54,40 @@ struct PlanExclusion {
   std::string reason;
 };
 
+/// A symlink of the bundle whose target stays out (an exclude: glob matched
+/// the target, or a symlink on the way to it): inside the bundle it dangles.
+struct DanglingLink {
+  PathBytes link;      ///< the symlink entry
+  PathBytes contents;  ///< what the link says, unchanged ("../../lib/file/magic.mgc")
+  PathBytes blocked;   ///< the path left out on the way: the target, or a symlink crossed to reach it
+  std::string reason;  ///< why `blocked` is out: "excluded by rule '/usr/lib/file/**' (tracepack.yaml:9:5)..."
+};
+
+/// A planned file that is personal or specific to the host it was taken from
+/// (host_specific.h): packed, but to be reviewed.
+struct HostSpecificFinding {
+  PathBytes path;
+  std::string why;           ///< "this host's name", "file in a home directory (/root)"...
+  std::string exclude_line;  ///< the exclude: list item that drops it: "- /etc/hostname"
+};
+
+/// Where find_host_specific looks beyond the plan.
+struct HostSpecificOptions {
+  std::vector<PathBytes> homes;                  ///< home directories besides /root and /home/NAME (the user's $HOME)
+  std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< which .pth files a Debian package installed
+  PathBytes root = "/";                          ///< *.dist-info/RECORD files are read below it
+};
+
+/// The user's $HOME as a list for HostSpecificOptions::homes (empty when unset or "/").
+std::vector<PathBytes> environment_homes();
+
 /// Everything write_bundle needs, sorted by path (parents before children).
 struct BundlePlan {
   std::vector<PlanEntry> entries;
   std::vector<PlanExclusion> excluded;
   std::vector<std::string> warnings;
+  std::vector<DanglingLink> dangling_links;  ///< sorted by link; each also has a line in `warnings`
+  std::vector<HostSpecificFinding> host_specific;  ///< find_host_specific's findings, in path order
   std::vector<RunInfo> runs;  ///< each trace's header, in input order (image defaults come from the first)
 };
 
@@ -109,12 +138,19 @@ struct PlanInputs {
   BundleSpec spec;
   std::vector<ElfClosure> closures;     ///< one per `elf:` include, in spec order
   bool allow_missing = false;           ///< a traced file gone at pack time is a warning, not an error
+  HostSpecificOptions host_specific{environment_homes()};  ///< for BundlePlan::host_specific
 };
 
-/// Decides what goes in the bundle, and why. Pure apart from reading `fs`.
+/// Decides what goes in the bundle, and why. Pure apart from reading `fs`
+/// (and, when the plan holds a .pth file, the dpkg database and RECORD files
+/// that inputs.host_specific names).
 /// Throws Error listing every traced path that is missing or changed type
 /// (unless allow_missing).
 BundlePlan make_plan(const PlanInputs& inputs, const FileSystemView& fs);
+
+/// For a symlink entry whose target stays out: "dangles in the bundle: TARGET
+/// is left out: REASON", one line per DanglingLink of `link`; else empty.
+std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes& link);
 
 /// Why `path` is in, or out of, the plan: one line per reason, the deciding
 /// one first ("excluded by rule '**/*.pyc' (tracepack.yaml:9:5)").

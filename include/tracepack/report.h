@@ -101,6 +101,7 @@ struct ReportTotals {
   std::uint64_t excluded = 0;
   std::uint64_t failed_lookups = 0;
   std::uint64_t warnings = 0;
+  std::uint64_t host_specific = 0;
 };
 
 /// The whole report.
@@ -119,6 +120,7 @@ struct BundleReport {
   std::vector<PlanExclusion> excluded;            ///< every path left out, sorted by path
   std::vector<PlanExclusion> failed_lookups;      ///< the exclusions that are failed lookups
   std::vector<std::string> warnings;
+  std::vector<HostSpecificFinding> host_specific; ///< personal or host-specific files to review, by path
   std::vector<ReportTest> tests;                  ///< sorted by name
   std::vector<ReportProcess> processes;           ///< ordered by id; empty for a bundle
 };
@@ -135,7 +137,9 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
 
 /// The report of a bundle read by read_bundle. Entries come from the
 /// manifest; every disagreement with the entries the bundle really holds
-/// (missing, extra, another type or size) becomes a warning.
+/// (missing, extra, another type or size) becomes a warning. Host-specific
+/// files are found by find_host_specific's rules on the manifest's entries,
+/// an entry whose reasons name an include rule counting as acknowledged.
 BundleReport report_contents(const BundleContents& contents, const ReportOptions& options = {});
 
 /// Reads a trace, plans it like `tracepack pack` would (with `spec`'s rules;

@@ -71,6 +71,17 @@ struct SecretsSpec {
   std::vector<AllowedSecret> allow;  ///< files packed even though they look like secrets
 };
 
+/// One `host_specific: allow:` entry: a host-specific file packed on purpose.
+struct AllowedHostFile {
+  PathBytes path;  ///< absolute, compared with the bundle's paths exactly (no glob)
+  SourceLocation where;
+};
+
+/// `host_specific:`.
+struct HostSpecificSpec {
+  std::vector<AllowedHostFile> allow;  ///< files packed without a host-specific warning
+};
+
 /// A whole spec.
 struct BundleSpec {
   std::string file;  ///< the spec's path, as given
@@ -81,6 +92,7 @@ struct BundleSpec {
   OutputSpec output;
   ImageConfig image;  ///< `image:`, used by the image formats
   SecretsSpec secrets;
+  HostSpecificSpec host_specific;
 };
 
 /// Reads and checks a spec file. Every problem in the file is reported, not
@@ -99,5 +111,14 @@ bool glob_match(std::string_view pattern, std::string_view path);
 
 /// Checks a pattern's syntax; returns an error message ("unclosed '['") or "".
 std::string glob_error(std::string_view pattern);
+
+/// The kernel pseudo file systems: their files are made by the kernel when
+/// read (/proc/kmsg consumes the kernel log), so nothing below them is ever
+/// packed, whatever a rule says. /run and /tmp hold real files and are not here.
+inline constexpr std::string_view kKernelPseudoRoots[] = {"/proc", "/sys", "/dev"};
+
+/// The entry of kKernelPseudoRoots that `path` (absolute) is, or lies below;
+/// "" for any other path. "/proc/**" lies below "/proc"; "/proc*" does not.
+std::string_view kernel_pseudo_root(std::string_view path);
 
 }  // namespace tracepack
