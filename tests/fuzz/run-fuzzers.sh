@@ -18,7 +18,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${2:-build-fuzz}" && pwd)
 targets=${FUZZ_TARGETS:-"fuzz_trace_reader fuzz_spec_reader fuzz_manifest_reader fuzz_oci_index fuzz_elf_reader fuzz_bundle_extract"}
 
-work=$build/fuzz-work
+work=$build/fuzz-work.$$
 rm -rf "$work"
 mkdir -p "$work/tmp"
 # The targets' own scratch directories go here, and are removed even when a
