@@ -69,11 +69,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -323,13 +328,61 @@ constexpr std::uint64_t kHwcapX86_64 = 1u << 1;
 constexpr std::uint64_t kHwcapX86Avx512_1 = 1u << 2;
 constexpr std::uint64_t kCacheHwcapTls = 1ull << 63;
 
+#if defined(__x86_64__) || defined(__i386__)
+// The CPUID bits behind glibc's x86-64 ISA levels (sysdeps/x86/isa-level.h)
+// and its "haswell" platform. Read directly: clang's __builtin_cpu_supports
+// knows neither the levels nor lzcnt and movbe. AVX and AVX-512 count only
+// when the kernel saves their registers (XCR0), as glibc's "usable" does.
+struct CpuidBits {
+  unsigned leaf1_ecx = 0;  // sse3 0, ssse3 9, fma 12, cx16 13, sse4.1 19, sse4.2 20, movbe 22, popcnt 23, osxsave 27, avx 28, f16c 29
+  unsigned leaf7_ebx = 0;  // bmi1 3, avx2 5, bmi2 8, avx512f 16, avx512dq 17, avx512cd 28, avx512bw 30, avx512vl 31
+  unsigned ext1_ecx = 0;   // lahf_lm 0, lzcnt 5
+  std::uint64_t xcr0 = 0;
+};
+
+CpuidBits read_cpuid() {
+  CpuidBits bits;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) != 0) bits.leaf1_ecx = c;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) != 0) bits.leaf7_ebx = b;
+  if (__get_cpuid(0x80000001, &a, &b, &c, &d) != 0) bits.ext1_ecx = c;
+  if ((bits.leaf1_ecx & (1u << 27)) != 0) {
+    unsigned lo = 0, hi = 0;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    bits.xcr0 = (std::uint64_t{hi} << 32) | lo;
+  }
+  return bits;
+}
+
+bool all_bits(unsigned word, std::initializer_list<int> bits) {
+  for (int bit : bits)
+    if ((word & (1u << bit)) == 0) return false;
+  return true;
+}
+
+bool avx2_usable(const CpuidBits& c) {
+  return all_bits(c.leaf1_ecx, {27, 28}) && (c.xcr0 & 0x6) == 0x6 && all_bits(c.leaf7_ebx, {5});
+}
+
+// 2, 3 or 4: x86-64-v2, -v3, -v4.
+bool x86_64_level(const CpuidBits& c, int level) {
+  bool v2 = all_bits(c.leaf1_ecx, {0, 9, 13, 19, 20, 23}) && all_bits(c.ext1_ecx, {0});
+  if (level <= 2 || !v2) return v2;
+  bool v3 = avx2_usable(c) && all_bits(c.leaf1_ecx, {12, 22, 29}) && all_bits(c.leaf7_ebx, {3, 8}) &&
+            all_bits(c.ext1_ecx, {5});
+  if (level == 3 || !v3) return v3;
+  return (c.xcr0 & 0xe6) == 0xe6 && all_bits(c.leaf7_ebx, {16, 17, 28, 30, 31});
+}
+#endif
+
 bool cpu_has(const char* feature) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
+  static const CpuidBits cpuid = read_cpuid();
   if (std::strcmp(feature, "intel") == 0) return __builtin_cpu_is("intel");
-  if (std::strcmp(feature, "x86-64-v2") == 0) return __builtin_cpu_supports("x86-64-v2");
-  if (std::strcmp(feature, "x86-64-v3") == 0) return __builtin_cpu_supports("x86-64-v3");
-  if (std::strcmp(feature, "x86-64-v4") == 0) return __builtin_cpu_supports("x86-64-v4");
+  if (std::strcmp(feature, "x86-64-v2") == 0) return x86_64_level(cpuid, 2);
+  if (std::strcmp(feature, "x86-64-v3") == 0) return x86_64_level(cpuid, 3);
+  if (std::strcmp(feature, "x86-64-v4") == 0) return x86_64_level(cpuid, 4);
   if (std::strcmp(feature, "avx512_1") == 0)
     return __builtin_cpu_supports("avx512cd") && !__builtin_cpu_supports("avx512er") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
@@ -338,9 +391,8 @@ bool cpu_has(const char* feature) {
     return __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512er") &&
            __builtin_cpu_supports("avx512pf");
   if (std::strcmp(feature, "haswell") == 0)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
-           __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt") &&
-           __builtin_cpu_supports("movbe") && __builtin_cpu_supports("popcnt");
+    return avx2_usable(cpuid) && all_bits(cpuid.leaf1_ecx, {12, 22, 23}) && all_bits(cpuid.leaf7_ebx, {3, 8}) &&
+           all_bits(cpuid.ext1_ecx, {5});
 #else
   (void)feature;
 #endif

@@ -15,6 +15,7 @@
 // scalar is always a string. String fields accept any scalar ("env: {N: 1}"),
 // number and boolean fields insist on their kind. yaml-cpp's marks are 0-based;
 // messages use 1-based lines and columns.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -637,23 +639,59 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
 }
 
+/// Records where each document starts and where its root node is, stopping
+/// at the second document. yaml-cpp's LoadAll is not used: on some malformed
+/// input (",'") its parser yields empty documents forever without moving on.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;  ///< each document's start
+  std::vector<YAML::Mark> roots;   ///< each document's root node (its Node::Mark())
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (roots.size() < starts.size()) roots.push_back(mark);
+  }
+};
+
 /// The single document of `text`; throws Error for bad YAML, reports the rest.
 YAML::Node parse_document(std::string_view text, const std::string& file) {
-  std::vector<YAML::Node> documents;
+  const std::string source(text);
+  DocumentMarks marks;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    std::istringstream in(source);
+    YAML::Parser parser(in);
+    while (marks.starts.size() < 2 && parser.HandleNextDocument(marks)) {
+      if (marks.starts.size() == 2 && marks.starts[1].pos == marks.starts[0].pos)
+        throw Error(position(file, marks.starts[1]) + ": invalid YAML: unexpected text");
+    }
+    document = YAML::Load(source);
   } catch (const YAML::Exception& e) {
     throw Error(position(file, e.mark) + ": invalid YAML: " + e.msg);
   }
   Problems problems(file);
   YAML::Mark start;  // 1:1
-  if (documents.empty() || documents[0].IsNull())
+  if (marks.starts.empty() || document.IsNull())
     problems.add(start, "empty spec (expected a map with 'name', 'tests' and 'output')");
-  else if (!documents[0].IsMap())
-    problems.add(documents[0].Mark(), "a spec must be a map, not " + kind_name(documents[0]));
-  if (documents.size() > 1) problems.add(documents[1].Mark(), "a spec must be a single YAML document");
+  else if (!document.IsMap())
+    problems.add(document.Mark(), "a spec must be a map, not " + kind_name(document));
+  if (marks.roots.size() > 1) problems.add(marks.roots[1], "a spec must be a single YAML document");
   problems.check();
-  return documents[0];
+  return document;
 }
 
 struct FileCloser {
