@@ -1,7 +1,10 @@
 // `tracepack build [SPEC]`: the one command users run. Traces every test of
 // the spec (each as a `tracepack trace` child process, up to -j at once, each
 // pinned to its own CPU), checks exit codes and expected output, then plans and
-// writes the bundle and prints a summary.
+// writes the bundle and prints a summary. The output location is checked
+// before any test runs; the bundle is written under a staging name beside the
+// output, verified there, and only then renamed into place: one that fails
+// verification is kept as OUTPUT.failed and the previous output is untouched.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -90,6 +94,8 @@ int run_build(const BuildArgs& args) {
   if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
   if (std::find(std::begin(kBundleFormats), std::end(kBundleFormats), format) == std::end(kBundleFormats))
     throw Error(format + ": unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
+  std::string output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
+  check_output_target(output, format, {args.spec, spec_dir.string(), traces_dir.string()});  // before minutes of tracing
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
@@ -107,26 +113,33 @@ int run_build(const BuildArgs& args) {
   PackRequest request;
   request.spec = spec;
   for (const TestRun& run : runs) request.trace_files.push_back(run.trace_file);
-  request.output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
-  request.format = args.format;
+  request.output = output;
+  request.format = format;
   request.allow_missing = args.allow_missing;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
   BundlePlan plan = plan_bundle(request);
+  // Verified under a staging name first; without verification, written in place.
+  std::optional<StagedBundle> staged;
+  if (args.verify) request.output = staged.emplace(output).path();
   WriteResult written = pack_bundle(request, plan);
   std::vector<VerifyResult> verified;
   bool verify = args.verify;
   if (verify)
     verified = verify_bundle({request.output, &spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress});
   bool passed = std::all_of(verified.begin(), verified.end(), [](const VerifyResult& r) { return r.passed; });
+  std::string failed = passed ? "" : failed_output_path(output);
+  bool had_output = fs::exists(fs::symlink_status(output, ec));
+  if (staged) staged->publish(passed ? output : failed);
   if (args.json) {
-    nlohmann::json summary = summary_json(spec, plan, written, request.output);
+    nlohmann::json summary = summary_json(spec, plan, written, output);
+    if (!passed) summary["failed_bundle"] = failed;
     if (verify) summary["verify"] = verify_json(verified);
     std::printf("%s\n", summary.dump(2).c_str());
     return passed ? 0 : 1;
   }
   std::fprintf(stderr, "tracepack: %zu test(s) traced; packed %llu files (%.1f MiB) into %s (%s, %.1f MiB)\n",
                runs.size(), static_cast<unsigned long long>(written.files),
-               static_cast<double>(written.bytes) / 1048576.0, request.output.c_str(), written.format.c_str(),
+               static_cast<double>(written.bytes) / 1048576.0, (passed ? output : failed).c_str(), written.format.c_str(),
                static_cast<double>(written.output_bytes) / 1048576.0);
   if (!written.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", written.image_digest.c_str());
   print_packages(plan);
@@ -136,7 +149,9 @@ int run_build(const BuildArgs& args) {
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
   std::istringstream lines(verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
-  if (!passed) throw Error("build: the bundle failed verification (it was written: " + request.output + ")");
+  if (!passed && had_output)
+    throw Error("build: the bundle failed verification and did not replace " + output + " (left as it was); the failed bundle is kept at " + failed);
+  if (!passed) throw Error("build: the bundle failed verification and was not written to " + output + "; the failed bundle is kept at " + failed);
   return 0;
 }
 

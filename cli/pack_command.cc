@@ -50,6 +50,7 @@ int run_pack(const PackArgs& args) {
   request.format = args.format;
   request.allow_missing = args.allow_missing;
   request.source_date_epoch = source_date_epoch();
+  if (args.explain.empty()) check_pack_output(request);  // before the traces are read
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {
     for (const std::string& line : explain_path(plan, args.explain)) std::printf("%s\n", line.c_str());

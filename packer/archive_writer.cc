@@ -18,9 +18,22 @@
 // 256 KiB chunks; each chunk feeds the SHA-256 of the manifest and the sink
 // in the same pass. ".tracepack/manifest.json" goes last. Both sinks write
 // under a temporary name beside the target (".NAME.tmp.XXXXXX") and only
-// commit() renames it into place (a directory by RENAME_EXCHANGE, then the
-// old tree is removed), so a failure at any point, a full disk included,
-// leaves the previous output as it was and no temporary behind.
+// commit() renames it into place (put_in_place: an existing output is swapped
+// out by RENAME_EXCHANGE, then removed), so a failure at any point, a full
+// disk included, leaves the previous output as it was and no temporary
+// behind. What may be replaced at all is decided by check_replaceable, before
+// anything is written and again at the rename: an empty directory or a
+// bundle tracepack wrote for the directory formats, a regular file for the
+// archives; never a directory holding someone's files. StagedBundle and
+// check_output_target (bundle_writer.h) apply the same rules for `build`,
+// which verifies a bundle under a staging name before it is published.
+//
+// Times. Reproducible output keeps each file's and symlink's mtime (clamped
+// to SOURCE_DATE_EPOCH when it is set); directories get SOURCE_DATE_EPOCH's
+// clamp or, without it, kDefaultSourceDateEpoch: a directory's mtime changes
+// whenever a name in it changes, the bundle being written into the traced
+// working directory included, so keeping it would make two packs of the same
+// traces differ.
 //
 // Format notes. tar is pax "restricted": plain ustar headers unless a name,
 // link or number does not fit or is not ASCII, then a pax header; names that
@@ -47,6 +60,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -210,6 +224,26 @@ std::string random_suffix() {
   return out;
 }
 
+/// An output path as its directory ("dir/", or "." for none) and its name.
+struct SplitPath {
+  std::string dir;
+  std::string name;
+};
+
+SplitPath split_output(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  std::string name(base_name(trimmed));
+  if (name.empty() || name == "." || name == "..")
+    throw Error(path + ": not a usable output name (name a file or directory to create)");
+  std::string dir = trimmed.size() == name.size() ? "." : trimmed.substr(0, trimmed.size() - name.size());
+  if (dir.size() > 1) dir.pop_back();  // the '/' before the name
+  return {dir, name};
+}
+
+/// The path of `split` again, without a trailing '/'.
+std::string joined(const SplitPath& split) { return (split.dir == "/" ? "" : split.dir) + "/" + split.name; }
+
 /// Where the output goes: an open parent directory and a name in it.
 struct OutputPath {
   std::string shown;  ///< the path as given, for messages
@@ -220,22 +254,20 @@ struct OutputPath {
 };
 
 OutputPath open_output_path(const std::string& path) {
-  std::string trimmed = path;
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  std::string name(base_name(trimmed));
-  if (name.empty() || name == "." || name == "..")
-    throw Error(path + ": not a usable output name (name a file or directory to create)");
-  std::string dir = trimmed.size() == name.size() ? "." : trimmed.substr(0, trimmed.size() - name.size());
-  int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_system_error(dir + ": cannot open the output directory");
-  return {path, UniqueFd(fd), name};
+  SplitPath split = split_output(path);
+  int fd = ::open(split.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_system_error(split.dir + ": cannot open the output directory");
+  return {path, UniqueFd(fd), split.name};
 }
 
-/// Makes a rename in `dirfd` durable, best effort: the output is in place
-/// either way (`dirfd` may be an O_PATH descriptor, which fsync refuses).
-void sync_directory(int dirfd) {
-  UniqueFd dir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) fsync(dir.get());
+/// Makes a rename of `target` in `dirfd` durable, best effort: the output is
+/// in place either way (`dirfd` may be an O_PATH descriptor, which fsync
+/// refuses, or AT_FDCWD with `target` a path).
+void sync_directory(int dirfd, const std::string& target = {}) {
+  std::string dir = ".";
+  if (dirfd == AT_FDCWD && target.find('/') != target.npos) dir = target.substr(0, target.rfind('/') + 1);
+  UniqueFd fd(openat(dirfd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) fsync(fd.get());
 }
 
 /// Removes `name` under `dirfd` and everything below it, best effort: used
@@ -259,6 +291,94 @@ void remove_tree(int dirfd, const std::string& name) {
   for (const std::string& child : children) remove_tree(fd.get(), child);
   unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
 }
+
+// ---------------------------------------------------------------------------
+// What an output may replace
+
+bool is_empty_directory(int fd) {
+  DIR* dir = fdopendir(dup(fd));
+  if (!dir) return false;
+  bool empty = true;
+  while (const dirent* d = readdir(dir))
+    if (std::string_view(d->d_name) != "." && std::string_view(d->d_name) != "..") empty = false;
+  closedir(dir);
+  return empty;
+}
+
+bool is_regular_at(int dirfd, const char* name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/// An image layout whose index.json carries kLayoutAnnotation.
+bool is_tracepack_layout(int fd) {
+  if (!is_regular_at(fd, "oci-layout") || !is_regular_at(fd, "index.json")) return false;
+  UniqueFd index(openat(fd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  std::string text;
+  char buffer[65536];
+  ssize_t n = 0;
+  while (index.get() >= 0 && text.size() < (1u << 20) && (n = ::read(index.get(), buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<std::size_t>(n));
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("annotations") || !doc["annotations"].is_object()) return false;
+  const nlohmann::json& annotations = doc["annotations"];
+  return annotations.contains(kLayoutAnnotation) && annotations[kLayoutAnnotation] == "tracepack";
+}
+
+/// An empty directory, or a bundle tracepack wrote: its own to replace.
+bool is_replaceable_directory(int dirfd, const std::string& name) {
+  UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  return is_empty_directory(fd.get()) || is_regular_at(fd.get(), ".tracepack/manifest.json") || is_tracepack_layout(fd.get());
+}
+
+bool is_directory_format(std::string_view format) { return format == "dir" || format == "oci"; }
+
+}  // namespace
+
+void check_replaceable(int dirfd, const std::string& target, std::string_view format, const std::string& shown) {
+  struct stat st;
+  if (fstatat(dirfd, target.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return;  // nothing there (a missing parent is the caller's)
+    throw_system_error(shown + ": cannot stat");
+  }
+  if (is_directory_format(format)) {
+    if (!S_ISDIR(st.st_mode)) throw Error(shown + ": exists and is not a directory (the " + std::string(format) + " format was chosen)");
+    if (!is_replaceable_directory(dirfd, target))
+      throw Error(shown + ": not replaced: a directory that is neither empty nor a bundle tracepack wrote "
+                          "(it has no .tracepack/manifest.json); nothing in it was changed");
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) throw Error(shown + ": is a directory (an archive format was chosen)");
+  if (!S_ISREG(st.st_mode))
+    throw Error(shown + ": exists and is not a regular file (an archive format replaces only a regular file)");
+}
+
+void put_in_place(int dirfd, const std::string& temp, const std::string& target, const std::string& shown) {
+  struct stat st;
+  bool directory = fstatat(dirfd, temp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+  check_replaceable(dirfd, target, directory ? "dir" : "tar", shown);
+  if (renameat2(dirfd, temp.c_str(), dirfd, target.c_str(), RENAME_NOREPLACE) == 0) return sync_directory(dirfd, target);
+  if (errno == EEXIST && renameat2(dirfd, temp.c_str(), dirfd, target.c_str(), RENAME_EXCHANGE) == 0) {
+    sync_directory(dirfd, target);
+    remove_tree(dirfd, temp);  // now the previous output
+    return;
+  }
+  if (errno != EINVAL) throw_system_error(shown + ": cannot put the bundle in place");
+  // No exchange on this file system: move the previous output aside first.
+  std::string old = temp + ".old";
+  bool had_old = renameat(dirfd, target.c_str(), dirfd, old.c_str()) == 0;
+  if (!had_old && errno != ENOENT) throw_system_error(shown + ": cannot move the previous bundle aside");
+  if (renameat(dirfd, temp.c_str(), dirfd, target.c_str()) != 0) {
+    int err = errno;
+    if (had_old) renameat(dirfd, old.c_str(), dirfd, target.c_str());
+    throw Error(system_error_message(shown + ": cannot put the bundle in place", err));
+  }
+  sync_directory(dirfd, target);
+  if (had_old) remove_tree(dirfd, old);
+}
+
+namespace {
 
 /// A file or tree under a temporary name beside the output, removed when
 /// destroyed unless kept (once renamed into place).
@@ -623,7 +743,7 @@ class ArchiveSink final : public Sink {
  public:
   ArchiveSink(Format format, const WriteOptions& options)
       : format_(format), out_(open_output_path(options.path)), temp_(out_.parent.get()) {
-    refuse_directory_target();
+    check_replaceable(out_.parent.get(), out_.name, format_name(format), out_.shown);
     check_level(options.compression_level);
     auto abort = format == Format::zip ? ArchiveStream::Abort::close_only : ArchiveStream::Abort::fail_then_close;
     stream_.emplace(create_temp(), out_.shown, /*hash=*/false, abort);
@@ -655,20 +775,12 @@ class ArchiveSink final : public Sink {
 
   std::uint64_t commit() override {
     stream_->finish();
-    if (renameat(out_.parent.get(), temp_.name().c_str(), out_.parent.get(), out_.name.c_str()) != 0)
-      throw_system_error(out_.shown + ": cannot put the bundle in place");
+    put_in_place(out_.parent.get(), temp_.name(), out_.name, out_.shown);
     temp_.keep();
-    sync_directory(out_.parent.get());
     return stream_->written();
   }
 
  private:
-  void refuse_directory_target() const {
-    struct stat st;
-    if (fstatat(out_.parent.get(), out_.name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))
-      throw Error(out_.shown + ": is a directory (an archive format was chosen)");
-  }
-
   UniqueFd create_temp() {
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string name = out_.temp_name();
@@ -784,7 +896,7 @@ class DirectorySink final : public Sink {
  public:
   explicit DirectorySink(const WriteOptions& options)
       : out_(open_output_path(options.path)), temp_(out_.parent.get()), as_root_(geteuid() == 0) {
-    refuse_file_target();
+    check_replaceable(out_.parent.get(), out_.name, "dir", out_.shown);
     create_temp();
   }
 
@@ -846,12 +958,6 @@ class DirectorySink final : public Sink {
   }
 
  private:
-  void refuse_file_target() const {
-    struct stat st;
-    if (fstatat(out_.parent.get(), out_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-      throw Error(out_.shown + ": exists and is not a directory (the dir format was chosen)");
-  }
-
   void create_temp() {
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string name = out_.temp_name();
@@ -886,40 +992,9 @@ class DirectorySink final : public Sink {
     set_mtime(item, 0);
   }
 
-  /// Renames the finished tree into place; an existing one is swapped out
-  /// atomically (RENAME_EXCHANGE), or, where the file system lacks that,
-  /// moved aside first and moved back if the second rename fails.
   void publish() {
-    int dir = out_.parent.get();
-    const char* temp = temp_.name().c_str();
-    const char* target = out_.name.c_str();
-    if (renameat2(dir, temp, dir, target, RENAME_NOREPLACE) == 0) return mark_committed();
-    if (errno == EEXIST && renameat2(dir, temp, dir, target, RENAME_EXCHANGE) == 0) {
-      mark_committed();
-      remove_tree(dir, temp_.name());  // now the previous output
-      return;
-    }
-    if (errno != EINVAL) throw_system_error(out_.shown + ": cannot put the bundle in place");
-    publish_by_moving_aside();
-  }
-
-  void publish_by_moving_aside() {
-    int dir = out_.parent.get();
-    std::string old = "." + out_.name + ".old." + random_suffix();
-    bool had_old = renameat(dir, out_.name.c_str(), dir, old.c_str()) == 0;
-    if (!had_old && errno != ENOENT) throw_system_error(out_.shown + ": cannot move the previous bundle aside");
-    if (renameat(dir, temp_.name().c_str(), dir, out_.name.c_str()) != 0) {
-      int err = errno;
-      if (had_old) renameat(dir, old.c_str(), dir, out_.name.c_str());
-      throw Error(system_error_message(out_.shown + ": cannot put the bundle in place", err));
-    }
-    mark_committed();
-    if (had_old) remove_tree(dir, old);
-  }
-
-  void mark_committed() {
+    put_in_place(out_.parent.get(), temp_.name(), out_.name, out_.shown);
     temp_.keep();
-    sync_directory(out_.parent.get());
   }
 
   /// Throws for a system call on `name` (relative; "." or "" is the root).
@@ -1006,11 +1081,12 @@ class BundleWriter {
     item.mode = e.mode & 07777;
     item.uid = options_.reproducible ? 0 : e.uid;
     item.gid = options_.reproducible ? 0 : e.gid;
-    item.mtime = clamp(e.mtime);
+    item.mtime = e.type == EntryType::directory && options_.reproducible && !options_.source_date_epoch
+                     ? kDefaultSourceDateEpoch
+                     : clamp(e.mtime);
     item.link_target = e.link_target;
     item.ino = ++next_ino_;
     item.nlink = e.type == EntryType::directory ? 2 : 1;
-    latest_mtime_ = std::max(latest_mtime_, item.mtime);
     return item;
   }
 
@@ -1107,10 +1183,9 @@ class BundleWriter {
     item.name = std::string(name);
     item.type = type;
     item.mode = mode;
-    // Reproducible: the newest entry's time, or SOURCE_DATE_EPOCH (the clamp of "now").
+    // Reproducible: SOURCE_DATE_EPOCH (the clamp of "now"), or the fixed default.
     item.mtime = !options_.reproducible ? static_cast<std::int64_t>(std::time(nullptr))
-                 : options_.source_date_epoch ? *options_.source_date_epoch
-                                              : latest_mtime_;
+                                        : options_.source_date_epoch.value_or(kDefaultSourceDateEpoch);
     item.ino = ++next_ino_;
     item.nlink = type == EntryType::directory ? 2 : 1;
     return item;
@@ -1125,7 +1200,6 @@ class BundleWriter {
   nlohmann::ordered_json manifest_ = nlohmann::ordered_json::array();
   std::unordered_map<PathBytes, LinkTarget> targets_;  ///< by the path holding the data
   std::uint32_t next_ino_ = 0;
-  std::int64_t latest_mtime_ = 0;
 };
 
 void BundleWriter::write_manifest(const std::string& format, const BundlePlan& plan) {
@@ -1228,6 +1302,54 @@ std::string format_from_path(const std::string& path) {
     throw Error(path + ": unknown archive extension '" + std::string(foreign) + "' (use --format: " +
                 std::string(kFormatList) + ")");
   return "dir";
+}
+
+void check_output_target(const std::string& path, const std::string& format, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  SplitPath split = split_output(path);
+  std::error_code ec;
+  // The parent resolved, the name not: an output that is a symlink is itself replaced, not what it names.
+  fs::path target = fs::weakly_canonical(fs::absolute(split.dir, ec), ec) / split.name;
+  for (const std::string& input : inputs) {
+    fs::path in = fs::weakly_canonical(fs::absolute(input, ec), ec);
+    if (ec || in.empty()) continue;
+    auto [t, i] = std::mismatch(target.begin(), target.end(), in.begin(), in.end());
+    if (t != target.end()) continue;
+    if (i == in.end()) throw Error(path + ": not replaced: it is " + input + ", an input of this run");
+    throw Error(path + ": not replaced: it holds " + input + ", an input of this run (choose an output outside it)");
+  }
+  check_replaceable(AT_FDCWD, joined(split), format, path);
+  struct stat st;
+  if (::stat(split.dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw_system_error(split.dir + ": cannot use as the output's directory");
+    fs::create_directories(split.dir, ec);
+    if (ec) throw Error(system_error_message(split.dir + ": cannot create the output's directory", ec.value()));
+  } else if (!S_ISDIR(st.st_mode)) {
+    throw Error(split.dir + ": not a directory (the output's parent)");
+  }
+  if (faccessat(AT_FDCWD, split.dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+    throw_system_error(split.dir + ": cannot write the bundle there");
+}
+
+std::string failed_output_path(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  return trimmed + ".failed";
+}
+
+StagedBundle::StagedBundle(const std::string& output) {
+  SplitPath split = split_output(output);
+  path_ = joined({split.dir, "." + split.name + ".staging." + random_suffix()});
+}
+
+StagedBundle::~StagedBundle() {
+  if (!published_) remove_tree(AT_FDCWD, path_);
+}
+
+void StagedBundle::publish(const std::string& target) {
+  SplitPath split = split_output(target);
+  put_in_place(AT_FDCWD, path_, joined(split), target);
+  published_ = true;
 }
 
 WriteResult write_bundle(const BundlePlan& plan, const WriteOptions& options) {

@@ -1,15 +1,34 @@
 // Archive files for the other writers of packer/, in plain data: the outer
 // tar of the image archives and the compressed copy of an image layer
-// (oci_writer.cc). archive_writer.cc implements them with the same libarchive
+// (oci_writer.cc); and the one way every writer puts its output in place. archive_writer.cc implements them with the same libarchive
 // writer as the bundle formats, so it stays the only file that writes
 // through libarchive. Internal to packer/.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tracepack {
+
+/// The annotation of index.json that marks an image layout tracepack wrote
+/// (and may therefore replace): {"tracepack.writer": "tracepack"}.
+inline constexpr const char* kLayoutAnnotation = "tracepack.writer";
+
+/// Throws Error when `target` (a name in the directory `dirfd`, or a path
+/// with AT_FDCWD) exists and may not be replaced by a bundle of `format`
+/// ("dir" and "oci" are directories, the others files): see
+/// check_output_target. `shown` names the output in messages.
+void check_replaceable(int dirfd, const std::string& target, std::string_view format, const std::string& shown);
+
+/// Puts the finished output `temp` in place as `target` (names in `dirfd`,
+/// or paths with AT_FDCWD), after check_replaceable: a rename when nothing is
+/// there, else an exchange (RENAME_EXCHANGE) and the previous output removed;
+/// where the file system cannot exchange, the previous output is moved aside
+/// first and moved back if the second rename fails. Throws Error
+/// "<shown>: cannot put the bundle in place: <why>"; `temp` is then left.
+void put_in_place(int dirfd, const std::string& temp, const std::string& target, const std::string& shown);
 
 /// One member of a tar written by write_plain_tar.
 struct TarMember {

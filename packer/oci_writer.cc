@@ -13,17 +13,19 @@
 //   2. the config (architecture, os, the container defaults, rootfs.diff_ids)
 //      and the manifest (config + layer descriptors) as compact JSON blobs,
 //      each named by the SHA-256 of its bytes;
-//   3. index.json (one manifest, its ref.name annotation the tag),
-//      oci-layout and, for docker-archive, the manifest.json that `docker
+//   3. index.json (one manifest, its ref.name annotation the tag; and, on
+//      the index itself, kLayoutAnnotation, which marks a layout tracepack
+//      wrote and may replace), oci-layout and, for docker-archive, the manifest.json that `docker
 //      load` reads (Config, RepoTags, Layers pointing into blobs/).
-// Then the output is put in place: for "oci" the staging directory itself is
-// renamed onto the target (an existing layout is swapped out by
-// RENAME_EXCHANGE and removed); for the archives it is written as a tar into a
-// temporary file beside the target (entries sorted, owner 0:0, one mtime),
+// Then the output is put in place (put_in_place, which refuses to replace
+// anything tracepack did not write): for "oci" the staging directory itself
+// is renamed onto the target (an existing layout is swapped out by
+// RENAME_EXCHANGE and removed); for the archives it is written as a tar into
+// a temporary file beside the target (entries sorted, owner 0:0, one mtime),
 // renamed over it, and the staging directory removed. Any error before that
 // removes the staging directory and the temporary file, leaving a previous
-// output as it was. All times come from SOURCE_DATE_EPOCH or the plan when
-// reproducible, so building twice yields the same digests. Both archives, the
+// output as it was. When reproducible, every time is SOURCE_DATE_EPOCH or
+// else kDefaultSourceDateEpoch, so building twice yields the same digests. Both archives, the
 // compressed layer and the outer tar, are written by archive_writer.cc
 // (compress_file and write_plain_tar, archive_writer_internal.h), which keeps
 // libarchive out of this file.
@@ -208,14 +210,11 @@ std::string rfc3339(std::int64_t seconds) {
   return text;
 }
 
-/// The image's one point in time: SOURCE_DATE_EPOCH, else the newest
-/// mtime of the plan (what the tar's manifest entry gets), else now.
-std::int64_t image_time(const BundlePlan& plan, const WriteOptions& options) {
+/// The image's one point in time, what the layer's manifest entry gets too:
+/// SOURCE_DATE_EPOCH, else the fixed default; now when not reproducible.
+std::int64_t image_time(const WriteOptions& options) {
   if (!options.reproducible) return static_cast<std::int64_t>(std::time(nullptr));
-  if (options.source_date_epoch) return *options.source_date_epoch;
-  std::int64_t newest = 0;
-  for (const PlanEntry& e : plan.entries) newest = std::max(newest, e.mtime);
-  return newest;
+  return options.source_date_epoch.value_or(kDefaultSourceDateEpoch);
 }
 
 // ---------------------------------------------------------------------------
@@ -261,14 +260,14 @@ void check_layer_names(const BundlePlan& plan) {
 /// when destroyed unless it was renamed into place.
 class Staging {
  public:
-  Staging(const std::string& target, ImageFormat format) : shown_(target), format_(format) {
+  Staging(const std::string& target, std::string_view format) : shown_(target), format_(parse_image_format(format)) {
     std::string trimmed = target;
     while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
     target_ = fs::path(trimmed);
     std::string name = target_.filename().string();
     if (name.empty() || name == "." || name == "..")
       throw Error(target + ": not a usable output name (name a file or directory to create)");
-    refuse_wrong_kind();
+    check_replaceable(AT_FDCWD, target_.string(), format, shown_);
     fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
     std::string templ = (parent / ("." + name + ".tmp.XXXXXX")).string();
     if (!mkdtemp(templ.data())) throw_system_error(parent.string() + ": cannot create a temporary directory");
@@ -306,15 +305,6 @@ class Staging {
   std::uint64_t commit(std::int64_t mtime);
 
  private:
-  void refuse_wrong_kind() const {
-    std::error_code ec;
-    fs::file_status st = fs::symlink_status(target_, ec);
-    if (format_ == ImageFormat::oci && fs::exists(st) && !fs::is_directory(st))
-      throw Error(shown_ + ": exists and is not a directory (the oci format was chosen)");
-    if (format_ != ImageFormat::oci && fs::is_directory(fs::status(target_, ec)))
-      throw Error(shown_ + ": is a directory (an archive format was chosen)");
-  }
-
   std::uint64_t publish_directory();
   std::uint64_t publish_archive(std::int64_t mtime);
 
@@ -338,13 +328,8 @@ std::uint64_t Staging::publish_directory() {
     UniqueFd fd = open_file(dir_, O_RDONLY | O_DIRECTORY);
     if (syncfs(fd.get()) != 0) throw_system_error(shown_ + ": cannot write");
   }
-  if (renameat2(AT_FDCWD, dir_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) == 0) {
-    dir_.clear();
-    return total;
-  }
-  // An existing layout is swapped out in one step; the staging name then holds it and is removed.
-  if (errno != EEXIST || renameat2(AT_FDCWD, dir_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) != 0)
-    throw_system_error(shown_ + ": cannot put the image in place");
+  put_in_place(AT_FDCWD, dir_.string(), target_.string(), shown_);
+  dir_.clear();
   return total;
 }
 
@@ -357,7 +342,7 @@ std::uint64_t Staging::publish_archive(std::int64_t mtime) {
   std::vector<TarMember> members = {{"blobs/", true, "", mtime}, {"blobs/sha256/", true, "", mtime}};
   for (const std::string& file : files_) members.push_back({file, false, (dir_ / file).string(), mtime});
   WrittenFile written = write_plain_tar(temp_file_.string(), members, shown_);
-  if (rename(temp_file_.c_str(), target_.c_str()) != 0) throw_system_error(shown_ + ": cannot put the image in place");
+  put_in_place(AT_FDCWD, temp_file_.string(), target_.string(), shown_);
   temp_file_.clear();
   return written.size;
 }
@@ -424,6 +409,7 @@ Json index_json(const Blob& manifest, const std::string& tag) {
   j["schemaVersion"] = 2;
   j["mediaType"] = kIndexType;
   j["manifests"] = {entry};
+  j["annotations"] = {{kLayoutAnnotation, "tracepack"}};
   return j;
 }
 
@@ -508,8 +494,8 @@ WriteResult write_image(const BundlePlan& plan, const WriteOptions& options) {
   ImageFormat format = parse_image_format(options.format);
   ImageConfig config = checked_config(options);
   check_layer_names(plan);
-  std::int64_t created = image_time(plan, options);
-  Staging staging(options.path, format);
+  std::int64_t created = image_time(options);
+  Staging staging(options.path, options.format);
   WriteResult result;
   auto [layer, diff_id] = add_layer(staging, plan, options, config, result);
   Blob config_blob = add_json_blob(staging, config_json(config, diff_id, created), kConfigType);

@@ -17,6 +17,11 @@ std::string resolve_output(const PackRequest& request) {
   return path;
 }
 
+std::string resolve_format(const PackRequest& request, const std::string& output) {
+  if (!request.format.empty()) return request.format;
+  return !request.spec.output.format.empty() ? request.spec.output.format : format_from_path(output);
+}
+
 /// The command of a spec's test as the tracer ran it.
 std::vector<std::string> test_command(const TestCase& test) {
   if (!test.argv.empty()) return test.argv;
@@ -43,6 +48,13 @@ ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& 
   return image;
 }
 
+void check_pack_output(const PackRequest& request) {
+  std::string output = resolve_output(request);
+  std::vector<std::string> inputs = request.trace_files;
+  if (!request.spec.file.empty()) inputs.push_back(request.spec.file);
+  check_output_target(output, resolve_format(request, output), inputs);
+}
+
 PlanInputs read_plan_inputs(const PackRequest& request) {
   PlanInputs in;
   in.spec = request.spec;
@@ -62,7 +74,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   check_secrets(plan, request.spec, host_sniffer());
   WriteOptions options;
   options.path = resolve_output(request);
-  options.format = !request.format.empty() ? request.format : request.spec.output.format;
+  options.format = resolve_format(request, options.path);
   options.compression_level = request.spec.output.compression_level;
   options.reproducible = request.spec.output.reproducible;
   options.source_date_epoch = request.source_date_epoch;

@@ -693,14 +693,58 @@ TEST_F(ArchiveWriterTest, ArchiveOverDirectoryIsRefused) {
   }
 }
 
-TEST_F(ArchiveWriterTest, DirReplacesPreviousDirectory) {
+TEST_F(ArchiveWriterTest, DirReplacesPreviousBundle) {
   std::string out = tmp_ / "out";
-  fs::create_directory(out);
+  write_bundle(tree_.plan(), options_for(tree_, out + "/"));
   write_file(out + "/stale", "old\n");
   write_bundle(tree_.plan(), options_for(tree_, out + "/"));
   EXPECT_FALSE(fs::exists(out + "/stale"));
   expect_tree(tree_, out);
   EXPECT_EQ(list_dir(tmp_.path()), (std::vector<std::string>{"out", "src"}));
+}
+
+TEST_F(ArchiveWriterTest, DirNeverReplacesADirectoryItDidNotWrite) {
+  std::string out = tmp_ / "out";
+  fs::create_directory(out);
+  write_file(out + "/notes.txt", "precious\n");
+  EXPECT_EQ(refusal(tree_.plan(), options_for(tree_, out + "/")),
+            out + "/: not replaced: a directory that is neither empty nor a bundle tracepack wrote (it has no "
+                  ".tracepack/manifest.json); nothing in it was changed");
+  EXPECT_EQ(list_dir(out), std::vector<std::string>{"notes.txt"});
+  EXPECT_EQ(read_file(out + "/notes.txt"), "precious\n");
+  EXPECT_EQ(list_dir(tmp_.path()), (std::vector<std::string>{"out", "src"}));
+}
+
+TEST_F(ArchiveWriterTest, CheckOutputTargetRefusesAnOutputHoldingAnInput) {
+  std::string out = tmp_ / "out";
+  write_bundle(tree_.plan(), options_for(tree_, out));
+  write_file(out + "/spec.yaml", "name: x\n");
+  try {
+    check_output_target(out, "dir", {out + "/spec.yaml"});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              out + ": not replaced: it holds " + out + "/spec.yaml, an input of this run (choose an output outside it)");
+  }
+  EXPECT_NO_THROW(check_output_target(out, "dir", {tmp_ / "elsewhere.yaml"}));
+  EXPECT_NO_THROW(check_output_target(tmp_ / "new/parent/out.tar", "tar", {}));
+  EXPECT_TRUE(fs::is_directory(tmp_ / "new/parent"));
+  EXPECT_EQ(failed_output_path(out + "/"), out + ".failed");
+}
+
+TEST_F(ArchiveWriterTest, DirectoriesGetTheDefaultTimeWithoutSourceDateEpoch) {
+  WriteOptions o = options_for(tree_, tmp_ / "out.tar");
+  o.source_date_epoch.reset();
+  write_bundle(tree_.plan(), o);
+  std::string dir = extract_dir("x");
+  ASSERT_EQ(run({"tar", "-xpf", tmp_ / "out.tar", "-C", dir}).exit_code, 0);
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/usr/bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtime, kDefaultSourceDateEpoch);
+  ASSERT_EQ(stat((dir + "/.tracepack/manifest.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtime, kDefaultSourceDateEpoch);
+  ASSERT_EQ(stat((dir + "/usr/bin/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtime, kFutureTime) << "a file keeps its own time";
 }
 
 // ---------------------------------------------------------------------------

@@ -277,7 +277,7 @@ TEST(OciWriter, SameInputsGiveTheSameDigests) {
   }
 }
 
-TEST(OciWriter, CreatedIsTheNewestMtimeWithoutSourceDateEpoch) {
+TEST(OciWriter, CreatedIsTheDefaultEpochWithoutSourceDateEpoch) {
   TempDir tmp;
   Tree t(tmp / "src");
   build_tree(t);
@@ -285,7 +285,9 @@ TEST(OciWriter, CreatedIsTheNewestMtimeWithoutSourceDateEpoch) {
   o.source_date_epoch.reset();
   write_image(t.plan(), o);
   json config = read_json(blob_path(tmp / "image", layout_manifest(tmp / "image")["config"]));
-  EXPECT_EQ(config["created"], "2033-05-18T03:33:20Z");  // kFutureTime, /usr/bin/tool's mtime
+  EXPECT_EQ(config["created"], "1980-01-01T00:00:00Z");  // kDefaultSourceDateEpoch, not a time of the plan
+  json index = read_json(tmp / "image/index.json");
+  EXPECT_EQ(index["annotations"], json({{"tracepack.writer", "tracepack"}}));
 }
 
 TEST(OciWriter, DefaultsTagFromTheBundleName) {

@@ -22,6 +22,12 @@ struct PackRequest {
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
 };
 
+/// Checks where `request` writes before anything is read:
+/// check_output_target on its output and format (from the path when not
+/// given), with its trace files and spec file as the inputs an output must
+/// not hold. Creates a missing parent directory. Throws Error.
+void check_pack_output(const PackRequest& request);
+
 /// The inputs of make_plan for `request`: its traces read and the ELF
 /// closures of its spec's elf: rules computed. Throws Error.
 PlanInputs read_plan_inputs(const PackRequest& request);
