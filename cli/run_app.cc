@@ -73,6 +73,9 @@ std::string closest(const std::string& text, const std::vector<std::string>& cho
 // after negated flags, and the command line a command takes in its Usage line.
 class HelpFormatter : public CLI::Formatter {
  public:
+  HelpFormatter() {
+    label("SUBCOMMAND", "COMMAND");
+  }
   std::string make_usage(const CLI::App* app, std::string name) const override {
     std::string usage = CLI::Formatter::make_usage(app, std::move(name));
     auto tail = tails().find(app);
@@ -198,6 +201,7 @@ int parse_and_run(CLI::App& app, const std::vector<CommandAdder>& adders, int ar
     Action action = adder(app);
     actions[app.get_subcommands({}).at(before)] = std::move(action);
   }
+  for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args.front() == "help") {
     if (args.size() > 2) throw UsageError("help: one command at most (tracepack help [COMMAND])");

@@ -148,6 +148,8 @@ TEST(Help, HelpWithoutACommandListsThemAll) {
   for (const char* command : {"trace", "summary", "merge", "pack", "build", "closure", "verify", "exec", "why", "diff", "report"})
     EXPECT_NE(r.out.find("\n  " + std::string(command) + " "), std::string::npos) << command << " in\n" << r.out;
   EXPECT_EQ(r.out, tracepack({"--help"}).out);
+  EXPECT_NE(r.out.find("Usage: tracepack [OPTIONS] COMMAND\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nCommands:\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Exit status:\n  0   success\n"), std::string::npos) << r.out;
 }
 
