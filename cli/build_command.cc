@@ -104,6 +104,7 @@ int run_build(const BuildArgs& args) {
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);
   on_host.progress = progress;
+  on_host.stdout_to_stderr = args.json;  // stdout holds the JSON document alone
   std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, on_host);
   std::string failures;
   for (const TestRun& run : runs)
@@ -125,7 +126,7 @@ int run_build(const BuildArgs& args) {
   std::vector<VerifyResult> verified;
   bool verify = args.verify;
   if (verify)
-    verified = verify_bundle({request.output, &spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress});
+    verified = verify_bundle({request.output, &spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress, args.json});
   bool passed = std::all_of(verified.begin(), verified.end(), [](const VerifyResult& r) { return r.passed; });
   std::string failed = passed ? "" : failed_output_path(output);
   bool had_output = fs::exists(fs::symlink_status(output, ec));
@@ -166,8 +167,10 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
   cmd->add_option("-f,--format", args->format, "Output format (overrides the spec's output.format)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now");
-  cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout");
+  cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");
   cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
+  cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification"},
+                                  {"1", "a test failed, the bundle failed verification, or an error (message on stderr)"}}));
   return [args] { return run_build(*args); };
 }
 

@@ -50,7 +50,7 @@ int run_closure(const ClosureOptions& options) {
   config.library_path.assign(options.library_path.begin(), options.library_path.end());
   config.use_ld_so_cache = !options.no_cache;
   ElfClosure closure = elf_closure({options.files.begin(), options.files.end()}, config);
-  if (options.json) std::printf("%s\n", to_json(closure).dump(2).c_str());
+  if (options.json) std::printf("%s\n", to_json(closure).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else print_text(closure);
   for (const std::string& missing : closure.missing)
     std::fprintf(stderr, "tracepack: warning: not found: %s\n", missing.c_str());
@@ -68,6 +68,8 @@ Action add_closure_command(CLI::App& app) {
   cmd->add_option("--root", options->root, "Resolve inside this file system tree")->capture_default_str();
   cmd->add_flag("--no-ld-so-cache", options->no_cache,
                 "Search the directories of <root>/etc/ld.so.conf instead of <root>/etc/ld.so.cache");
+  cmd->footer(exit_status_footer({{"0", "every library was found"},
+                                  {"1", "a library was not found (a warning names it), or an error (message on stderr)"}}));
   return [options] { return run_closure(*options); };
 }
 

@@ -5,16 +5,58 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tracepack/error.h"
 
 namespace tracepack::cli {
 
 using Action = std::function<int()>;
 
+/// Exit statuses every command shares (README, "Exit statuses"). 0 is
+/// success and 1 an error, except where a command gives 1 a meaning of its
+/// own (why: out of the bundle; diff: different) and reports errors with 2.
+inline constexpr int kExitError = 1;
+/// The command line is wrong: an unknown command or option, a missing
+/// argument (as diff, grep and tar).
+inline constexpr int kExitUsage = 2;
+/// An exception tracepack did not expect: a bug (sysexits.h's EX_SOFTWARE).
+inline constexpr int kExitInternal = 70;
+
+/// A command line tracepack cannot act on. run_app prints it as it prints
+/// an Error ("tracepack: error: <message>") and exits with kExitUsage.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The "Exit status:" footer of a command's help: `own` (status, meaning)
+/// first, then the usage-error and internal-error lines every command
+/// shares. `errors_exit_2`: the command reports every error with 2, its 1
+/// meaning something else (why, diff).
+std::string exit_status_footer(const std::vector<std::pair<std::string, std::string>>& own, bool errors_exit_2 = false);
+
+/// Makes `cmd` take a command line after its options and positionals, as
+/// strace, env, nice and sudo do: the first argument that is neither an
+/// option (or an option's value) nor one of `cmd`'s positionals starts the
+/// command, and it and everything after it are stored in `argv`, untouched;
+/// a "--" also ends tracepack's options, and is dropped. An unknown option
+/// before the command is a usage error. `usage` shows it in the help's Usage
+/// line, e.g. "[--] COMMAND [ARGS...]". run_app does the splitting.
+void take_command_line(CLI::App* cmd, std::shared_ptr<std::vector<std::string>> argv, std::string usage);
+
+/// Runs `action`, printing a tracepack::Error as run_app does but exiting
+/// with `status`: for commands whose 1 is an answer (why, diff).
+int run_with_error_status(int status, const Action& action);
+
 /// The variable through which tracepack hands its caller's GLIBC_TUNABLES
 /// to tracepack-packer: "=VALUE", or empty when the caller had none.
 inline constexpr const char* kSavedTunables = "TRACEPACK_CALLER_GLIBC_TUNABLES";
 
-/// `tracepack trace [options] -- COMMAND [ARGS...]`
+/// `tracepack trace [OPTIONS] [--] COMMAND [ARGS...]`
 Action add_trace_command(CLI::App& app);
 
 /// `tracepack summary TRACE`
@@ -32,16 +74,16 @@ Action add_build_command(CLI::App& app);
 /// `tracepack closure [--json] [-L DIRS] [--root DIR] [--no-ld-so-cache] FILE...`
 Action add_closure_command(CLI::App& app);
 
-/// `tracepack verify BUNDLE [--spec SPEC] [-- COMMAND [ARGS...]]`; exits 0 passed, 1 failed
+/// `tracepack verify [OPTIONS] BUNDLE [[--] COMMAND [ARGS...]]`; exits 0 passed, 1 failed
 Action add_verify_command(CLI::App& app);
 
-/// `tracepack exec BUNDLE [--cwd DIR] -- COMMAND [ARGS...]`
+/// `tracepack exec [--cwd DIR] BUNDLE [--] COMMAND [ARGS...]`
 Action add_exec_command(CLI::App& app);
 
-/// `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`
+/// `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`; exits 0 in the bundle, 1 out, 2 on error
 Action add_why_command(CLI::App& app);
 
-/// `tracepack diff A B [--format text|json] [--spec SPEC]`; exits 0 equal, 1 different, 2 on error
+/// `tracepack diff A B [-f text|json] [--spec SPEC]`; exits 0 equal, 1 different, 2 on error
 Action add_diff_command(CLI::App& app);
 
 /// `tracepack report TRACE|BUNDLE [--format text|json|html] [-o FILE] [--spec SPEC]`

@@ -1,4 +1,4 @@
-// `tracepack diff A B [--format text|json] [--spec SPEC]`: what differs
+// `tracepack diff A B [-f text|json] [--spec SPEC]`: what differs
 // between two bundles, two traces, or a trace and a bundle. Exit status as
 // diff(1): 0 equal, 1 different, 2 trouble.
 #include <cstdio>
@@ -47,16 +47,6 @@ int compare_inputs(const DiffArgs& args) {
   return diff.equal() ? kExitEqual : kExitDifferent;
 }
 
-// Errors leave with 2, not run_app's 1: 1 means "different" here.
-int run_diff(const DiffArgs& args) {
-  try {
-    return compare_inputs(args);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "tracepack: error: %s\n", e.what());
-    return kExitTrouble;
-  }
-}
-
 }  // namespace
 
 Action add_diff_command(CLI::App& app) {
@@ -65,9 +55,11 @@ Action add_diff_command(CLI::App& app) {
   // Not ->required(): a missing input is an error of the command (exit 2), not of the parser.
   cmd->add_option("a", args->a, "Trace file or bundle (directory or archive)");
   cmd->add_option("b", args->b, "Trace file or bundle (directory or archive)");
-  cmd->add_option("--format", args->format, "text or json")->capture_default_str();
+  cmd->add_option("-f,--format", args->format, "text or json")->capture_default_str();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply to traces");
-  return [args] { return run_diff(*args); };
+  cmd->footer(exit_status_footer({{"0", "A and B hold the same files"}, {"1", "A and B differ"}}, true));
+  // Errors leave with 2, not run_app's 1: 1 means "different" here.
+  return [args] { return run_with_error_status(kExitTrouble, [&args] { return compare_inputs(*args); }); };
 }
 
 }  // namespace tracepack::cli

@@ -55,27 +55,36 @@ void ask_for_huge_pages() {
   setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
 }
 
-[[noreturn]] void run_packer(char** argv) {
+bool is_packer_command(const char* name) {
+  for (const Forwarded& command : kPackerCommands)
+    if (std::strcmp(name, command.name) == 0) return true;
+  return false;
+}
+
+// `command` names the packer's subcommand argv asks for (argv[1], or argv[2]
+// after "help"); argv goes to the packer unchanged.
+[[noreturn]] void run_packer(const char* command, char** argv) {
   std::string program = packer_program();
   ask_for_huge_pages();
   execv(program.c_str(), argv);
   std::fprintf(stderr, "tracepack: error: %s: cannot run %s: %s (it is built and installed beside tracepack)\n",
-               argv[1], program.c_str(), std::strerror(errno));
+               command, program.c_str(), std::strerror(errno));
   _exit(127);
 }
 
-tracepack::cli::Action add_forwarding_help(CLI::App& app, const Forwarded& command) {
+// A packer command as `tracepack help` lists it (and as the did-you-mean of
+// a mistyped command knows it); main() runs the packer before any parsing.
+void add_forwarding_help(CLI::App& app, const Forwarded& command) {
   CLI::App* cmd = app.add_subcommand(command.name, command.description);
   cmd->prefix_command();
   cmd->allow_extras();
-  return [] { return 0; };
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (const Forwarded& command : kPackerCommands)
-    if (argc > 1 && std::strcmp(argv[1], command.name) == 0) run_packer(argv);
+  if (argc > 1 && is_packer_command(argv[1])) run_packer(argv[1], argv);
+  if (argc > 2 && std::strcmp(argv[1], "help") == 0 && is_packer_command(argv[2])) run_packer(argv[2], argv);
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
   for (const Forwarded& command : kPackerCommands) add_forwarding_help(app, command);
   return tracepack::cli::run_app(app, {tracepack::cli::add_trace_command, tracepack::cli::add_summary_command,

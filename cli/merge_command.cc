@@ -11,6 +11,7 @@ Action add_merge_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("merge", "Merge traces (test cases, shards) into one, keeping each test's name");
   cmd->add_option("-o,--output", *output, "Merged trace to write")->required();
   cmd->add_option("traces", *inputs, "Trace files")->required();
+  cmd->footer(exit_status_footer({{"0", "the merged trace was written"}, {"1", "an error (message on stderr)"}}));
   return [output, inputs] {
     std::vector<Trace> traces;
     for (const std::string& file : *inputs) traces.push_back(read_trace(file));

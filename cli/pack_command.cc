@@ -73,6 +73,8 @@ Action add_pack_command(CLI::App& app) {
                   "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive or docker-archive (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
+  cmd->footer(exit_status_footer({{"0", "the bundle was written (or, with --explain, the answer printed)"},
+                                  {"1", "an error (message on stderr)"}}));
   return [args] { return run_pack(*args); };
 }
 

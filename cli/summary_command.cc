@@ -38,6 +38,7 @@ Action add_summary_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("summary", "Print what a trace shows: programs, libraries, data files");
   cmd->add_option("trace", *file, "Trace file written by `tracepack trace`")->required();
   cmd->add_option("-n,--limit", *limit, "Paths listed per category")->capture_default_str();
+  cmd->footer(exit_status_footer({{"0", "the summary was printed"}, {"1", "an error (message on stderr)"}}));
   return [file, limit] { return print_summary(*file, *limit); };
 }
 

@@ -1,7 +1,9 @@
 // Running a spec's tests under `tracepack trace`, up to -j at once, each
 // tracer (with its tracees) pinned to its own CPU. Each test's tracer is a
 // child process started in the test's directory and environment (or, in a
-// sandbox, told the directory inside it); it exits as the test did.
+// sandbox, told the directory inside it); it exits as the test did. A test's
+// standard output goes to a file when the spec checks it, else to ours (or
+// to our stderr, when our stdout is a JSON document).
 #include "test_runner.h"
 
 #include <fcntl.h>
@@ -68,7 +70,8 @@ std::string test_directory(const fs::path& spec_dir, const TestCase& test) {
 namespace {
 
 // Starts one test's tracer as a child process in the test's directory and environment.
-pid_t start_test(const TestRun& run, const fs::path& spec_dir, const std::string& sandbox, unsigned cpu) {
+pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOptions& options, unsigned cpu) {
+  const std::string& sandbox = options.sandbox;
   std::string cwd = test_directory(spec_dir, *run.test);
   std::vector<std::string> argv = tracer_argv(run, cwd, sandbox, cpu);
   std::vector<std::string> env = test_environment(*run.test);
@@ -86,6 +89,7 @@ pid_t start_test(const TestRun& run, const fs::path& spec_dir, const std::string
   if (pid < 0) throw_system_error("fork");
   if (pid == 0) {
     if (out >= 0) dup2(out, STDOUT_FILENO);
+    else if (options.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
     if (sandbox.empty() && chdir(cwd.c_str()) != 0) {
       std::fprintf(stderr, "tracepack: error: test '%s': cannot change to directory %s: %s\n", run.test->name.c_str(),
                    cwd.c_str(), std::strerror(errno));
@@ -139,7 +143,7 @@ std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir,
       while (cpu + 1 < cpus && cpu_busy[cpu]) ++cpu;
       cpu_busy[cpu] = true;
       runs[next].seconds = now();
-      runs[next].pid = start_test(runs[next], spec_dir, options.sandbox, cpu);
+      runs[next].pid = start_test(runs[next], spec_dir, options, cpu);
       running[runs[next].pid] = {next, cpu};
       ++next;
     }

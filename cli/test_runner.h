@@ -28,6 +28,10 @@ struct TestRunOptions {
   unsigned jobs = 1;       ///< tests traced at once, each pinned to its own CPU
   bool progress = false;   ///< a line on stderr as each test ends
   std::string sandbox;     ///< a bundle directory to run every test in, isolated; "" = the host
+  /// A test's standard output, when the spec does not capture it (no
+  /// `stdout:`), goes to stderr instead of this program's stdout: with
+  /// --json, stdout holds the JSON document alone.
+  bool stdout_to_stderr = false;
 };
 
 /// Runs every test of `spec` (cwd relative to `spec_dir`), writing

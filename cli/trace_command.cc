@@ -1,4 +1,5 @@
-// `tracepack trace`: runs a command under the tracer and exits as it did.
+// `tracepack trace [OPTIONS] [--] COMMAND [ARGS...]`: runs a command under
+// the tracer and exits as it did.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -66,18 +67,21 @@ Action add_trace_command(CLI::App& app) {
                   "Run the command in an isolated root holding only this bundle directory (see tracepack exec)");
   cmd->add_option("--cwd", options->cwd, "Directory to run the command in (inside the sandbox with --sandbox)");
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
-  // Everything from the first positional on is the command, so its own
-  // options need no "--" (though "--" is accepted too).
-  cmd->prefix_command();
-  cmd->allow_extras();
-  cmd->add_option("command", options->argv, "The command to trace and its arguments");
-  cmd->footer("Exit status: the command's, or its fatal signal re-raised; 124 after --timeout; "
-              "127 if the command is not found, 126 if it cannot be executed.");
-  return [cmd, options, quiet] {
-    std::vector<std::string> rest = cmd->remaining();
-    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
-    options->argv.insert(options->argv.end(), rest.begin(), rest.end());
-    if (options->argv.empty()) throw Error("trace: no command given (usage: tracepack trace [OPTIONS] -- COMMAND [ARGS...])");
+  // The first argument that is not an option starts the command; it and
+  // everything after it are the command's, untouched (as strace, env, nice).
+  auto command = std::make_shared<std::vector<std::string>>();
+  take_command_line(cmd, command, "[--] COMMAND [ARGS...]");
+  cmd->footer("The command starts at the first argument that is not an option (or at the one after --);\n"
+              "it and everything after it are the command's.\n\n" +
+              exit_status_footer({{"N", "the command's exit status, or its fatal signal re-raised"},
+                                  {"124", "the command was killed after --timeout"},
+                                  {"126", "the command cannot be executed"},
+                                  {"127", "the command is not found"},
+                                  {"1", "tracepack could not trace it (message on stderr)"}}));
+  return [options, command, quiet] {
+    options->argv = *command;
+    if (options->argv.empty())
+      throw UsageError("trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])");
     return exit_status(*options, record_trace(*options), *quiet);
   };
 }

@@ -21,6 +21,7 @@ struct VerifyRequest {
   std::filesystem::path original_traces;   ///< traces the bundle was packed from (NAME.jsonl); may not exist
   unsigned jobs = 1;
   bool progress = false;
+  bool stdout_to_stderr = false;           ///< the tests' own output goes to stderr (stdout holds --json's document)
 };
 
 /// Throws Error when a test of `spec` runs in a directory that no bundle

@@ -1,4 +1,4 @@
-// `tracepack verify BUNDLE` and `tracepack exec BUNDLE -- COMMAND`: run the
+// `tracepack verify BUNDLE` and `tracepack exec BUNDLE COMMAND`: run the
 // spec's tests, or one command, in a root that holds only the bundle.
 //
 // An archive is first extracted (safely: see bundle_extract.h) into a
@@ -166,7 +166,10 @@ std::vector<VerifyResult> verify_bundle(const VerifyRequest& request) {
   check_tests_can_run_in_a_bundle(*request.spec, request.spec_dir);
   BundleTree tree(request.bundle);
   ScratchDir traces("verify");
-  TestRunOptions options{.jobs = request.jobs, .progress = request.progress, .sandbox = tree.root()};
+  TestRunOptions options{.jobs = request.jobs,
+                         .progress = request.progress,
+                         .sandbox = tree.root(),
+                         .stdout_to_stderr = request.stdout_to_stderr};
   std::vector<TestRun> runs = run_tests(*request.spec, request.spec_dir, traces.path(), options);
   std::vector<VerifyResult> results;
   for (const TestRun& run : runs) results.push_back(judge(run, tree.root(), request, traces.path()));
@@ -212,6 +215,7 @@ namespace {
 struct VerifyArgs {
   std::string bundle;
   std::string spec = "tracepack.yaml";
+  bool spec_given = false;
   std::string traces;
   std::string cwd;
   unsigned jobs = 1;
@@ -223,6 +227,10 @@ int run_verify(const VerifyArgs& args) {
   BundleSpec spec;
   fs::path spec_dir = fs::current_path();
   if (args.command.empty()) {
+    std::error_code ec;
+    if (!args.spec_given && !fs::exists(args.spec, ec))
+      throw UsageError("verify: no " + args.spec + " in the current directory: give the spec with --spec SPEC, "
+                       "or a command to run in the bundle with -- COMMAND [ARGS...]");
     spec = load_spec(args.spec);
     spec_dir = fs::absolute(args.spec).parent_path();
   } else {
@@ -233,12 +241,13 @@ int run_verify(const VerifyArgs& args) {
     test.cwd = args.cwd.empty() ? "/" : args.cwd;
     spec.tests.push_back(test);
   }
-  VerifyRequest request{args.bundle, &spec, spec_dir, {}, std::max(1u, args.jobs), !args.json && isatty(STDERR_FILENO)};
+  // With --json, stdout holds the JSON document alone: the tests' output goes to stderr.
+  VerifyRequest request{args.bundle, &spec, spec_dir, {}, std::max(1u, args.jobs), !args.json && isatty(STDERR_FILENO), args.json};
   if (!args.traces.empty()) request.original_traces = fs::absolute(args.traces);
   else if (args.command.empty()) request.original_traces = spec_dir / ".tracepack" / "traces";
   std::vector<VerifyResult> results = verify_bundle(request);
   bool passed = std::all_of(results.begin(), results.end(), [](const VerifyResult& r) { return r.passed; });
-  if (args.json) std::printf("%s\n", verify_json(results).dump(2).c_str());
+  if (args.json) std::printf("%s\n", verify_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else std::fputs(verify_text(results).c_str(), stdout);
   return passed ? 0 : 1;
 }
@@ -255,18 +264,25 @@ int run_exec(const std::string& bundle, const std::vector<std::string>& command,
 
 Action add_verify_command(CLI::App& app) {
   auto args = std::make_shared<VerifyArgs>();
+  auto command = std::make_shared<std::vector<std::string>>();
   CLI::App* cmd = app.add_subcommand("verify", "Run the spec's tests (or one command) in a root holding only the bundle");
   cmd->add_option("bundle", args->bundle, "The bundle: a directory or an archive tracepack wrote")->required();
-  cmd->add_option("--spec", args->spec, "Spec whose tests to run")->capture_default_str();
+  CLI::Option* spec = cmd->add_option("--spec", args->spec, "Spec whose tests to run")->capture_default_str();
   cmd->add_option("--traces", args->traces,
                   "Traces the bundle was packed from, to name what is missing (default: .tracepack/traces beside the spec)");
-  cmd->add_option("--cwd", args->cwd, "Directory to run the command in, inside the bundle (with -- COMMAND)");
+  cmd->add_option("--cwd", args->cwd, "Directory to run the command in, inside the bundle (with a COMMAND)");
   cmd->add_option("-j,--jobs", args->jobs, "Tests run at once")->capture_default_str();
-  cmd->add_flag("--json", args->json, "Print the results as JSON on stdout");
-  cmd->add_option("command", args->command, "After --: one command to run instead of the spec's tests");
-  cmd->footer("Usage: tracepack verify BUNDLE [--spec SPEC] [-- COMMAND [ARGS...]]\n"
-              "Exit status: 0 when every test passed in the bundle, 1 when one failed.");
-  return [args] { return run_verify(*args); };
+  cmd->add_flag("--json", args->json, "Print the results as JSON on stdout (the tests' own output goes to stderr)");
+  take_command_line(cmd, command, "[[--] COMMAND [ARGS...]]");
+  cmd->footer("With a COMMAND (the first argument after BUNDLE that is not an option, or the one after --),\n"
+              "runs it instead of the spec's tests; it and everything after it are the command's.\n\n" +
+              exit_status_footer({{"0", "every test passed in the bundle"},
+                                  {"1", "a test failed in the bundle, or an error (message on stderr)"}}));
+  return [args, command, spec] {
+    args->command = *command;
+    args->spec_given = spec->count() > 0;
+    return run_verify(*args);
+  };
 }
 
 Action add_exec_command(CLI::App& app) {
@@ -276,11 +292,15 @@ Action add_exec_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("exec", "Run a command in a root holding only the bundle, with this terminal");
   cmd->add_option("bundle", *bundle, "The bundle: a directory or an archive tracepack wrote")->required();
   cmd->add_option("--cwd", *cwd, "Directory to run the command in, inside the bundle (default: its root)");
-  cmd->add_option("command", *command, "After --: the command and its arguments");
-  cmd->footer("Usage: tracepack exec BUNDLE [--cwd DIR] -- COMMAND [ARGS...]\n"
-              "Exit status: the command's (128 + N when killed by signal N); 127 if it is not in the bundle.");
+  take_command_line(cmd, command, "[--] COMMAND [ARGS...]");
+  cmd->footer("The command starts at the first argument after BUNDLE that is not an option (or at the one\n"
+              "after --); it and everything after it are the command's.\n\n" +
+              exit_status_footer({{"N", "the command's exit status; 128 + N when signal N killed it"},
+                                  {"127", "the command is not in the bundle"},
+                                  {"1", "the bundle cannot be read or the sandbox built (message on stderr)"}}));
   return [bundle, cwd, command] {
-    if (command->empty()) throw Error("exec: no command given (usage: tracepack exec BUNDLE -- COMMAND [ARGS...])");
+    if (command->empty())
+      throw UsageError("exec: no command given (usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...])");
     return run_exec(*bundle, *command, *cwd);
   };
 }

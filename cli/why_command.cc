@@ -1,4 +1,5 @@
 // `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`: why PATH is in or out.
+// Exit status as grep(1): 0 in the bundle, 1 out of it, 2 on error.
 #include <cstdio>
 
 #include "commands.h"
@@ -9,6 +10,10 @@
 
 namespace tracepack::cli {
 namespace {
+
+constexpr int kExitIn = 0;
+constexpr int kExitOut = 1;
+constexpr int kExitTrouble = 2;  // any error: 1 means "out of the bundle"
 
 struct WhyArgs {
   std::string input;
@@ -33,11 +38,11 @@ int run_why(const WhyArgs& args) {
   if (is_trace_file(args.input)) {
     answer = answer_from_trace(args, path);
   } else {
-    if (!args.spec.empty()) throw Error("why: --spec applies to a trace, not to a bundle (" + args.input + ")");
+    if (!args.spec.empty()) throw UsageError("why: --spec applies to a trace, not to a bundle (" + args.input + ")");
     answer = explain_in_manifest(read_manifest(args.input), path);
   }
   std::fputs(render_why(answer).c_str(), stdout);
-  return 0;
+  return answer.in_bundle ? kExitIn : kExitOut;
 }
 
 }  // namespace
@@ -48,7 +53,8 @@ Action add_why_command(CLI::App& app) {
   cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
   cmd->add_option("path", args->path, "Absolute path to explain")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");
-  return [args] { return run_why(*args); };
+  cmd->footer(exit_status_footer({{"0", "PATH is in the bundle"}, {"1", "PATH is not in the bundle"}}, true));
+  return [args] { return run_with_error_status(kExitTrouble, [&args] { return run_why(*args); }); };
 }
 
 }  // namespace tracepack::cli

@@ -637,8 +637,8 @@ TEST(PackCli, MalformedSourceDateEpochIsRefused) {
 
 TEST(TraceCli, NoCommandIsRefused) {
   RunResult traced = tracepack({"trace", "-q"});
-  EXPECT_TRUE(exited_with(traced, 1));
-  EXPECT_EQ(traced.err, "tracepack: error: trace: no command given (usage: tracepack trace [OPTIONS] -- COMMAND [ARGS...])\n");
+  EXPECT_TRUE(exited_with(traced, 2));  // a usage error
+  EXPECT_EQ(traced.err, "tracepack: error: trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])\n");
 }
 
 TEST(BuildCli, MissingTestDirectoryFailsTheTest) {

@@ -51,7 +51,7 @@ TEST(WhyCli, TracePrintsTheChainOfReasons) {
 
 TEST(WhyCli, SpecExcludeRuleIsNamed) {
   RunResult r = tracepack({"why", "traces/shell-cat.jsonl", "/etc/passwd", "--spec", "specs/why-exclude.yaml"}, {.cwd = kFixtures});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // out of the bundle
   EXPECT_TRUE(matches_golden("why-excluded-by-rule.txt", r.out));
 }
 
@@ -67,7 +67,7 @@ TEST(WhyCli, SpecWithABundleIsRefused) {
   ReviewDir tmp;
   make_manifest_bundle(tmp / "new", "new");
   RunResult r = tracepack({"why", "new", "/opt", "--spec", kFixtures + "/specs/why-exclude.yaml"}, {.cwd = tmp.path()});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "tracepack: error: why: --spec applies to a trace, not to a bundle (new)\n");
 }
 

@@ -85,8 +85,8 @@ TEST(ExecCli, NoCommandIsRefused) {
   TempDir dir;
   std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   RunResult r = tracepack({"exec", bundle});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "tracepack: error: exec: no command given (usage: tracepack exec BUNDLE -- COMMAND [ARGS...])\n");
+  EXPECT_EQ(r.exit_code, 2);  // a usage error
+  EXPECT_EQ(r.err, "tracepack: error: exec: no command given (usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...])\n");
 }
 
 TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
