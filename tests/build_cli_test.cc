@@ -411,7 +411,9 @@ TEST(BuildCli, JsonPrintsASummaryThatMatchesTheArchive) {
   std::set<std::string> keys;
   for (const auto& [key, value] : summary.items()) keys.insert(key);
   EXPECT_EQ(keys, (std::set<std::string>{"bundle", "output", "format", "files", "directories", "symlinks", "bytes",
-                                         "output_bytes", "tests", "excluded", "packages", "warnings", "verify"}));
+                                         "output_bytes", "tests", "excluded", "packages", "warnings", "host_specific",
+                                         "verify"}));
+  EXPECT_TRUE(summary["host_specific"].is_array());
   TarCounts counts = count_tar_entries(output);
   EXPECT_EQ(summary.value("bundle", ""), "shell-pipeline");
   EXPECT_EQ(summary.value("output", ""), output);
