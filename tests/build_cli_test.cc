@@ -477,8 +477,7 @@ TEST(BuildCli, ExitStatusMismatchFailsAndPacksNothing) {
   std::string spec = spec_with_failing_test(dir,
                                             "  - name: wrong-exit\n"
                                             "    run: [/bin/sh, -c, 'exit 3']\n");
-  // --no-verify: the spec is in /tmp, which verification refuses before the tests run.
-  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});
+  RunResult built = build(spec, dir, dir / "out.tar", "");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -492,7 +491,7 @@ TEST(BuildCli, StdoutMismatchFailsAndPacksNothing) {
                                             "  - name: wrong-output\n"
                                             "    run: [/bin/echo, hello]\n"
                                             "    stdout: \"goodbye\\n\"\n");
-  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});  // see above
+  RunResult built = build(spec, dir, dir / "out.tar", "");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -510,10 +509,9 @@ TEST(BuildCli, TestsSeeTheCallersGlibcTunables) {
                                   "    run: [/bin/sh, -c, 'echo \"${GLIBC_TUNABLES-unset}\"; env | grep -c TRACEPACK_ || true']\n"
                                   "    stdout: \"" + tunables + "\\n0\\n\"\n");
   };
-  // --no-verify: these tests run in /tmp, which no bundle holds.
-  RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "", {"--no-verify"});
+  RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "");
   EXPECT_TRUE(exited_with(unset, 0)) << unset.err;
-  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {"--no-verify"},
+  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {},
                         {.env = {"GLIBC_TUNABLES=glibc.malloc.check=0"}});
   EXPECT_TRUE(exited_with(set, 0)) << set.err;
 }
@@ -645,7 +643,7 @@ TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
   TempDir dir;
   std::ofstream(dir / "tracepack.yaml") << "name: nodir\ntests:\n  - name: t\n    run: [/bin/true]\n    cwd: missing\n"
                                          "output:\n  path: out.tar\n";
-  RunResult built = tracepack({"build", dir / "tracepack.yaml", "--no-verify"});  // in /tmp: see above
+  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") +
                            ": No such file or directory\n"),
