@@ -30,15 +30,37 @@
 namespace tracepack {
 namespace {
 
-// Every path a trace used successfully, and every symlink on the way.
+// The path an access creates, when it creates or writes one ("" otherwise).
+const PathBytes& created_path(const FileAccess& a) {
+  static const PathBytes none;
+  switch (a.kind) {
+    case AccessKind::create: case AccessKind::write: case AccessKind::mkdir:
+      return a.resolved;
+    case AccessKind::symlink: case AccessKind::link: case AccessKind::rename:
+      return a.resolved2;
+    default:
+      return none;
+  }
+}
+
+// Every path a trace used successfully, and every symlink on the way; not
+// the run's outputs (created or written first): that the run in the bundle
+// looks one up in vain before making it (gcc's output file) is no fault of
+// the bundle.
 std::set<PathBytes> used_paths(const std::vector<Trace>& traces) {
   std::set<PathBytes> used;
-  for (const Trace& trace : traces)
+  for (const Trace& trace : traces) {
+    std::set<PathBytes> seen, outputs;
     for (const FileAccess& a : trace.accesses) {
       if (a.error != 0) continue;
-      if (!a.resolved.empty()) used.insert(a.resolved);
+      const PathBytes& created = created_path(a);
+      if (!created.empty() && !seen.contains(created)) outputs.insert(created);
+      seen.insert(created);
+      seen.insert(a.resolved);
+      if (!a.resolved.empty() && !outputs.contains(a.resolved)) used.insert(a.resolved);
       for (const Symlink& link : a.links) used.insert(link.path);
     }
+  }
   return used;
 }
 

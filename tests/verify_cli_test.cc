@@ -41,9 +41,10 @@ struct DataUnderTmp {
   std::string spec = project / "tracepack.yaml";
   explicit DataUnderTmp(bool included) {
     write_file(data / "input.txt", "from /tmp\n");
-    // Through /bin/sh, which exec's probe needs in the bundle too.
-    write_file(spec, "name: tmpdata\ntests:\n  - name: read\n    run: [/bin/sh, -c, '/bin/cat " + (data / "input.txt") +
-                         "']\n    stdout: \"from /tmp\\n\"\n" + (included ? "include:\n  - " + data.path() + "/**\n" : "") +
+    // The second test packs /bin/sh, for exec's probe.
+    write_file(spec, "name: tmpdata\ntests:\n  - name: read\n    run: [/bin/cat, " + (data / "input.txt") +
+                         "]\n    stdout: \"from /tmp\\n\"\n  - name: shell\n    run: [/bin/sh, -c, 'true']\n" +
+                         (included ? "include:\n  - " + data.path() + "/**\n" : "") +
                          "output:\n  path: bundle\n  format: dir\n");
   }
   std::string bundle() const { return project / "bundle"; }
@@ -251,7 +252,7 @@ TEST(VerifyCli, AFileUnderTmpThatAnIncludeNamesIsInTheSandbox) {
   EXPECT_EQ(read_file(d.bundle() + d.data.path() + "/input.txt"), "from /tmp\n");
   RunResult verified = tracepack({"verify", d.bundle(), "--spec", d.spec});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
-  EXPECT_EQ(verified.out, "test 'read': passed in the bundle\n");
+  EXPECT_EQ(verified.out, "test 'read': passed in the bundle\ntest 'shell': passed in the bundle\n");
 }
 
 TEST(VerifyCli, AFileUnderTmpIsLeftOutByDefaultAndVerifyNamesTheIncludeLine) {

@@ -113,6 +113,16 @@ TEST_F(FindMissing, IgnoresLookupsTheOriginalRunDidNotMakeSuccessfully) {
   EXPECT_TRUE(missing(sandboxed, {original}).empty());
 }
 
+// gcc looks its output file up before writing it: in the bundle too, in vain.
+TEST_F(FindMissing, IgnoresTheOriginalRunsOutputs) {
+  host_.file("srv/build/hello");
+  FileAccess made = access(1, "/srv/build/hello", 0);
+  made.kind = AccessKind::create;
+  Trace original = trace_of("t", {access(1, "/srv/build/hello", ENOENT), made, access(2, "/srv/build/hello", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/srv/build/hello", ENOENT)});
+  EXPECT_TRUE(missing(sandboxed, {original}).empty());
+}
+
 TEST_F(FindMissing, IgnoresFilesTheHostLacks) {
   Trace sandboxed = trace_of("t", {access(1, "/usr/lib/glibc-hwcaps/x86-64-v3/libx.so.1", ENOENT)});
   EXPECT_TRUE(missing(sandboxed, {}).empty());
