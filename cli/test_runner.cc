@@ -27,13 +27,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> test_environment(const TestCase& test) {
+// The caller's environment with the test's own added, and PWD naming the
+// test's directory: a shell trusts PWD when it names its cwd, and looks the
+// caller's directory up otherwise (which a bundle need not hold).
+std::vector<std::string> test_environment(const TestCase& test, const std::string& cwd) {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     std::size_t eq = entry.find('=');
     if (eq != entry.npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
   }
+  env["PWD"] = cwd;
   for (const auto& [name, value] : test.env) env[name] = value;
   std::vector<std::string> out;
   for (const auto& [name, value] : env) out.push_back(name + "=" + value);
@@ -74,7 +78,7 @@ pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOpti
   const std::string& sandbox = options.sandbox;
   std::string cwd = test_directory(spec_dir, *run.test);
   std::vector<std::string> argv = tracer_argv(run, cwd, sandbox, cpu);
-  std::vector<std::string> env = test_environment(*run.test);
+  std::vector<std::string> env = test_environment(*run.test, cwd);
   std::vector<char*> cargv, cenv;
   for (std::string& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);

@@ -25,8 +25,10 @@ struct VerifyRequest {
 };
 
 /// Throws Error when a test of `spec` runs in a directory that no bundle
-/// holds (under /tmp, /proc, /sys, /dev or /run: see pseudo_root): inside
-/// the sandbox that directory is empty, so the test could not run there.
+/// holds (under /proc, /sys, /dev or /run: see pseudo_root): inside the
+/// sandbox that directory is the run's own, so the test could not run there.
+/// A directory under /tmp is fine: the directory a test runs in belongs to
+/// the project, which the plan packs wherever it lies (see scratch_root).
 void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const std::filesystem::path& spec_dir);
 
 /// Unpacks the bundle if it is an archive, runs every test of the spec in a

@@ -157,8 +157,9 @@ void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spe
     std::string cwd = test_directory(spec_dir, test);
     std::string root(pseudo_root(cwd));
     if (root.empty()) continue;
-    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root + ", which no bundle holds (in the sandbox " +
-                root + " is the run's own, empty): move the project or the test's cwd out of " + root);
+    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root +
+                ", a pseudo file system no bundle holds (in the sandbox " + root +
+                " is the run's own): move the test's cwd out of " + root);
   }
 }
 

@@ -1214,7 +1214,7 @@ void BundleWriter::write_manifest(const std::string& format, const BundlePlan& p
   // two builds of the same application must give the same bundle.
   nlohmann::ordered_json excluded = nlohmann::ordered_json::array();
   for (const PlanExclusion& x : plan.excluded)
-    if (pseudo_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", x.reason}});
+    if (pseudo_root(x.path).empty() && scratch_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", x.reason}});
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   // Reason texts are for people and may hold stray bytes: replace, never throw.

@@ -1,6 +1,7 @@
 // The pack stage: read traces, resolve elf: closures, plan, write.
 #include "tracepack/pack.h"
 
+#include <filesystem>
 #include <map>
 
 #include "tracepack/elf_closure.h"
@@ -58,6 +59,7 @@ void check_pack_output(const PackRequest& request) {
 PlanInputs read_plan_inputs(const PackRequest& request) {
   PlanInputs in;
   in.spec = request.spec;
+  if (!request.spec.file.empty()) in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
   in.allow_missing = request.allow_missing;
   for (const std::string& file : request.trace_files) in.traces.push_back(read_trace(file));
   for (const IncludeRule& rule : request.spec.include)

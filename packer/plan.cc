@@ -7,7 +7,11 @@
 //  2. traced candidates: every successful access that needs its file (read,
 //     exec, stat, readlink, list, chdir, watch) proposes the resolved path and
 //     every symlink met on the way. Failed lookups, pseudo file systems
-//     (/proc, /sys, /dev, /run, /tmp), outputs and exclude: globs keep them out.
+//     (/proc, /sys, /dev, /run), outputs and exclude: globs keep them out, and
+//     so does the default rule for scratch directories (/tmp, /var/tmp):
+//     temporary files are left out unless they lie in the project, that is
+//     under the spec's directory or a directory a test ran in (a project
+//     checked out under /tmp is still the project).
 //  3. rules: include: globs are expanded on the file system and elf: closures
 //     added; both win over exclude: (precedence: include > exclude > traced).
 //  4. closure over the tree: each entry's parent directories, and each
@@ -45,7 +49,8 @@ namespace tracepack {
 namespace {
 
 constexpr std::size_t kMaxReasons = 8;
-constexpr std::string_view kPseudoRoots[] = {"/proc", "/sys", "/dev", "/run", "/tmp"};
+constexpr std::string_view kPseudoRoots[] = {"/proc", "/sys", "/dev", "/run"};
+constexpr std::string_view kScratchRoots[] = {"/tmp", "/var/tmp"};
 
 bool under(std::string_view path, std::string_view root) {
   return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
@@ -90,6 +95,15 @@ bool needs_file(const FileAccess& a) {
   }
 }
 
+// Whether an include: glob's walk enters the directory `dir`: never a pseudo
+// file system; a scratch directory only when the pattern names it
+// (/tmp/data/** does, /** does not).
+bool walks_into(const IncludeRule& rule, const PathBytes& dir) {
+  if (!pseudo_root(dir).empty()) return false;
+  std::string_view scratch = scratch_root(dir);
+  return scratch.empty() || rule.pattern.starts_with(std::string(scratch) + "/");
+}
+
 struct Candidate {
   std::vector<PlanReason> reasons;
   bool forced = false;  // from an include: glob or elf: closure, beats exclude
@@ -106,6 +120,9 @@ class Planner {
   std::string test_of(const Trace& trace, std::uint64_t process) const;
   const std::optional<FileInfo>& info(const PathBytes& path) const;
   void find_outputs(const Trace& trace);
+  void add_project_dir(const PathBytes& dir);
+  void find_project_dirs(const Trace& trace);
+  bool in_project(const PathBytes& path) const;
   void add_working_directories(const Trace& trace);
   void add_traced(const Trace& trace);
   void propose(const PathBytes& path, PlanReason reason, bool forced);
@@ -132,6 +149,7 @@ class Planner {
   std::map<PathBytes, Candidate> candidates_;
   std::map<PathBytes, std::string> excluded_;
   std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
+  std::set<PathBytes> project_dirs_;  ///< physical, each under a scratch root (the rest need no exception)
   std::vector<std::string> warnings_;
   std::vector<DanglingLink> dangling_;
   std::unordered_map<std::uint64_t, const Process*> processes_;  ///< of the trace being read
@@ -191,6 +209,27 @@ void Planner::find_outputs(const Trace& trace) {
   }
 }
 
+// The project's directories, for the scratch rule: the spec's, and the
+// directory each test ran in. A scratch root itself is no project: a test run
+// in /tmp does not make every temporary file an input.
+void Planner::add_project_dir(const PathBytes& dir) {
+  if (!dir.starts_with('/')) return;
+  PathBytes physical = resolve(dir).path;
+  if (physical.empty()) physical = dir;
+  std::string_view root = scratch_root(physical);
+  if (!root.empty() && physical != root) project_dirs_.insert(physical);
+}
+
+void Planner::find_project_dirs(const Trace& trace) {
+  add_project_dir(trace.run.cwd);
+  for (const Process& p : trace.processes)
+    if (p.parent == 0 && !p.execs.empty()) add_project_dir(p.execs.front().cwd);
+}
+
+bool Planner::in_project(const PathBytes& path) const {
+  return std::any_of(project_dirs_.begin(), project_dirs_.end(), [&](const PathBytes& dir) { return under(path, dir); });
+}
+
 void Planner::exclude(const PathBytes& path, std::string reason) { excluded_.emplace(path, std::move(reason)); }
 
 std::optional<std::string> Planner::excluded_by_rule(const PathBytes& path) const {
@@ -218,6 +257,8 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
     if (std::string_view root = pseudo_root(path); !root.empty()) {
       return exclude(path, std::string(root) + ": not packed (pseudo or temporary file system)");
     }
+    if (std::string_view root = scratch_root(path); !root.empty() && !in_project(path))
+      return exclude(path, std::string(root) + ": temporary files, left out by default (an include: rule packs them)");
     if (auto it = outputs_.find(path); it != outputs_.end())
       return exclude(path, "output of the run: created or written first by test '" + it->second + "'");
     if (auto rule = excluded_by_rule(path)) return exclude(path, *rule);
@@ -299,7 +340,7 @@ void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const P
       r.detail = "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
       propose(path, r, true);
     }
-    if (info->type == EntryType::directory && pseudo_root(path).empty()) expand_glob(rule, path, as_written);
+    if (info->type == EntryType::directory && walks_into(rule, path)) expand_glob(rule, path, as_written);
   }
 }
 
@@ -493,9 +534,11 @@ void Planner::fill_metadata(BundlePlan& plan) {
 }
 
 BundlePlan Planner::run() {
+  add_project_dir(in_.spec_dir);
   for (const Trace& trace : in_.traces) {
     index_processes(trace);
     find_outputs(trace);
+    find_project_dirs(trace);
   }
   for (const Trace& trace : in_.traces) {
     index_processes(trace);
@@ -577,6 +620,12 @@ std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes&
   for (const DanglingLink& d : plan.dangling_links)
     if (d.link == link) notes.push_back("dangles in the bundle: " + encode_path(d.blocked) + " is left out: " + d.reason);
   return notes;
+}
+
+std::string_view scratch_root(std::string_view path) {
+  for (std::string_view root : kScratchRoots)
+    if (under(path, root)) return root;
+  return {};
 }
 
 std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {

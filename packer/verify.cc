@@ -7,8 +7,11 @@
 // the bundle was packed from used it, or something below it, successfully:
 // most failed lookups (the dynamic loader's search path, Python's import
 // path, configuration files that are optional) fail on the host too, and
-// are no fault of the bundle. Paths under the file systems a bundle never
-// holds (/proc, /sys, /dev, /run, /tmp: see pseudo_root) are not reported.
+// are no fault of the bundle. Paths under the pseudo file systems a bundle
+// never holds (/proc, /sys, /dev, /run: see pseudo_root) are not reported.
+// Paths under /tmp and /var/tmp are: the default rule left them out, and an
+// include: line packs them. Those directories themselves, and /var above
+// one, are never missing: the sandbox makes them when the bundle lacks them.
 //
 // Some programs never look a file up by name: Python's import system lists
 // each directory of its path once and opens only what the listing shows. A
@@ -20,21 +23,44 @@
 #include "tracepack/verify.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 
 namespace tracepack {
 namespace {
 
-// Every path a trace used successfully, and every symlink on the way.
+// The path an access creates, when it creates or writes one ("" otherwise).
+const PathBytes& created_path(const FileAccess& a) {
+  static const PathBytes none;
+  switch (a.kind) {
+    case AccessKind::create: case AccessKind::write: case AccessKind::mkdir:
+      return a.resolved;
+    case AccessKind::symlink: case AccessKind::link: case AccessKind::rename:
+      return a.resolved2;
+    default:
+      return none;
+  }
+}
+
+// Every path a trace used successfully, and every symlink on the way; not
+// the run's outputs (created or written first): that the run in the bundle
+// looks one up in vain before making it (gcc's output file) is no fault of
+// the bundle.
 std::set<PathBytes> used_paths(const std::vector<Trace>& traces) {
   std::set<PathBytes> used;
-  for (const Trace& trace : traces)
+  for (const Trace& trace : traces) {
+    std::set<PathBytes> seen, outputs;
     for (const FileAccess& a : trace.accesses) {
       if (a.error != 0) continue;
-      if (!a.resolved.empty()) used.insert(a.resolved);
+      const PathBytes& created = created_path(a);
+      if (!created.empty() && !seen.contains(created)) outputs.insert(created);
+      seen.insert(created);
+      seen.insert(a.resolved);
+      if (!a.resolved.empty() && !outputs.contains(a.resolved)) used.insert(a.resolved);
       for (const Symlink& link : a.links) used.insert(link.path);
     }
+  }
   return used;
 }
 
@@ -43,6 +69,10 @@ bool used_at_or_below(const std::set<PathBytes>& used, const PathBytes& path) {
   return it != used.end() && (*it == path || (it->starts_with(path) && (*it)[path.size()] == '/'));
 }
 
+// The directories the sandbox makes in its root when the bundle lacks them
+// (besides /dev and /proc, which are pseudo file systems).
+constexpr std::string_view kMadeBySandbox[] = {"/tmp", "/var", "/var/tmp"};
+
 // The first prefix of `path` (absolute) that `bundle` lacks, or "".
 PathBytes first_absent(const PathBytes& path, const FileSystemView& bundle) {
   std::size_t at = 0;
@@ -50,7 +80,8 @@ PathBytes first_absent(const PathBytes& path, const FileSystemView& bundle) {
     std::size_t slash = path.find('/', at + 1);
     if (slash == PathBytes::npos) slash = path.size();
     PathBytes prefix = path.substr(0, slash);
-    if (!bundle.info(prefix)) return prefix;
+    bool made = std::find(std::begin(kMadeBySandbox), std::end(kMadeBySandbox), prefix) != std::end(kMadeBySandbox);
+    if (!made && !bundle.info(prefix)) return prefix;
     at = slash;
   }
   return {};

@@ -93,8 +93,8 @@ class Built {
   Json summary() const { return Json::parse(result_.out); }
 
  private:
-  // A program the run writes goes directly into /tmp (@TMP@): the re-run in
-  // the bundle has an empty /tmp and no other host directory.
+  // A program the run writes goes directly into /tmp (@TMP@): an output of
+  // the run, never packed; the re-run in the bundle writes its own there.
   explicit Built(const App& app) : name_(app.name), dir_(), scratch_(dir_.path() + "-out") {
     for (std::string entry : app.env) {
       if (std::size_t at = entry.find("@TMP@"); at != std::string::npos) entry.replace(at, 5, scratch_);

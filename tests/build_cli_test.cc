@@ -286,8 +286,9 @@ SpecCase shell_pipeline_case(const TempDir&) {
 
 SpecCase gcc_hello_case(const TempDir& scratch) {
   auto gcc_path = [](const std::string& option) { return canonical(output_of({"/usr/bin/gcc", option}).at(0)); };
-  // Directly in /tmp: verify re-runs the test in the bundle, where /tmp is
-  // empty and writable and no other directory of the host exists.
+  // Directly in /tmp: an output of the run, never packed; verify re-runs the
+  // test in the bundle, where /tmp is writable and no other directory of the
+  // host exists.
   std::string program = scratch.path() + "-hello";
   SpecCase c{kApps + "/gcc-hello/tracepack.yaml", {"GCC_HELLO_OUT=" + program}, loader_paths(), {program}};
   c.present.insert(c.present.end(),
@@ -479,8 +480,7 @@ TEST(BuildCli, ExitStatusMismatchFailsAndPacksNothing) {
   std::string spec = spec_with_failing_test(dir,
                                             "  - name: wrong-exit\n"
                                             "    run: [/bin/sh, -c, 'exit 3']\n");
-  // --no-verify: the spec is in /tmp, which verification refuses before the tests run.
-  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});
+  RunResult built = build(spec, dir, dir / "out.tar", "");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -494,7 +494,7 @@ TEST(BuildCli, StdoutMismatchFailsAndPacksNothing) {
                                             "  - name: wrong-output\n"
                                             "    run: [/bin/echo, hello]\n"
                                             "    stdout: \"goodbye\\n\"\n");
-  RunResult built = build(spec, dir, dir / "out.tar", "", {"--no-verify"});  // see above
+  RunResult built = build(spec, dir, dir / "out.tar", "");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
             "tracepack: error: build: test(s) failed, nothing packed:\n"
@@ -512,10 +512,9 @@ TEST(BuildCli, TestsSeeTheCallersGlibcTunables) {
                                   "    run: [/bin/sh, -c, 'echo \"${GLIBC_TUNABLES-unset}\"; env | grep -c TRACEPACK_ || true']\n"
                                   "    stdout: \"" + tunables + "\\n0\\n\"\n");
   };
-  // --no-verify: these tests run in /tmp, which no bundle holds.
-  RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "", {"--no-verify"});
+  RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "");
   EXPECT_TRUE(exited_with(unset, 0)) << unset.err;
-  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {"--no-verify"},
+  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {},
                         {.env = {"GLIBC_TUNABLES=glibc.malloc.check=0"}});
   EXPECT_TRUE(exited_with(set, 0)) << set.err;
 }
@@ -548,18 +547,21 @@ TEST(BuildCli, MisspeltSpecKeyIsRefusedWithDidYouMean) {
 // ---------------------------------------------------------------------------
 // pack, merge
 
-/// `tracepack trace --label LABEL -o TRACE -- COMMAND...`; ADD_FAILUREs when it fails.
-std::string trace(const std::string& file, const std::string& label, const std::vector<std::string>& command) {
+/// `tracepack trace --label LABEL -o TRACE -- COMMAND...`, run in `cwd` (the
+/// caller's when empty); ADD_FAILUREs when it fails.
+std::string trace(const std::string& file, const std::string& label, const std::vector<std::string>& command,
+                  const std::string& cwd = "") {
   std::vector<std::string> args = {"trace", "-q", "--label", label, "-o", file, "--"};
   args.insert(args.end(), command.begin(), command.end());
-  EXPECT_TRUE(exited_with(tracepack(args), 0));
+  EXPECT_TRUE(exited_with(tracepack(args, {.cwd = cwd}), 0));
   return file;
 }
 
 TEST(PackCli, ExplainTellsWhyAPackedFileIsIn) {
   TempDir dir;
+  // Traced in its project's directory: packed even when the checkout is under /tmp.
   std::string input = kApps + "/shell-pipeline/inventory.txt";
-  std::string t = trace(dir / "cat.jsonl", "cat", {"/bin/cat", "/proc/version", input});
+  std::string t = trace(dir / "cat.jsonl", "cat", {"/bin/cat", "/proc/version", input}, kApps + "/shell-pipeline");
   RunResult explained = tracepack({"pack", t, "--explain", input});
   EXPECT_TRUE(exited_with(explained, 0));
   EXPECT_EQ(explained.out, input + ": in the bundle\n  test 'cat', cat, openat\n");
@@ -573,8 +575,8 @@ TEST(PackCli, ExplainTellsWhyAProcPathIsOut) {
   EXPECT_EQ(explained.out, "/proc/version: not in the bundle\n  /proc: not packed (pseudo or temporary file system)\n");
 }
 
-/// A file outside the pseudo file systems (/tmp is never packed), traced
-/// being read by cat, then deleted; the trace and a spec naming the test.
+/// A file of the project (beside the spec), traced being read by cat, then
+/// deleted; the trace and a spec naming the test.
 struct VanishedInput {
   TempDir dir{FIXTURE_BIN_DIR};
   std::string file = dir / "input.txt";
@@ -647,7 +649,7 @@ TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
   TempDir dir;
   std::ofstream(dir / "tracepack.yaml") << "name: nodir\ntests:\n  - name: t\n    run: [/bin/true]\n    cwd: missing\n"
                                          "output:\n  path: out.tar\n";
-  RunResult built = tracepack({"build", dir / "tracepack.yaml", "--no-verify"});  // in /tmp: see above
+  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") +
                            ": No such file or directory\n"),

@@ -150,10 +150,102 @@ TEST(MakePlan, LeavesOutPseudoFileSystemsFailuresSpecialFilesAndOutputs) {
   BundlePlan plan = make_plan(in, fs);
   EXPECT_TRUE(plan.entries.empty()) << paths(plan).size();
   EXPECT_EQ(exclusion(plan, "/proc/cpuinfo"), "/proc: not packed (pseudo or temporary file system)");
-  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: not packed (pseudo or temporary file system)");
+  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: temporary files, left out by default (an include: rule packs them)");
   EXPECT_EQ(exclusion(plan, "/usr/lib/nothing"), "lookup failed in test 'unit': No such file or directory");
   EXPECT_EQ(exclusion(plan, "/usr/lib/fifo"), "fifo: special files are never packed");
   EXPECT_EQ(exclusion(plan, "/usr/lib/made-here"), "output of the run: created or written first by test 'unit'");
+}
+
+// /tmp and /var/tmp: scratch space, left out by a default rule with its reason.
+TEST(MakePlan, TemporaryFilesAreLeftOutByDefault) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/var").dir("/var/tmp", 01777).file("/var/tmp/cache");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/tmp/scratch").access(AccessKind::read, "/var/tmp/cache").access(AccessKind::list, "/tmp");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_TRUE(plan.entries.empty()) << paths(plan).size();
+  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+  EXPECT_EQ(exclusion(plan, "/tmp"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+  EXPECT_EQ(exclusion(plan, "/var/tmp/cache"), "/var/tmp: temporary files, left out by default (an include: rule packs them)");
+}
+
+/// A project checked out under /tmp: its files, a scratch file beside it, and an output.
+FakeFileSystem project_in_tmp() {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/tmp/ci").dir("/tmp/ci/app").dir("/tmp/ci/app/data").dir("/tmp/ci/app/build");
+  fs.file("/tmp/ci/app/data/input.txt").file("/tmp/ci/app/build/tool", 10, 0755).file("/tmp/ci/app/build/out.txt");
+  fs.file("/tmp/ci/elsewhere.txt").link("/tmp/ci/current", "app");
+  return fs;
+}
+
+TraceBuilder project_run() {
+  TraceBuilder t("unit");
+  t.access(AccessKind::exec, "/tmp/ci/app/build/tool").access(AccessKind::read, "/tmp/ci/app/data/input.txt");
+  t.access(AccessKind::read, "/tmp/ci/elsewhere.txt").access(AccessKind::read, "/tmp/scratch");
+  t.access(AccessKind::create, "/tmp/ci/app/build/out.txt").access(AccessKind::read, "/tmp/ci/app/build/out.txt");
+  return t;
+}
+
+const std::vector<PathBytes> kProjectEntries = {"/tmp", "/tmp/ci", "/tmp/ci/app", "/tmp/ci/app/build", "/tmp/ci/app/build/tool",
+                                                "/tmp/ci/app/data", "/tmp/ci/app/data/input.txt"};
+
+TEST(MakePlan, AProjectUnderTmpIsPackedFromTheSpecsDirectory) {
+  FakeFileSystem fs = project_in_tmp();
+  PlanInputs in;
+  in.traces = {project_run().trace};
+  in.spec_dir = "/tmp/ci/current";  // through a symlink, as written
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), kProjectEntries);
+  EXPECT_EQ(entry(plan, "/tmp")->mode, 01777u);
+  EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.at(0).detail, "test 'unit', app, openat");
+  EXPECT_EQ(exclusion(plan, "/tmp/ci/elsewhere.txt"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+  EXPECT_EQ(exclusion(plan, "/tmp/ci/app/build/out.txt"), "output of the run: created or written first by test 'unit'");
+}
+
+TEST(MakePlan, AProjectUnderTmpIsPackedFromTheDirectoryATestRanIn) {
+  FakeFileSystem fs = project_in_tmp();
+  TraceBuilder t = project_run();
+  t.trace.run.cwd = "/tmp/ci/app";
+  t.trace.processes[0].execs[0].cwd = "/tmp/ci/app";
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), kProjectEntries);
+  EXPECT_EQ(entry(plan, "/tmp/ci/app")->reasons.at(0).detail, "working directory of test 'unit'");
+  EXPECT_EQ(exclusion(plan, "/tmp/ci/elsewhere.txt"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+}
+
+// A test run in /tmp itself does not make every temporary file an input.
+TEST(MakePlan, TmpItselfIsNoProject) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder t("unit");
+  t.trace.run.cwd = "/tmp";
+  t.access(AccessKind::read, "/tmp/scratch");
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec_dir = "/tmp";
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_TRUE(plan.entries.empty()) << paths(plan).size();
+  EXPECT_EQ(exclusion(plan, "/tmp/scratch"), "/tmp: temporary files, left out by default (an include: rule packs them)");
+}
+
+// include: beats the default rule, and its walk goes down into /tmp when the
+// pattern names /tmp; a pattern that does not stays out of it.
+TEST(MakePlan, AnIncludeRuleUnderTmpPacksIt) {
+  FakeFileSystem fs = project_in_tmp();
+  PlanInputs in;
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/tmp/ci/app/**", {"spec.yaml", 4, 5}});
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/**/input.txt", {"spec.yaml", 5, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  std::vector<PathBytes> expected = {"/tmp", "/tmp/ci", "/tmp/ci/app", "/tmp/ci/app/build", "/tmp/ci/app/build/out.txt",
+                                     "/tmp/ci/app/build/tool", "/tmp/ci/app/data", "/tmp/ci/app/data/input.txt"};
+  EXPECT_EQ(paths(plan), expected);
+  EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.size(), 1u) << "/**/input.txt does not walk /tmp";
+  EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.at(0).detail,
+            "included by rule '/tmp/ci/app/**' (spec.yaml:4:5)");
 }
 
 TEST(MakePlan, IncludeBeatsExcludeAndExcludeBeatsTraced) {

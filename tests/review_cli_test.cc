@@ -4,8 +4,9 @@
 // tests (the CLI must print what the library renders); error text and exit
 // statuses are compared exactly.
 //
-// Temporary trees live under the build directory, not /tmp: tracepack never
-// packs /tmp (a temporary file system), and these tests need files it packs.
+// Temporary trees live under the build directory; the traces made there
+// name it as their working directory, so its files are the project's and
+// packed wherever it lies (temporary files elsewhere in /tmp are left out).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/wait.h>

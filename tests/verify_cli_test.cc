@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,6 +32,23 @@ std::string build(const std::string& spec, const TempDir& dir, const std::string
   if (r.exit_code != 0) throw std::runtime_error("build failed: " + r.err);
   return dir / name;
 }
+
+/// A project (in /tmp, as on many CI systems) whose test reads a file from
+/// another directory under /tmp, with or without an include: rule for it.
+struct DataUnderTmp {
+  TempDir project{"/tmp"};
+  TempDir data{"/tmp"};
+  std::string spec = project / "tracepack.yaml";
+  explicit DataUnderTmp(bool included) {
+    write_file(data / "input.txt", "from /tmp\n");
+    // The second test packs /bin/sh, for exec's probe.
+    write_file(spec, "name: tmpdata\ntests:\n  - name: read\n    run: [/bin/cat, " + (data / "input.txt") +
+                         "]\n    stdout: \"from /tmp\\n\"\n  - name: shell\n    run: [/bin/sh, -c, 'true']\n" +
+                         (included ? "include:\n  - " + data.path() + "/**\n" : "") +
+                         "output:\n  path: bundle\n  format: dir\n");
+  }
+  std::string bundle() const { return project / "bundle"; }
+};
 
 // ---------------------------------------------------------------------------
 // exec: the sandbox
@@ -96,6 +114,33 @@ TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
             "tracepack: error: exec: cannot change to directory /not/in/the/bundle in the bundle: No such file or directory\n");
+}
+
+// /tmp in the sandbox is the bundle's (here: what an include: packed),
+// writable, and holds nothing else of the host's /tmp; the bundle is unchanged.
+TEST(ExecCli, TmpIsTheBundlesWritableAndHoldsNoHostFile) {
+  DataUnderTmp d(true);
+  ASSERT_EQ(tracepack({"build", d.spec, "--no-verify"}).exit_code, 0);
+  write_file(d.data / "host-only.txt", "host\n");
+  std::string data = d.data.path();
+  RunResult r = tracepack({"exec", d.bundle(), "--", "/bin/sh", "-c",
+                           "cd /tmp && for f in * .*; do [ \"$f\" = . ] || [ \"$f\" = .. ] || [ ! -e \"$f\" ] || echo \"tmp: $f\"; done;"
+                           "cd " + data + " && for f in *; do echo \"data: $f\"; done;"
+                           "[ -k /tmp ] && [ -w /tmp ] && echo new > /tmp/x && /bin/cat /tmp/x;"
+                           "echo changed > input.txt && /bin/cat input.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> listed, in_bundle;
+  std::string rest;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("tmp: ")) listed.insert(line.substr(5));
+    else rest += line + "\n";
+  for (const fs::directory_entry& e : fs::directory_iterator(d.bundle() + "/tmp")) in_bundle.insert(e.path().filename());
+  EXPECT_EQ(listed, in_bundle) << r.out;
+  EXPECT_TRUE(listed.contains(data.substr(5))) << r.out;
+  EXPECT_EQ(rest, "data: input.txt\nnew\nchanged\n");
+  EXPECT_EQ(read_file(d.bundle() + data + "/input.txt"), "from /tmp\n");
+  EXPECT_FALSE(fs::exists(d.bundle() + "/tmp/x"));
 }
 
 // ---------------------------------------------------------------------------
@@ -166,21 +211,61 @@ TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
   EXPECT_EQ(r.err, "tracepack: error: " + image + ": not an image tracepack can read: index.json must name exactly one manifest\n");
 }
 
-// In the sandbox /tmp is the run's own and empty: a test that runs there
-// cannot find its files, so build and verify refuse it before running it.
-TEST(VerifyCli, ATestRunningUnderTmpIsRefused) {
+// /proc is a pseudo file system: in the sandbox it is the run's own, so a
+// test that runs there is refused before anything runs.
+TEST(VerifyCli, ATestRunningUnderProcIsRefused) {
   TempDir dir;
-  write_file(dir / "tracepack.yaml", "name: t\ntests:\n  - name: one\n    run: [/bin/true]\noutput:\n  path: out.tar\n");
-  std::string expected = "tracepack: error: test 'one' runs in " + dir.path() + ", under /tmp, which no bundle holds " +
-                         "(in the sandbox /tmp is the run's own, empty): move the project or the test's cwd out of /tmp\n";
+  write_file(dir / "tracepack.yaml",
+             "name: t\ntests:\n  - name: one\n    run: [/bin/true]\n    cwd: /proc/self\noutput:\n  path: out.tar\n");
+  std::string expected = "tracepack: error: test 'one' runs in /proc/self, under /proc, a pseudo file system no bundle "
+                         "holds (in the sandbox /proc is the run's own): move the test's cwd out of /proc\n";
   RunResult built = tracepack({"build", dir / "tracepack.yaml"});
   EXPECT_EQ(built.exit_code, 1);
   EXPECT_EQ(built.err, expected);
   EXPECT_FALSE(fs::exists(dir / "out.tar")) << "refused before anything was traced or packed";
-  ASSERT_EQ(tracepack({"build", dir / "tracepack.yaml", "--no-verify"}).exit_code, 0);
   RunResult verified = tracepack({"verify", dir / "out.tar", "--spec", dir / "tracepack.yaml"});
   EXPECT_EQ(verified.exit_code, 1);
   EXPECT_EQ(verified.err, expected);
+}
+
+// A project checked out under /tmp is still the project: its files are
+// packed, and its tests run in the bundle.
+TEST(VerifyCli, AProjectUnderTmpIsPackedAndVerified) {
+  TempDir dir("/tmp");
+  fs::create_directories(dir / "data");
+  write_file(dir / "data/input.txt", "from the project\n");
+  write_file(dir / "tracepack.yaml",
+             "name: t\ntests:\n  - name: one\n    run: [/bin/cat, data/input.txt]\n    stdout: \"from the project\\n\"\n"
+             "output:\n  path: out\n  format: dir\n");
+  RunResult built = tracepack({"build", dir / "tracepack.yaml"});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_EQ(read_file(dir / "out" + dir.path() + "/data/input.txt"), "from the project\n");
+  RunResult verified = tracepack({"verify", dir / "out", "--spec", dir / "tracepack.yaml"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_EQ(verified.out, "test 'one': passed in the bundle\n");
+}
+
+TEST(VerifyCli, AFileUnderTmpThatAnIncludeNamesIsInTheSandbox) {
+  DataUnderTmp d(true);
+  RunResult built = tracepack({"build", d.spec});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_EQ(read_file(d.bundle() + d.data.path() + "/input.txt"), "from /tmp\n");
+  RunResult verified = tracepack({"verify", d.bundle(), "--spec", d.spec});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_EQ(verified.out, "test 'read': passed in the bundle\ntest 'shell': passed in the bundle\n");
+}
+
+TEST(VerifyCli, AFileUnderTmpIsLeftOutByDefaultAndVerifyNamesTheIncludeLine) {
+  DataUnderTmp d(false);
+  ASSERT_EQ(tracepack({"build", d.spec, "--no-verify"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(d.bundle() + d.data.path()));
+  RunResult verified = tracepack({"verify", d.bundle(), "--spec", d.spec});
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.out.find("test 'read': FAILED in the bundle: exit status 1, expected 0\n  missing: " + d.data.path() +
+                              "/ (a directory)\n    wanted by pid "),
+            std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find("add to the spec:\ninclude:\n  - " + d.data.path() + "/**\n"), std::string::npos) << verified.out;
 }
 
 TEST(VerifyCli, OneCommandAfterDashDash) {

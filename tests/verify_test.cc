@@ -69,6 +69,13 @@ Trace trace_of(const std::string& label, std::vector<FileAccess> accesses) {
   return t;
 }
 
+/// A read of a regular file, as the original run recorded it.
+FileAccess read_of(std::uint64_t id, const PathBytes& path) {
+  FileAccess a = access(id, path, 0);
+  a.type = FileType::regular;
+  return a;
+}
+
 // The host has a library behind a symlink; the bundle kept the symlink only.
 class FindMissing : public ::testing::Test {
  protected:
@@ -106,6 +113,16 @@ TEST_F(FindMissing, IgnoresLookupsTheOriginalRunDidNotMakeSuccessfully) {
   EXPECT_TRUE(missing(sandboxed, {original}).empty());
 }
 
+// gcc looks its output file up before writing it: in the bundle too, in vain.
+TEST_F(FindMissing, IgnoresTheOriginalRunsOutputs) {
+  host_.file("srv/build/hello");
+  FileAccess made = access(1, "/srv/build/hello", 0);
+  made.kind = AccessKind::create;
+  Trace original = trace_of("t", {access(1, "/srv/build/hello", ENOENT), made, access(2, "/srv/build/hello", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/srv/build/hello", ENOENT)});
+  EXPECT_TRUE(missing(sandboxed, {original}).empty());
+}
+
 TEST_F(FindMissing, IgnoresFilesTheHostLacks) {
   Trace sandboxed = trace_of("t", {access(1, "/usr/lib/glibc-hwcaps/x86-64-v3/libx.so.1", ENOENT)});
   EXPECT_TRUE(missing(sandboxed, {}).empty());
@@ -128,18 +145,35 @@ TEST_F(FindMissing, WithoutOriginalTracesEveryFileTheHostHasCounts) {
   EXPECT_EQ(m[0].path, "/usr/lib/liby.so.1");
 }
 
-TEST_F(FindMissing, IgnoresPathsUnderFileSystemsABundleNeverHolds) {
-  host_.file("tmp/program");
-  Trace original = trace_of("t", {access(1, "/tmp/program", 0)});
-  Trace sandboxed = trace_of("t", {access(1, "/tmp/program", ENOENT)});
+TEST_F(FindMissing, IgnoresPathsUnderPseudoFileSystems) {
+  host_.file("run/app/socket-path");
+  Trace original = trace_of("t", {access(1, "/run/app/socket-path", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/run/app/socket-path", ENOENT)});
   EXPECT_TRUE(missing(sandboxed, {original}).empty());
 }
 
-/// A read of a regular file, as the original run recorded it.
-FileAccess read_of(std::uint64_t id, const PathBytes& path) {
-  FileAccess a = access(id, path, 0);
-  a.type = FileType::regular;
-  return a;
+// The default rule leaves /tmp out and an include: line packs it back; the
+// sandbox makes /tmp itself, so the directory below it is what is missing.
+TEST_F(FindMissing, NamesWhatTheBundleLacksUnderTmp) {
+  host_.file("tmp/data/input.txt");
+  Trace original = trace_of("t", {access(1, "/tmp/data/input.txt", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/tmp/data/input.txt", ENOENT)});
+  std::vector<MissingFile> m = missing(sandboxed, {original});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].path, "/tmp/data");
+  EXPECT_TRUE(m[0].directory);
+  EXPECT_EQ(include_lines(m), "include:\n  - /tmp/data/**\n");
+}
+
+// The bundle has no /var: the sandbox makes /var and /var/tmp, so the file is what is missing.
+TEST_F(FindMissing, NeverNamesTheDirectoriesTheSandboxMakes) {
+  host_.file("var/tmp/cache.db");
+  Trace original = trace_of("t", {access(1, "/var/tmp/cache.db", 0)});
+  Trace sandboxed = trace_of("t", {access(1, "/var/tmp/cache.db", ENOENT)});
+  std::vector<MissingFile> m = missing(sandboxed, {original});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].path, "/var/tmp/cache.db");
+  EXPECT_FALSE(m[0].directory);
 }
 
 // Python's import system lists a directory and opens only what it shows: the

@@ -12,9 +12,11 @@
 //  4. binds the bundle to scratch/lower and mounts an overlay of it, with
 //     upper and work directories on that tmpfs, at scratch/root: the command
 //     may write anywhere, the bundle itself is never modified;
-//  5. fills scratch/root with a tmpfs /tmp, a tmpfs /dev holding binds of the
-//     host's null, zero, full, random, urandom and tty plus the fd links, and
-//     a proc file system of the new PID namespace;
+//  5. fills scratch/root with a tmpfs /dev holding binds of the host's null,
+//     zero, full, random, urandom and tty plus the fd links, and a proc file
+//     system of the new PID namespace; /tmp and /var/tmp are the bundle's
+//     (what an include: rule or a project there packed), writable through the
+//     overlay, or, when the bundle lacks them, made empty with mode 1777;
 //  6. pivot_roots into scratch/root and detaches the old root: from then on
 //     no host path can be named.
 #include "tracepack/sandbox.h"
@@ -71,8 +73,8 @@ constexpr const char* kStepNames[kStepCount] = {
     "create the overlay's directories",
     "bind the bundle",
     "mount an overlay of the bundle",
-    "create /dev, /proc and /tmp in the root",
-    "mount a tmpfs on /tmp",
+    "create /dev and /proc in the root",
+    "create /tmp and /var/tmp in the root",
     "mount a tmpfs on /dev",
     "bind the device nodes into /dev",
     "create the links in /dev",
@@ -99,6 +101,8 @@ enum Text : std::size_t {
   kRootDev,
   kRootProc,
   kRootTmp,
+  kRootVar,
+  kRootVarTmp,
   kRootOld,
   kUidLine,
   kGidLine,
@@ -118,6 +122,13 @@ int write_text(const char* path, const char* text) noexcept {
 
 int made_dir(const char* path, mode_t mode) noexcept {
   return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+// A scratch directory (/tmp): the bundle's as it is, else a new one that
+// every user may write to (chmod, as mkdir's mode passes through the umask).
+int made_scratch_dir(const char* path) noexcept {
+  if (mkdir(path, 01777) == 0) return chmod(path, 01777);
+  return errno == EEXIST ? 0 : -1;
 }
 
 // Parts of a path an overlay option cannot hold unescaped.
@@ -164,6 +175,8 @@ Sandbox::Sandbox(const std::string& bundle_dir) : bundle_(bundle_dir), user_name
               root + "/dev",
               root + "/proc",
               root + "/tmp",
+              root + "/var",
+              root + "/var/tmp",
               root + "/" + kOldRoot,
               std::to_string(geteuid()) + " " + std::to_string(geteuid()) + " 1",
               std::to_string(getegid()) + " " + std::to_string(getegid()) + " 1"};
@@ -223,9 +236,11 @@ int Sandbox::enter() noexcept {
     if (int e = step(kLayers, made_dir(s(t), 0755))) return e;
   if (int e = step(kBindBundle, mount(bundle_.c_str(), s(kLower), nullptr, MS_BIND | MS_REC, nullptr))) return e;
   if (int e = step(kOverlay, mount("overlay", s(kRoot), "overlay", 0, s(kOverlayOptions)))) return e;
-  for (Text t : {kRootDev, kRootProc, kRootTmp, kRootOld})
+  for (Text t : {kRootDev, kRootProc, kRootOld})
     if (int e = step(kMountPoints, made_dir(s(t), 0755))) return e;
-  if (int e = step(kTmp, mount("tmpfs", s(kRootTmp), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"))) return e;
+  if (int e = step(kTmp, made_dir(s(kRootVar), 0755))) return e;
+  for (Text t : {kRootTmp, kRootVarTmp})
+    if (int e = step(kTmp, made_scratch_dir(s(t)))) return e;
   if (int e = step(kDev, mount("tmpfs", s(kRootDev), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755"))) return e;
   constexpr std::size_t kDeviceCount = sizeof kDevices / sizeof kDevices[0];
   for (std::size_t i = 0; i < kDeviceCount; ++i) {

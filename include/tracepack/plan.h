@@ -128,14 +128,23 @@ class HostFileSystem : public FileSystemView {
   PathBytes root_;
 };
 
-/// The pseudo or temporary file system `path` lies in ("/proc", "/sys",
-/// "/dev", "/run" or "/tmp"), or "": never packed unless a rule says so.
+/// The pseudo file system `path` lies in ("/proc", "/sys", "/dev" or
+/// "/run"), or "": the running system's state, never packed from a trace,
+/// never walked by an include: glob, and in the sandbox the run's own.
 std::string_view pseudo_root(std::string_view path);
+
+/// The scratch directory `path` lies in ("/tmp" or "/var/tmp"), or "".
+/// Temporary files there are left out by a default rule, except those under
+/// the project (PlanInputs::spec_dir, a traced test's working directory)
+/// and those an include: rule names; in the sandbox the directory is the
+/// bundle's, writable.
+std::string_view scratch_root(std::string_view path);
 
 /// Inputs of make_plan besides the file system.
 struct PlanInputs {
   std::vector<Trace> traces;            ///< one per test case or run; order does not matter
   BundleSpec spec;
+  PathBytes spec_dir;                   ///< the spec's directory, absolute; "" when there is no spec file
   std::vector<ElfClosure> closures;     ///< one per `elf:` include, in spec order
   bool allow_missing = false;           ///< a traced file gone at pack time is a warning, not an error
   HostSpecificOptions host_specific{environment_homes()};  ///< for BundlePlan::host_specific

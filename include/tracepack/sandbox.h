@@ -12,8 +12,9 @@ namespace tracepack {
 /// The root a sandboxed command sees: the bundle's tree (never modified: an
 /// overlay keeps every write in a scratch directory), a minimal /dev (null,
 /// zero, full, random, urandom, tty and the /proc/self/fd links), a fresh
-/// /proc for its own PID namespace and an empty writable /tmp. Nothing of the
-/// host is visible. Built with mount and PID namespaces, a user namespace
+/// /proc for its own PID namespace, and a writable /tmp and /var/tmp: the
+/// bundle's, or empty (mode 1777) when it has none. Nothing of the host is
+/// visible. Built with mount and PID namespaces, a user namespace
 /// when not root, and pivot_root.
 ///
 /// Use: construct in the parent (it prepares every path and the scratch

@@ -35,7 +35,9 @@ struct VerifyResult {
 /// `bundle` lacks, kept when `host` has it and one of `original` (traces of
 /// the runs the bundle was packed from) used it or something below it. With
 /// no original traces, every such path the host has counts. Paths under a
-/// pseudo_root never count. When no lookup qualifies, the regular files the
+/// pseudo_root never count; those under a scratch_root do (an include: packs
+/// them), but never /tmp, /var or /var/tmp themselves, which the sandbox
+/// makes when the bundle lacks them. When no lookup qualifies, the regular files the
 /// original trace of the same test (same label) read or executed first, and
 /// that the host has but `bundle` lacks, are returned instead (looked_up false).
 std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<Trace>& original,
