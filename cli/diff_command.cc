@@ -21,6 +21,7 @@ struct DiffArgs {
   std::string b;
   std::string format = "text";
   std::string spec;
+  bool allow_truncated = false;
 };
 
 // A trace stands for the bundle `pack` would make of it now. Its files are
@@ -31,7 +32,9 @@ std::vector<DiffEntry> entries_of_input(const std::string& input, const DiffArgs
   request.trace_files = {input};
   if (!args.spec.empty()) request.spec = load_spec(args.spec);
   request.allow_missing = true;
+  request.allow_truncated = args.allow_truncated;
   BundlePlan plan = plan_bundle(request);
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return diff_entries_of(plan, hash ? ContentHasher(sha256_of_host_file) : ContentHasher());
 }
 
@@ -67,6 +70,7 @@ Action add_diff_command(CLI::App& app) {
   cmd->add_option("b", args->b, "Trace file or bundle (directory or archive)");
   cmd->add_option("--format", args->format, "text or json")->capture_default_str();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply to traces");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   return [args] { return run_diff(*args); };
 }
 

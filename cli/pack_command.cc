@@ -38,6 +38,7 @@ struct PackArgs {
   std::string format;
   std::string explain;
   bool allow_missing = false;
+  bool allow_truncated = false;
 };
 
 int run_pack(const PackArgs& args) {
@@ -47,6 +48,7 @@ int run_pack(const PackArgs& args) {
   request.output = args.output;
   request.format = args.format;
   request.allow_missing = args.allow_missing;
+  request.allow_truncated = args.allow_truncated;
   request.source_date_epoch = source_date_epoch();
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {
@@ -69,6 +71,7 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("-f,--format", args->format,
                   "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive or docker-archive (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
   return [args] { return run_pack(*args); };
 }

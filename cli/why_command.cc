@@ -14,6 +14,7 @@ struct WhyArgs {
   std::string input;
   std::string path;
   std::string spec;
+  bool allow_truncated = false;
 };
 
 // A trace is planned as `pack` would plan it, but a traced file gone since
@@ -23,7 +24,9 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   request.trace_files = {args.input};
   if (!args.spec.empty()) request.spec = load_spec(args.spec);
   request.allow_missing = true;
+  request.allow_truncated = args.allow_truncated;
   BundlePlan plan = plan_bundle(request);
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return explain_in_plan(plan, {read_trace(args.input)}, path);
 }
 
@@ -48,6 +51,7 @@ Action add_why_command(CLI::App& app) {
   cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
   cmd->add_option("path", args->path, "Absolute path to explain")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   return [args] { return run_why(*args); };
 }
 

@@ -432,7 +432,8 @@ BundlePlan Planner::run() {
     if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
   std::sort(plan.excluded.begin(), plan.excluded.end(),
             [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
-  plan.warnings = std::move(warnings_);
+  plan.warnings = in_.warnings;
+  plan.warnings.insert(plan.warnings.end(), warnings_.begin(), warnings_.end());
   for (const Trace& trace : in_.traces) plan.runs.push_back(trace.run);
   return plan;
 }
