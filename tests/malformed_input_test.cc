@@ -18,6 +18,7 @@
 #include "tracepack/error.h"
 #include "tracepack/image_reader.h"
 #include "tracepack/manifest_reader.h"
+#include "tracepack/pack.h"
 #include "tracepack/trace.h"
 
 namespace tracepack {
@@ -211,6 +212,27 @@ TEST(TruncatedTrace, MissingEndRecordIsRefusedUnlessAllowed) {
   EXPECT_EQ(check_trace_complete(trace, "k.jsonl", true),
             "k.jsonl: truncated trace (no end record): the traced run was cut short; using what it holds, the bundle "
             "may lack files the run used after the cut");
+}
+
+// The check pack, build, report, why and diff share: reading a plan's inputs.
+TEST(TruncatedTrace, PlanInputsRefuseItUnlessAllowedThenThePlanWarns) {
+  TempDir dir(kScratch);
+  std::string file = dir / "k.jsonl";
+  write_file(file, kHeader + kProcess + kAccess);
+  PackRequest request;
+  request.trace_files = {file};
+  request.allow_missing = true;
+  EXPECT_EQ(refusal([&] { read_plan_inputs(request); }),
+            file + ": truncated trace (no end record): the traced run was cut short, so a bundle made from it would be "
+                   "incomplete (--allow-truncated uses what it holds)");
+  request.allow_truncated = true;
+  PlanInputs in = read_plan_inputs(request);
+  std::string warning = file + ": truncated trace (no end record): the traced run was cut short; using what it holds, "
+                               "the bundle may lack files the run used after the cut";
+  EXPECT_EQ(in.warnings, std::vector<std::string>{warning});
+  BundlePlan plan = plan_bundle(request);
+  ASSERT_FALSE(plan.warnings.empty());
+  EXPECT_EQ(plan.warnings.front(), warning);
 }
 
 TEST(TruncatedTrace, LineCutMidWriteIsTruncationNotAParseError) {
