@@ -41,6 +41,7 @@ struct BuildArgs {
   std::string format;
   unsigned jobs = 1;
   bool allow_missing = false;
+  bool allow_truncated = false;
   bool json = false;
   bool verify = true;
 };
@@ -117,6 +118,7 @@ int run_build(const BuildArgs& args) {
   request.output = output;
   request.format = format;
   request.allow_missing = args.allow_missing;
+  request.allow_truncated = args.allow_truncated;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
   BundlePlan plan = plan_bundle(request);
   // Verified under a staging name first; without verification, written in place.
@@ -167,6 +169,7 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
   cmd->add_option("-f,--format", args->format, "Output format (overrides the spec's output.format)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");
   cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
   cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification"},

@@ -21,6 +21,7 @@ struct DiffArgs {
   std::string b;
   std::string format = "text";
   std::string spec;
+  bool allow_truncated = false;
 };
 
 // A trace stands for the bundle `pack` would make of it now. Its files are
@@ -31,7 +32,9 @@ std::vector<DiffEntry> entries_of_input(const std::string& input, const DiffArgs
   request.trace_files = {input};
   if (!args.spec.empty()) request.spec = load_spec(args.spec);
   request.allow_missing = true;
+  request.allow_truncated = args.allow_truncated;
   BundlePlan plan = plan_bundle(request);
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return diff_entries_of(plan, hash ? ContentHasher(sha256_of_host_file) : ContentHasher());
 }
 
@@ -57,6 +60,7 @@ Action add_diff_command(CLI::App& app) {
   cmd->add_option("b", args->b, "Trace file or bundle (directory or archive)");
   cmd->add_option("-f,--format", args->format, "text or json")->capture_default_str();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply to traces");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->footer(exit_status_footer({{"0", "A and B hold the same files"}, {"1", "A and B differ"}}, true));
   // Errors leave with 2, not run_app's 1: 1 means "different" here.
   return [args] { return run_with_error_status(kExitTrouble, [&args] { return compare_inputs(*args); }); };

@@ -40,6 +40,7 @@ struct PackArgs {
   std::string format;
   std::string explain;
   bool allow_missing = false;
+  bool allow_truncated = false;
 };
 
 int run_pack(const PackArgs& args) {
@@ -49,6 +50,7 @@ int run_pack(const PackArgs& args) {
   request.output = args.output;
   request.format = args.format;
   request.allow_missing = args.allow_missing;
+  request.allow_truncated = args.allow_truncated;
   request.source_date_epoch = source_date_epoch();
   if (args.explain.empty()) check_pack_output(request);  // before the traces are read
   BundlePlan plan = plan_bundle(request);
@@ -72,6 +74,7 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("-f,--format", args->format,
                   "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive or docker-archive (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
   cmd->footer(exit_status_footer({{"0", "the bundle was written (or, with --explain, the answer printed)"},
                                   {"1", "an error (message on stderr)"}}));

@@ -15,8 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <optional>
 #include <system_error>
 
@@ -24,6 +22,7 @@
 #include "test_runner.h"
 #include "tracepack/bundle_extract.h"
 #include "tracepack/error.h"
+#include "tracepack/image_reader.h"
 #include "tracepack/plan.h"
 #include "tracepack/sandbox.h"
 #include "verify.h"
@@ -54,44 +53,9 @@ class ScratchDir {
   fs::path path_;
 };
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-/// The blob a descriptor of an OCI layout points to.
-fs::path blob_of(const fs::path& layout, const nlohmann::json& descriptor) {
-  std::string digest = descriptor.is_object() ? descriptor.value("digest", "") : "";
-  std::string hex = digest.starts_with("sha256:") ? digest.substr(7) : "";
-  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
-    throw Error(layout.string() + ": not an image tracepack can read: bad digest '" + digest + "'");
-  return layout / "blobs" / "sha256" / hex;
-}
-
-nlohmann::json read_json(const fs::path& file) {
-  nlohmann::json j = nlohmann::json::parse(read_text(file), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error(file.string() + ": not valid JSON");
-  return j;
-}
-
 /// Extracts the layers of the image in the OCI layout `layout` into `root`, in order.
-void unpack_image(const fs::path& layout, const fs::path& root) {
-  nlohmann::json index = read_json(layout / "index.json");
-  const nlohmann::json& manifests = index["manifests"];
-  if (!manifests.is_array() || manifests.size() != 1)
-    throw Error(layout.string() + ": not an image tracepack can read: index.json must name exactly one manifest");
-  nlohmann::json manifest = read_json(blob_of(layout, manifests[0]));
-  const nlohmann::json& layers = manifest["layers"];
-  if (!layers.is_array() || layers.empty()) throw Error(layout.string() + ": not an image tracepack can read: no layers");
-  for (const nlohmann::json& layer : layers) extract_bundle(blob_of(layout, layer).string(), root.string());
-}
-
-bool is_image_layout(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(dir / "oci-layout", ec);
+void unpack_image(const fs::path& layout, const std::string& shown, const fs::path& root) {
+  for (const std::string& layer : read_image_layers(layout.string(), shown)) extract_bundle(layer, root.string());
 }
 
 /// The bundle as a directory tree: itself, an extraction of the archive, or
@@ -108,9 +72,9 @@ class BundleTree {
       extract_bundle(bundle, extracted_->path());
       tree = extracted_->path();
     }
-    if (is_image_layout(tree)) {
+    if (is_image_layout(tree.string())) {
       unpacked_.emplace("image");
-      unpack_image(tree, unpacked_->path());
+      unpack_image(tree, bundle + (extracted_ ? ":" : "/"), unpacked_->path());
       tree = unpacked_->path();
     }
     if (!fs::exists(tree / ".tracepack" / "manifest.json"))

@@ -19,6 +19,7 @@ struct WhyArgs {
   std::string input;
   std::string path;
   std::string spec;
+  bool allow_truncated = false;
 };
 
 // A trace is planned as `pack` would plan it, but a traced file gone since
@@ -28,7 +29,9 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   request.trace_files = {args.input};
   if (!args.spec.empty()) request.spec = load_spec(args.spec);
   request.allow_missing = true;
+  request.allow_truncated = args.allow_truncated;
   BundlePlan plan = plan_bundle(request);
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return explain_in_plan(plan, {read_trace(args.input)}, path);
 }
 
@@ -53,6 +56,7 @@ Action add_why_command(CLI::App& app) {
   cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
   cmd->add_option("path", args->path, "Absolute path to explain")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");
+  cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->footer(exit_status_footer({{"0", "PATH is in the bundle"}, {"1", "PATH is not in the bundle"}}, true));
   return [args] { return run_with_error_status(kExitTrouble, [&args] { return run_why(*args); }); };
 }

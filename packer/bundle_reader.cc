@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "archive_reader.h"
+#include "json_field.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 
@@ -36,14 +37,12 @@ constexpr std::string_view kManifestPath = "/.tracepack/manifest.json";
 constexpr std::string_view kManifestDir = "/.tracepack";
 constexpr std::uint64_t kMaxManifestBytes = 1ull << 30;
 
-/// The manifest's "warnings" list (parse_manifest leaves it out).
-std::vector<std::string> manifest_warnings(std::string_view text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  std::vector<std::string> out;
-  if (doc.is_object() && doc.contains("warnings") && doc["warnings"].is_array())
-    for (const nlohmann::json& w : doc["warnings"])
-      if (w.is_string()) out.push_back(w.get<std::string>());
-  return out;
+/// The manifest's "warnings" list (parse_manifest, which has accepted
+/// `text`, leaves it out).
+std::vector<std::string> manifest_warnings(std::string_view text, const std::string& name) {
+  std::optional<nlohmann::json> doc = parse_json(text);
+  if (!doc) return {};
+  return JsonField(*doc, name).get_or("warnings", std::vector<std::string>(), &JsonField::strings);
 }
 
 // ---------------------------------------------------------------------------
@@ -214,8 +213,9 @@ BundleContents read_bundle(const std::string& path) {
     std::sort(out.entries.begin(), out.entries.end(), [](const BundleEntry& a, const BundleEntry& b) { return a.path < b.path; });
   }
   if (manifest.empty()) throw Error(path + ": not a tracepack bundle (no .tracepack/manifest.json)");
-  out.manifest = parse_manifest(manifest, path + ":.tracepack/manifest.json");
-  out.warnings = manifest_warnings(manifest);
+  std::string name = path + ":.tracepack/manifest.json";
+  out.manifest = parse_manifest(manifest, name);
+  out.warnings = manifest_warnings(manifest, name);
   return out;
 }
 

@@ -6,7 +6,9 @@
 // without a leading "./"); only that member's data is read, and its size is
 // checked against kMaxManifestBytes first. The JSON is then checked
 // field by field: the signature ("format": "tracepack-manifest") and the
-// version first, so that a newer manifest is refused with a clear message.
+// version first, so that a newer manifest is refused with a clear message,
+// then every field read for its type (JsonField, json_field.h), so that a
+// damaged manifest is named by file and field instead of crashing a reader.
 #include "tracepack/manifest_reader.h"
 
 #include <sys/stat.h>
@@ -19,6 +21,7 @@
 #include <utility>
 
 #include "archive_reader.h"
+#include "json_field.h"
 #include "tracepack/error.h"
 
 namespace tracepack {
@@ -63,73 +66,51 @@ std::string read_archive_manifest(const std::string& path) {
   throw Error(path + ": not a tracepack bundle: no " + std::string(kMember));
 }
 
-std::string text_field(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) return "";
-  if (!j[key].is_string()) throw Error(where + ": '" + key + "' must be a string");
-  return j[key].get<std::string>();
-}
-
-std::vector<std::string> text_list(const nlohmann::json& j, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  if (!j.contains(key)) return out;
-  if (!j[key].is_array()) throw Error(where + ": '" + key + "' must be a list");
-  for (const nlohmann::json& item : j[key]) {
-    if (!item.is_string()) throw Error(where + ": '" + key + "' entries must be strings");
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
-std::uint64_t number_field(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) return 0;
-  if (!j[key].is_number_unsigned()) throw Error(where + ": '" + key + "' must be a number");
-  return j[key].get<std::uint64_t>();
-}
-
-ManifestEntry parse_entry(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) throw Error(where + ": entries must be objects");
+ManifestEntry parse_entry(const JsonField& j) {
   ManifestEntry e;
-  e.path = decode_path(text_field(j, "path", where));
-  if (!e.path.starts_with('/')) throw Error(where + ": entry path must be absolute");
-  e.type = text_field(j, "type", where);
-  e.size = number_field(j, "size", where);
-  e.mode = static_cast<std::uint32_t>(number_field(j, "mode", where) & 07777);
-  e.sha256 = text_field(j, "sha256", where);
-  e.link_target = decode_path(text_field(j, "link_target", where));
-  e.hardlink_to = decode_path(text_field(j, "hardlink_to", where));
-  e.reasons = text_list(j, "reasons", where);
-  e.tests = text_list(j, "tests", where);
+  e.path = j.get_or("path", PathBytes(), &JsonField::path_bytes);
+  if (!e.path.starts_with('/')) j.at("path").fail("not an absolute path: '" + encode_path(e.path) + "'");
+  e.type = j.get_or("type", std::string(), &JsonField::string);
+  e.size = j.get_or("size", std::uint64_t{0}, &JsonField::unsigned_integer);
+  e.mode = static_cast<std::uint32_t>(j.get_or("mode", std::uint64_t{0}, &JsonField::unsigned_integer) & 07777);
+  e.sha256 = j.get_or("sha256", std::string(), &JsonField::string);
+  e.link_target = j.get_or("link_target", PathBytes(), &JsonField::path_bytes);
+  e.hardlink_to = j.get_or("hardlink_to", PathBytes(), &JsonField::path_bytes);
+  e.reasons = j.get_or("reasons", std::vector<std::string>(), &JsonField::strings);
+  e.tests = j.get_or("tests", std::vector<std::string>(), &JsonField::strings);
   return e;
 }
 
-void parse_exclusions(const nlohmann::json& doc, Manifest& m, const std::string& name) {
-  if (!doc.contains("excluded")) return;
-  if (!doc["excluded"].is_array()) throw Error(name + ": 'excluded' must be a list");
+void parse_exclusions(const JsonField& doc, Manifest& m) {
+  std::optional<JsonField> excluded = doc.find("excluded");
+  if (!excluded) return;
   m.has_exclusions = true;
-  for (const nlohmann::json& x : doc["excluded"]) {
-    if (!x.is_object()) throw Error(name + ": 'excluded' entries must be objects");
-    m.excluded.push_back({decode_path(text_field(x, "path", name)), text_field(x, "reason", name)});
-  }
+  for (const JsonField& x : excluded->elements())
+    m.excluded.push_back({x.get_or("path", PathBytes(), &JsonField::path_bytes), x.get_or("reason", std::string(), &JsonField::string)});
+}
+
+/// The signature: anything but "format": "tracepack-manifest" is another document.
+bool is_manifest(const std::optional<nlohmann::json>& doc) {
+  if (!doc || !doc->is_object()) return false;
+  auto format = doc->find("format");
+  return format != doc->end() && format->is_string() && format->get_ref<const std::string&>() == "tracepack-manifest";
 }
 
 }  // namespace
 
 Manifest parse_manifest(std::string_view text, const std::string& name) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("format", "") != "tracepack-manifest")
-    throw Error(name + ": not a tracepack manifest");
+  std::optional<nlohmann::json> doc = parse_json(text);
+  if (!is_manifest(doc)) throw Error(name + ": not a tracepack manifest");
+  JsonField root(*doc, name);
   Manifest m;
-  if (!doc.contains("version") || !doc["version"].is_number_integer()) throw Error(name + ": manifest has no version");
-  m.version = doc["version"].get<int>();
-  if (m.version != kManifestVersion)
-    throw Error(name + ": manifest version " + std::to_string(m.version) + " is not supported (this tracepack reads version " +
+  std::int64_t version = root.at("version").integer();
+  if (version != kManifestVersion)
+    throw Error(name + ": manifest version " + std::to_string(version) + " is not supported (this tracepack reads version " +
                 std::to_string(kManifestVersion) + ")");
-  m.bundle = text_field(doc, "bundle", name);
-  if (!doc.contains("entries") || !doc["entries"].is_array()) throw Error(name + ": manifest has no 'entries' list");
-  std::size_t index = 0;
-  for (const nlohmann::json& j : doc["entries"])
-    m.entries.push_back(parse_entry(j, name + ": entry " + std::to_string(++index)));
-  parse_exclusions(doc, m, name);
+  m.version = kManifestVersion;
+  m.bundle = root.get_or("bundle", std::string(), &JsonField::string);
+  for (const JsonField& entry : root.at("entries").elements()) m.entries.push_back(parse_entry(entry));
+  parse_exclusions(root, m);
   return m;
 }
 

@@ -73,4 +73,14 @@ Trace merge_traces(std::vector<Trace> traces) {
   return merged;
 }
 
+Trace merge_trace_files(const std::vector<std::string>& files, bool allow_truncated, std::vector<std::string>& warnings) {
+  std::vector<Trace> traces;
+  for (const std::string& file : files) {
+    traces.push_back(read_trace(file));
+    std::string warning = check_trace_complete(traces.back(), file, allow_truncated);
+    if (!warning.empty()) warnings.push_back(std::move(warning));
+  }
+  return merge_traces(std::move(traces));
+}
+
 }  // namespace tracepack

@@ -61,7 +61,11 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
   in.spec = request.spec;
   if (!request.spec.file.empty()) in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
   in.allow_missing = request.allow_missing;
-  for (const std::string& file : request.trace_files) in.traces.push_back(read_trace(file));
+  for (const std::string& file : request.trace_files) {
+    in.traces.push_back(read_trace(file));
+    std::string warning = check_trace_complete(in.traces.back(), file, request.allow_truncated);
+    if (!warning.empty()) in.warnings.push_back(std::move(warning));
+  }
   for (const IncludeRule& rule : request.spec.include)
     if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
   return in;

@@ -553,7 +553,8 @@ BundlePlan Planner::run() {
     if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
   std::sort(plan.excluded.begin(), plan.excluded.end(),
             [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
-  plan.warnings = std::move(warnings_);
+  plan.warnings = in_.warnings;
+  plan.warnings.insert(plan.warnings.end(), warnings_.begin(), warnings_.end());
   plan.dangling_links = std::move(dangling_);
   std::sort(plan.dangling_links.begin(), plan.dangling_links.end(),
             [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });

@@ -383,11 +383,12 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   return r;
 }
 
-BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec) {
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated) {
   PackRequest request;
   request.trace_files = {trace_file};
   request.spec = spec;
   request.allow_missing = true;  // a report shows what is gone as a warning
+  request.allow_truncated = allow_truncated;
   PlanInputs in = read_plan_inputs(request);
   HostFileSystem host;
   BundleReport r = report_plan(make_plan(in, host), in.traces.front());
@@ -402,8 +403,9 @@ BundleReport report_bundle_file(const std::string& path) {
   return r;
 }
 
-BundleReport report_file(const std::string& path, const std::string& spec_file) {
-  if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file));
+BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated) {
+  if (is_trace_file(path))
+    return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated);
   if (!spec_file.empty()) throw Error(path + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)");
   return report_bundle_file(path);
 }

@@ -94,7 +94,7 @@ TEST(ManifestReader, OtherJsonIsRefused) {
 
 TEST(ManifestReader, RelativeEntryPathIsRefused) {
   EXPECT_EQ(refusal(R"({"format": "tracepack-manifest", "version": 1, "entries": [{"path": "etc"}]})"),
-            "m.json: entry 1: entry path must be absolute");
+            "m.json: entries[0].path: not an absolute path: 'etc'");
 }
 
 TEST(ManifestReader, EscapedPathsAreDecoded) {

@@ -732,11 +732,14 @@ TEST(TraceFile, LineCutMidwayEndsTheTrace) {
     EXPECT_FALSE(trace.end.has_value());
     EXPECT_EQ(trace.processes.size(), 1u);
     EXPECT_TRUE(trace.accesses.empty()) << "cut at " << cut;
+    EXPECT_EQ(trace.cut_line, 3u) << "cut at " << cut;
+    EXPECT_EQ(truncation_of(trace), "line 3 cut short, no end record") << "cut at " << cut;
   }
   // A complete last line without its newline is still a record.
   std::string file = dir.file("no-newline.jsonl");
   write_file(file, text.substr(0, text.size() - 1));
   EXPECT_TRUE(read_trace(file).end.has_value());
+  EXPECT_EQ(read_trace(file).cut_line, 0u);
 }
 
 TEST(TraceFile, TraceCutAtALineBoundaryHasNoEnd) {
@@ -746,6 +749,8 @@ TEST(TraceFile, TraceCutAtALineBoundaryHasNoEnd) {
   Trace trace = read_trace(file);
   EXPECT_FALSE(trace.end.has_value());
   EXPECT_EQ(trace.accesses.size(), 1u);
+  EXPECT_EQ(trace.cut_line, 0u);
+  EXPECT_EQ(truncation_of(trace), "no end record");
 
   write_file(file, kHeader);
   trace = read_trace(file);
@@ -830,6 +835,9 @@ const BadLine kBadLines[] = {
     {kProcess1 + R"({"t":"end"} x)" + "\n",
      "3: malformed JSON: syntax error while parsing value - invalid literal; last read: '\"end\"} x'; "
      "expected end of input"},
+    {R"({"t":"process","id":1e999,"pid":10,"parent":0,"start":0})"
+     "\n" + kEnd,
+     "2: malformed JSON: number overflow parsing '1e999'"},
     {R"([1])"
      "\n",
      "2: record: not a JSON object"},

@@ -208,7 +208,7 @@ TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
                           0));
   RunResult r = tracepack({"verify", image, "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "tracepack: error: " + image + ": not an image tracepack can read: index.json must name exactly one manifest\n");
+  EXPECT_EQ(r.err, "tracepack: error: " + image + "/index.json: manifests: names 2 manifests, tracepack reads images with exactly one\n");
 }
 
 // /proc is a pseudo file system: in the sandbox it is the run's own, so a

@@ -22,7 +22,10 @@
 // later records can be checked against them, and "repeat" records overwrite
 // the count of their access. A last line without its newline that does not
 // parse is the mark of a tracer killed mid-write: it ends the trace like a
-// missing "end" record does, instead of failing.
+// missing "end" record does, instead of failing, and its number is kept in
+// Trace::cut_line. Whether a truncated trace may be used is not the reader's
+// call: check_trace_complete, made by every command that packs or merges,
+// refuses it unless told otherwise.
 #include "tracepack/trace.h"
 
 #include <fcntl.h>
@@ -915,8 +918,11 @@ class TraceReader {
     Json object;
     try {
       object = Json::parse(line.begin(), line.end());
-    } catch (const Json::parse_error& e) {
-      if (!terminated) return false;  // the tracer was killed while writing this line
+    } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
+      if (!terminated) {  // the tracer was killed while writing this line
+        trace_.cut_line = lines_.line_number();
+        return false;
+      }
       throw Error(location() + ": malformed JSON: " + parse_error_detail(e.what()));
     }
     if (!object.is_object()) throw Error(location() + ": record: not a JSON object");
@@ -943,6 +949,8 @@ class TraceReader {
     std::size_t column = what.find("column ");
     std::size_t colon = column == std::string_view::npos ? column : what.find(": ", column);
     if (colon != std::string_view::npos) what.remove_prefix(colon + 2);
+    else if (std::size_t id = what.find("] "); what.starts_with("[json.exception.") && id != what.npos)
+      what.remove_prefix(id + 2);  // no position: "[json.exception.out_of_range.406] number overflow..."
     constexpr std::size_t kMax = 160;
     if (what.size() <= kMax) return std::string(what);
     std::size_t cut = kMax;
@@ -1070,10 +1078,33 @@ std::string encode_path(std::string_view bytes) {
 }
 
 PathBytes decode_path(std::string_view text) {
+  std::string problem;
+  std::optional<PathBytes> bytes = decode_path(text, problem);
+  if (!bytes) throw Error("path: " + problem);
+  return std::move(*bytes);
+}
+
+std::optional<PathBytes> decode_path(std::string_view text, std::string& problem) {
   PathBytes bytes;
   std::size_t bad = 0;
-  if (!decode_into(text, bytes, bad)) throw Error("path: " + bad_escape_message(text, bad));
-  return bytes;
+  if (decode_into(text, bytes, bad)) return bytes;
+  problem = bad_escape_message(text, bad);
+  return std::nullopt;
+}
+
+std::string truncation_of(const Trace& trace) {
+  if (trace.end) return "";
+  if (trace.cut_line == 0) return "no end record";
+  return "line " + std::to_string(trace.cut_line) + " cut short, no end record";
+}
+
+std::string check_trace_complete(const Trace& trace, const std::string& file, bool allow_truncated) {
+  std::string why = truncation_of(trace);
+  if (why.empty()) return "";
+  std::string head = file + ": truncated trace (" + why + "): the traced run was cut short";
+  if (!allow_truncated)
+    throw Error(head + ", so a bundle made from it would be incomplete (--allow-truncated uses what it holds)");
+  return head + "; using what it holds, the bundle may lack files the run used after the cut";
 }
 
 std::string_view to_string(AccessKind kind) { return enum_name(kAccessKindNames, kind); }

@@ -19,6 +19,7 @@ struct PackRequest {
   std::string output;               ///< overrides spec.output.path when non-empty
   std::string format;               ///< overrides spec.output.format when non-empty
   bool allow_missing = false;
+  bool allow_truncated = false;     ///< a trace without its end record is used, with a warning, not refused
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
 };
 
@@ -29,7 +30,9 @@ struct PackRequest {
 void check_pack_output(const PackRequest& request);
 
 /// The inputs of make_plan for `request`: its traces read and the ELF
-/// closures of its spec's elf: rules computed. Throws Error.
+/// closures of its spec's elf: rules computed. Throws Error, also for a
+/// truncated trace unless request.allow_truncated (check_trace_complete in
+/// trace.h); an allowed one's warning goes into the inputs' warnings.
 PlanInputs read_plan_inputs(const PackRequest& request);
 
 /// Reads the traces, computes the ELF closures of the spec's elf: rules and

@@ -148,6 +148,7 @@ struct PlanInputs {
   std::vector<ElfClosure> closures;     ///< one per `elf:` include, in spec order
   bool allow_missing = false;           ///< a traced file gone at pack time is a warning, not an error
   HostSpecificOptions host_specific{environment_homes()};  ///< for BundlePlan::host_specific
+  std::vector<std::string> warnings;    ///< found while reading the inputs (a truncated trace); the plan's first warnings
 };
 
 /// Decides what goes in the bundle, and why. Pure apart from reading `fs`

@@ -143,8 +143,9 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
 BundleReport report_contents(const BundleContents& contents, const ReportOptions& options = {});
 
 /// Reads a trace, plans it like `tracepack pack` would (with `spec`'s rules;
-/// traced files gone since are warnings) and reports on the plan. Throws Error.
-BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec);
+/// traced files gone since are warnings) and reports on the plan. Throws Error,
+/// also for a truncated trace unless `allow_truncated` (then a warning).
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated = false);
 
 /// read_bundle, then report_contents. Throws Error.
 BundleReport report_bundle_file(const std::string& path);
@@ -157,7 +158,7 @@ std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>&
 /// Reads a trace file or a bundle, whichever `path` is (is_trace_file
 /// decides). `spec_file`
 /// ("" = none) applies to a trace only; naming one for a bundle is an Error.
-BundleReport report_file(const std::string& path, const std::string& spec_file);
+BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated = false);
 
 /// The report for a terminal: totals, largest directories, packages,
 /// distributions, exclusions by reason, failed lookups, warnings. `color`

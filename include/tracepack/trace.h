@@ -158,9 +158,20 @@ struct Trace {
   std::vector<FileAccess> accesses;   ///< ordered by id, counts already folded in
   std::vector<Warning> warnings;
   std::optional<RunEnd> end;          ///< nullopt: the trace was cut short (tracer killed)
+  std::size_t cut_line = 0;           ///< read_trace: number of a last line cut mid-write and dropped; 0 if none
 
   bool operator==(const Trace&) const = default;  ///< every record equal, in the same order
 };
+
+/// Why `trace` is incomplete, for messages: "" when it has its end record,
+/// else "no end record" or "line 12 cut short, no end record".
+std::string truncation_of(const Trace& trace);
+
+/// The one check made before a trace is packed, planned or merged: "" for a
+/// complete trace. A truncated one (truncation_of) is refused with an Error
+/// naming `file` and saying that the run was cut short, unless
+/// `allow_truncated`; then the warning to show about it is returned.
+std::string check_trace_complete(const Trace& trace, const std::string& file, bool allow_truncated);
 
 /// JSON form of a path: valid UTF-8 passes through, except '%'; '%' and every
 /// byte that is not part of valid UTF-8 become "%XX" (two upper-case hex digits).
@@ -168,6 +179,10 @@ std::string encode_path(std::string_view bytes);
 
 /// Inverse of encode_path. Throws Error on a malformed escape.
 PathBytes decode_path(std::string_view text);
+
+/// Inverse of encode_path without throwing: nullopt on a malformed escape,
+/// and `problem` then says which ("invalid escape '%G1' at offset 4").
+std::optional<PathBytes> decode_path(std::string_view text, std::string& problem);
 
 /// Stable lower-case names used in the file format ("read", "elf_interp", "regular").
 std::string_view to_string(AccessKind kind);
@@ -202,7 +217,10 @@ class TraceWriter {
 
 /// Reads a trace file. Throws Error naming "file:line" for an unknown format
 /// version, a malformed line or an inconsistent record (an access of an unknown
-/// process...). A trace without its last line is returned with end == nullopt.
+/// process...); never another exception for any bytes. A trace without its
+/// end record is returned with end == nullopt (truncated); a last line cut
+/// mid-write (no final newline, not valid JSON) is dropped and its number
+/// kept in cut_line, not reported as an error.
 Trace read_trace(const std::string& file);
 
 /// Writes a complete in-memory trace (used by merge and by tests). Atomic: the
