@@ -1,11 +1,11 @@
 // libFuzzer target: an OCI image layout whose index.json, image manifest and
 // layer are taken from the input, unpacked the way verify unpacks an image
-// bundle (unpack_image).
+// bundle: read_image_layers, then each layer extracted in order.
 //
 // The input is split at the first two lines that are exactly "--8<--": the
 // index, the manifest blob (stored as sha256:aaaa...), the layer blob
-// (sha256:bbbb...). tracepack does not check digests when unpacking, so the
-// seeds name those fixed digests and the fuzzer mutates from there. Unpacking
+// (sha256:bbbb...). The reader checks a digest's form, not the blob's hash,
+// so the seeds name those fixed digests and the fuzzer mutates from there. Unpacking
 // must end in a tree or a tracepack::Error, nothing else.
 #include <sys/stat.h>
 
@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "fuzz_util.h"
+#include "tracepack/bundle_extract.h"
 #include "tracepack/error.h"
 #include "tracepack/image_reader.h"
 
@@ -49,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tracepack::fuzz::write_file(layout.dir / ("layout/blobs/sha256/" + std::string(64, 'a')), take_part(rest));
   tracepack::fuzz::write_file(layout.dir / ("layout/blobs/sha256/" + std::string(64, 'b')), rest);
   try {
-    tracepack::unpack_image(layout.dir / "layout", layout.dir / "root");
+    for (const std::string& layer : tracepack::read_image_layers(layout.dir / "layout", "layout/"))
+      tracepack::extract_bundle(layer, layout.dir / "root");
   } catch (const tracepack::Error&) {
   }
   tracepack::fuzz::remove_tree(layout.dir / "root", true);
