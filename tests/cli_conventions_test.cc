@@ -256,31 +256,6 @@ TEST(ExecCommandLine, UnknownOptionBeforeTheCommandIsAUsageError) {
 }
 
 // ---------------------------------------------------------------------------
-// An exception tracepack did not expect is reported, never an abort
-
-TEST(InternalErrors, AnUnexpectedExceptionIsReportedNotAnAbort) {
-  WorkDir dir;
-  fs::create_directories(dir / "bundle/.tracepack");
-  write_file(dir / "bundle/.tracepack/manifest.json", "{\"format\":1}\n");
-  for (std::vector<std::string> args : {std::vector<std::string>{"why", "bundle", "/etc"},
-                                        std::vector<std::string>{"diff", "bundle", "bundle"},
-                                        std::vector<std::string>{"report", "bundle"}}) {
-    RunResult r = tracepack(args, {.cwd = dir.path()});
-    ASSERT_NE(r.exit_code, -1) << r.command << " was killed by a signal:\n" << r.err;
-    // The manifest reader may report the malformed field itself (an error),
-    // or let an exception of the JSON library out (an internal error).
-    if (r.exit_code == 70) {
-      EXPECT_EQ(r.err.rfind("tracepack: internal error: ", 0), 0u) << r.err;
-      EXPECT_TRUE(r.err.ends_with(" (a bug in tracepack: please report it)\n")) << r.err;
-    } else {
-      EXPECT_EQ(r.exit_code, args[0] == "report" ? 1 : 2) << r.command << "\n" << r.err;
-      EXPECT_EQ(r.err.rfind("tracepack: error: ", 0), 0u) << r.err;
-    }
-    EXPECT_EQ(r.out, "");
-  }
-}
-
-// ---------------------------------------------------------------------------
 // --json: stdout holds the JSON document alone
 
 /// A spec whose one test prints to stdout and does not capture it (no `stdout:`).
