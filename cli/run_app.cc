@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "tracepack/error.h"
+#include "tracepack/spelling.h"
 
 namespace tracepack::cli {
 namespace {
@@ -40,33 +41,10 @@ std::string upper(std::string text) {
   return text;
 }
 
-// Edits (insertion, deletion, substitution, transposition of neighbours)
-// from a to b: "bulid" is one edit from "build".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i)
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.size()][b.size()];
-}
-
-constexpr std::size_t kMaxSuggestionDistance = 2;
-
-// The closest of `choices` within kMaxSuggestionDistance edits, or "".
+// The closest of `choices` to `text`, as a string ("" when none is close).
 std::string closest(const std::string& text, const std::vector<std::string>& choices) {
-  std::string best;
-  std::size_t best_distance = kMaxSuggestionDistance + 1;
-  for (const std::string& choice : choices)
-    if (std::size_t distance = edit_distance(text, choice); distance < best_distance) {
-      best = choice;
-      best_distance = distance;
-    }
-  return best;
+  std::vector<std::string_view> views(choices.begin(), choices.end());
+  return std::string(closest_spelling(text, views));
 }
 
 // CLI11's help, without its markup: positionals in capitals, no "{false}"

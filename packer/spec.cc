@@ -34,6 +34,7 @@
 
 #include "tracepack/error.h"
 #include "tracepack/spec.h"
+#include "tracepack/spelling.h"
 
 namespace tracepack {
 namespace {
@@ -136,37 +137,6 @@ std::string kind_name(const YAML::Node& node) {
 
 // ---- did-you-mean ----------------------------------------------------------
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-constexpr std::size_t kMaxSuggestionDistance = 2;
-
-/// The closest of `choices` within kMaxSuggestionDistance edits, or "".
-std::string_view closest(std::string_view text, std::span<const std::string_view> choices) {
-  std::string_view best;
-  std::size_t best_distance = kMaxSuggestionDistance + 1;
-  for (std::string_view choice : choices) {
-    std::size_t distance = edit_distance(text, choice);
-    if (distance < best_distance) {
-      best = choice;
-      best_distance = distance;
-    }
-  }
-  return best;
-}
-
 std::string joined(std::span<const std::string_view> items) {
   std::string out;
   for (std::string_view item : items) out += (out.empty() ? "" : ", ") + std::string(item);
@@ -174,7 +144,7 @@ std::string joined(std::span<const std::string_view> items) {
 }
 
 std::string unknown_key_message(std::string_view key, std::span<const std::string_view> keys) {
-  std::string_view suggestion = closest(key, keys);
+  std::string_view suggestion = closest_spelling(key, keys);
   if (!suggestion.empty()) return "unknown key " + quoted(key) + " (did you mean " + quoted(suggestion) + "?)";
   return "unknown key " + quoted(key) + " (expected one of: " + joined(keys) + ")";
 }

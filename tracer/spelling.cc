@@ -1,0 +1,40 @@
+// closest_spelling: the optimal-string-alignment distance (Levenshtein plus
+// swaps of neighbouring characters), one table per comparison; the word lists
+// it is given are short (keys of a spec, commands and options).
+#include "tracepack/spelling.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace tracepack {
+namespace {
+
+constexpr std::size_t kMaxSuggestionDistance = 2;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string_view closest_spelling(std::string_view text, std::span<const std::string_view> choices) {
+  std::string_view best;
+  std::size_t best_distance = kMaxSuggestionDistance + 1;
+  for (std::string_view choice : choices)
+    if (std::size_t distance = edit_distance(text, choice); distance < best_distance) {
+      best = choice;
+      best_distance = distance;
+    }
+  return best;
+}
+
+}  // namespace tracepack
