@@ -139,7 +139,9 @@ struct HostFiles {
   PlanDir dir;
   std::string home = dir / "home";
   std::string gitconfig = home + "/.gitconfig";
-  RunOptions options{.env = {"HOME=" + home}, .cwd = "/"};
+  // Run in the home directory, as git is run from ~: the home directory is
+  // then no project of its own, wherever the test's directory lies.
+  RunOptions options{.env = {"HOME=" + home}, .cwd = home};
   HostFiles() {
     fs::create_directory(home);
     write_file(gitconfig, "[user]\n\tname = Ann\n");
@@ -189,7 +191,9 @@ TEST(PackCli, PthFileNoPackageInstalledIsListedForReview) {
   write_file(site + "/corp-ca.pth", "import corp_ca\n");
   write_file(site + "/tool.pth", "import tool\n");
   write_file(site + "/tool-1.0.dist-info/RECORD", "tool.pth,sha256=x,12\ntool-1.0.dist-info/RECORD,,\n");
-  trace(dir / "t.jsonl", {"/bin/cat", site + "/corp-ca.pth", site + "/tool.pth"}, {.cwd = "/"});
+  // Traced in its own directory, so that it is packed where temporary files
+  // would be left out (a build directory under /tmp).
+  trace(dir / "t.jsonl", {"/bin/cat", site + "/corp-ca.pth", site + "/tool.pth"}, {.cwd = dir.path()});
   RunResult r = tracepack({"pack", "-o", dir / "out", "-f", "dir", dir / "t.jsonl"});
   ASSERT_TRUE(exited_with(r, 0));
   EXPECT_TRUE(has_line(r.err, "tracepack: host-specific: review " + site +
