@@ -2,6 +2,7 @@
 // commands; the packing commands, which need libarchive, OpenSSL and
 // yaml-cpp, live in tracepack-packer beside it and are run through it, so
 // that `tracepack trace` starts without loading those libraries.
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,11 +33,17 @@ constexpr Forwarded kPackerCommands[] = {
     {"report", "Report what a bundle (or a trace's plan) holds and why: text, JSON or HTML"},
 };
 
+// tracepack-packer beside this program. /proc/self/exe names it; where that
+// cannot be read (no /proc in a container, or a root directory the user may
+// not search, which makes the kernel refuse the link), the path this program
+// was executed by (AT_EXECFN, which execvp fills with the directory it found)
+// still does, since the working directory has not changed since.
 std::string packer_program() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "tracepack-packer";
-  std::string path(self, static_cast<std::size_t>(n));
+  std::string path;
+  if (n > 0) path.assign(self, static_cast<std::size_t>(n));
+  else if (const char* executed = reinterpret_cast<const char*>(getauxval(AT_EXECFN)); executed != nullptr) path = executed;
   return path.substr(0, path.rfind('/') + 1) + "tracepack-packer";
 }
 

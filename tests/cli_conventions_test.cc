@@ -256,6 +256,19 @@ TEST(ExecCommandLine, UnknownOptionBeforeTheCommandIsAUsageError) {
 }
 
 // ---------------------------------------------------------------------------
+// The packer commands run where /proc/self/exe cannot be read
+
+TEST(PackerCommands, RunWithoutProc) {
+  REQUIRE_PROGRAM("unshare", "util-linux");
+  // A private mount namespace whose /proc is gone, as in a container without
+  // it: tracepack finds tracepack-packer by the path it was executed by.
+  RunResult r = run({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                     "umount -l /proc && test ! -e /proc/self && exec \"$0\" help pack", TRACEPACK_BIN});
+  ASSERT_TRUE(exited_with(r, 0));
+  EXPECT_EQ(r.out.rfind("Build a bundle from traces", 0), 0u) << r.out;
+}
+
+// ---------------------------------------------------------------------------
 // --json: stdout holds the JSON document alone
 
 /// A spec whose one test prints to stdout and does not capture it (no `stdout:`).
