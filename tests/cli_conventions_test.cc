@@ -262,8 +262,11 @@ TEST(PackerCommands, RunWithoutProc) {
   REQUIRE_PROGRAM("unshare", "util-linux");
   // A private mount namespace whose /proc is gone, as in a container without
   // it: tracepack finds tracepack-packer by the path it was executed by.
-  RunResult r = run({"unshare", "--mount", "--propagation", "private", "sh", "-c",
-                     "umount -l /proc && test ! -e /proc/self && exec \"$0\" help pack", TRACEPACK_BIN});
+  // /proc is made private before it is unmounted, so that the host's stays;
+  // "/" need not be a mount point (a chroot), so its propagation is kept.
+  RunResult r = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c",
+                     "mount --make-private /proc && umount -l /proc && test ! -e /proc/self && exec \"$0\" help pack",
+                     TRACEPACK_BIN});
   ASSERT_TRUE(exited_with(r, 0));
   EXPECT_EQ(r.out.rfind("Build a bundle from traces", 0), 0u) << r.out;
 }
