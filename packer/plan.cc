@@ -49,7 +49,9 @@ namespace tracepack {
 namespace {
 
 constexpr std::size_t kMaxReasons = 8;
-constexpr std::string_view kPseudoRoots[] = {"/proc", "/sys", "/dev", "/run"};
+// Besides the kernel's pseudo file systems (kKernelPseudoRoots), /run: the
+// running system's state, real files but never the application's.
+constexpr std::string_view kRunRoots[] = {"/run"};
 constexpr std::string_view kScratchRoots[] = {"/tmp", "/var/tmp"};
 
 bool under(std::string_view path, std::string_view root) {
@@ -611,9 +613,8 @@ std::vector<PathBytes> HostFileSystem::list(const PathBytes& dir) const {
 BundlePlan make_plan(const PlanInputs& inputs, const FileSystemView& fs) { return Planner(inputs, fs).run(); }
 
 std::string_view pseudo_root(std::string_view path) {
-  for (std::string_view root : kPseudoRoots)
-    if (under(path, root)) return root;
-  return {};
+  std::string_view root = kernel_pseudo_root(path);
+  return root.empty() ? root_containing(path, kRunRoots) : root;
 }
 
 std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes& link) {
@@ -623,11 +624,7 @@ std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes&
   return notes;
 }
 
-std::string_view scratch_root(std::string_view path) {
-  for (std::string_view root : kScratchRoots)
-    if (under(path, root)) return root;
-  return {};
-}
+std::string_view scratch_root(std::string_view path) { return root_containing(path, kScratchRoots); }
 
 std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {
   std::vector<std::string> lines;

@@ -680,11 +680,13 @@ BundleSpec parse_spec(std::string_view text, const std::string& file) {
   return spec;
 }
 
-std::string_view kernel_pseudo_root(std::string_view path) {
-  for (std::string_view root : kKernelPseudoRoots)
+std::string_view root_containing(std::string_view path, std::span<const std::string_view> roots) {
+  for (std::string_view root : roots)
     if (path.starts_with(root) && (path.size() == root.size() || path[root.size()] == '/')) return root;
   return {};
 }
+
+std::string_view kernel_pseudo_root(std::string_view path) { return root_containing(path, kKernelPseudoRoots); }
 
 BundleSpec load_spec(const std::string& file) {
   std::unique_ptr<std::FILE, FileCloser> in(std::fopen(file.c_str(), "rb"));

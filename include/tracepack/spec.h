@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +117,10 @@ std::string glob_error(std::string_view pattern);
 /// read (/proc/kmsg consumes the kernel log), so nothing below them is ever
 /// packed, whatever a rule says. /run and /tmp hold real files and are not here.
 inline constexpr std::string_view kKernelPseudoRoots[] = {"/proc", "/sys", "/dev"};
+
+/// The entry of `roots` that `path` (absolute) is, or lies below, by whole
+/// components ("/proc/1" lies below "/proc"; "/procfs" does not); "" if none.
+std::string_view root_containing(std::string_view path, std::span<const std::string_view> roots);
 
 /// The entry of kKernelPseudoRoots that `path` (absolute) is, or lies below;
 /// "" for any other path. "/proc/**" lies below "/proc"; "/proc*" does not.
