@@ -154,14 +154,15 @@ TEST(PackCli, HostSpecificFilesAreListedForReview) {
   HostFiles h;
   RunResult r = tracepack({"pack", "-o", h.dir / "out", "-f", "dir", h.dir / "t.jsonl"}, h.options);
   ASSERT_TRUE(exited_with(r, 0));
-  EXPECT_NE(r.err.find("tracepack: host-specific: review /etc/hostname: this host's name\n"
-                       "tracepack:   to leave it out: exclude: - /etc/hostname\n"
-                       "tracepack: host-specific: review " +
-                       h.gitconfig + ": file in a home directory (" + h.home +
-                       ")\n"
-                       "tracepack:   to leave it out: exclude: - " +
-                       h.gitconfig +
-                       "\n"
+  // Findings come sorted by path; where the home directory sorts depends on
+  // where the test's directory lies.
+  const std::string hostname_finding =
+      "tracepack: host-specific: review /etc/hostname: this host's name\n"
+      "tracepack:   to leave it out: exclude: - /etc/hostname\n";
+  const std::string gitconfig_finding = "tracepack: host-specific: review " + h.gitconfig + ": file in a home directory (" +
+                                        h.home + ")\ntracepack:   to leave it out: exclude: - " + h.gitconfig + "\n";
+  const bool home_first = h.gitconfig < std::string("/etc/hostname");
+  EXPECT_NE(r.err.find((home_first ? gitconfig_finding + hostname_finding : hostname_finding + gitconfig_finding) +
                        "tracepack: host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec\n"),
             std::string::npos)
       << r.err;
@@ -169,8 +170,12 @@ TEST(PackCli, HostSpecificFilesAreListedForReview) {
   ASSERT_TRUE(exited_with(reported, 0));
   Json report = Json::parse(reported.out);
   ASSERT_EQ(report["host_specific"].size(), 2u) << report["host_specific"].dump();
-  EXPECT_EQ(report["host_specific"][0]["path"], "/etc/hostname");
-  EXPECT_EQ(report["host_specific"][0]["exclude_line"], "- /etc/hostname");
+  const Json& hostname = report["host_specific"][home_first ? 1 : 0];
+  const Json& gitconfig = report["host_specific"][home_first ? 0 : 1];
+  EXPECT_EQ(hostname["path"], "/etc/hostname");
+  EXPECT_EQ(hostname["exclude_line"], "- /etc/hostname");
+  EXPECT_EQ(gitconfig["path"], h.gitconfig);
+  EXPECT_EQ(gitconfig["exclude_line"], "- " + h.gitconfig);
   EXPECT_EQ(report["totals"]["host_specific"], 2);
 }
 
