@@ -22,12 +22,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "test_runner.h"
-#include "verify.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/host_specific.h"
 #include "tracepack/pack.h"
+#include "tracepack/verify.h"
 
 namespace tracepack::cli {
 namespace {
@@ -72,6 +71,11 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
   return j;
 }
 
+// A line on stderr as each test ends, on the host or in the bundle.
+void print_progress(const TestProgress& progress) {
+  std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str());
+}
+
 // Bytes packed against the installed size of the Debian packages they came from.
 void print_packages(const BundlePlan& plan) {
   std::vector<PackageUsage> usage = package_usage(plan);
@@ -104,7 +108,7 @@ int run_build(const BuildArgs& args) {
   bool progress = !args.json && isatty(STDERR_FILENO);
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);
-  on_host.progress = progress;
+  if (progress) on_host.on_test_end = print_progress;
   on_host.stdout_to_stderr = args.json;  // stdout holds the JSON document alone
   std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, on_host);
   std::string failures;
@@ -125,18 +129,28 @@ int run_build(const BuildArgs& args) {
   std::optional<StagedBundle> staged;
   if (args.verify) request.output = staged.emplace(output).path();
   WriteResult written = pack_bundle(request, plan);
-  std::vector<VerifyResult> verified;
+  VerifyResult verified;
   bool verify = args.verify;
-  if (verify)
-    verified = verify_bundle({request.output, &spec, spec_dir, traces_dir, std::max(1u, args.jobs), progress, args.json});
-  bool passed = std::all_of(verified.begin(), verified.end(), [](const VerifyResult& r) { return r.passed; });
+  if (verify) {
+    VerifyRequest in_bundle;
+    in_bundle.bundle = request.output;
+    in_bundle.spec = spec;
+    in_bundle.spec_dir = spec_dir;
+    in_bundle.original_traces = traces_dir;
+    in_bundle.jobs = std::max(1u, args.jobs);
+    if (progress) in_bundle.on_test_end = print_progress;
+    in_bundle.stdout_to_stderr = args.json;
+    verified = verify_bundle(in_bundle);
+  }
+  bool passed = verified.passed;
   std::string failed = passed ? "" : failed_output_path(output);
   bool had_output = fs::exists(fs::symlink_status(output, ec));
   if (staged) staged->publish(passed ? output : failed);
   if (args.json) {
     nlohmann::json summary = summary_json(spec, plan, written, output);
     if (!passed) summary["failed_bundle"] = failed;
-    if (verify) summary["verify"] = verify_json(verified);
+    // The verify document as `tracepack verify --json` prints it, read back to nest it here.
+    if (verify) summary["verify"] = nlohmann::json::parse(render_verify_json(verified));
     std::printf("%s\n", summary.dump(2).c_str());
     return passed ? 0 : 1;
   }
@@ -150,7 +164,7 @@ int run_build(const BuildArgs& args) {
     std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
-  std::istringstream lines(verify_text(verified));
+  std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)
     throw Error("build: the bundle failed verification and did not replace " + output + " (left as it was); the failed bundle is kept at " + failed);

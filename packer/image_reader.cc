@@ -1,4 +1,5 @@
-// read_image_layers: index.json -> its one manifest -> the layers' blobs.
+// read_image_layers: index.json -> its one manifest -> the layers' blobs;
+// unpack_image extracts those blobs, in order, into one tree.
 //
 // Each document is read whole (after an fstat bounds its size), parsed by
 // parse_json and walked with JsonField (json_field.h), which names the file
@@ -14,6 +15,7 @@
 #include <cerrno>
 
 #include "json_field.h"
+#include "tracepack/bundle_extract.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 
@@ -85,6 +87,10 @@ std::vector<std::string> read_image_layers(const std::string& layout, const std:
     for (const JsonField& layer : layers) blobs.push_back(layout + "/" + blob_name(layer));
     return blobs;
   });
+}
+
+void unpack_image(const std::string& layout, const std::string& shown, const std::string& root) {
+  for (const std::string& layer : read_image_layers(layout, shown)) extract_bundle(layer, root);
 }
 
 }  // namespace tracepack

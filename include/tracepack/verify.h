@@ -1,51 +1,81 @@
-// Verify: what a run inside a bundle missed, and how to fix the spec.
+// Verify as a library: a bundle and the tests of a spec in, a verdict per
+// test out (what ran, how it ended, what the bundle lacked and the include:
+// lines that fix the spec), and its renderings for a terminal and as JSON.
+// `tracepack verify`, the verify step of `tracepack build` and `tracepack
+// exec` are this library with arguments parsed and results printed.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "tracepack/plan.h"
-#include "tracepack/trace.h"
+#include "tracepack/sandbox.h"
+#include "tracepack/spec.h"
+#include "tracepack/verify_diagnosis.h"
+#include "tracepack/verify_runner.h"
 
 namespace tracepack {
 
-/// A file the bundle lacks that the test needs: the sandboxed run looked for
-/// it in vain, though the host has it and the traced run used it; or (when no
-/// lookup failed) the traced run read it and the sandboxed run never asked.
-struct MissingFile {
-  PathBytes path;           ///< the first component of the looked-up path the bundle lacks
-  bool directory = false;   ///< the host's `path` is a directory (a whole tree is missing)
-  std::string test;         ///< the test that wanted it
-  std::int32_t pid = 0;     ///< the process that wanted it (as the sandbox saw it)
-  std::string command;      ///< that process's command line (its last exec), "" when unknown
-  std::string syscall;      ///< the call that failed, or that read it in the traced run
-  bool looked_up = true;    ///< false: named from the traced run (pid, command and syscall are that run's)
+/// What to verify.
+struct VerifyRequest {
+  std::string bundle;                      ///< a bundle directory, archive or container image tracepack wrote
+  BundleSpec spec;                         ///< the tests to run
+  std::filesystem::path spec_dir;          ///< test directories are relative to it
+  std::filesystem::path original_traces;   ///< traces the bundle was packed from (NAME.jsonl); may not exist
+  unsigned jobs = 1;                       ///< tests run at once
+  TestObserver on_test_end;                ///< told of each test as it ends in the bundle; may be empty
+  bool stdout_to_stderr = false;           ///< the tests' own output goes to stderr (stdout holds a JSON document)
+  std::string tracepack_program;           ///< the tracer to run the tests under; "" = tracepack beside this program
 };
 
 /// How one test did in the bundle.
-struct VerifyResult {
-  std::string test;
+struct TestVerdict {
+  std::string test;                   ///< its name in the spec
+  std::vector<std::string> command;   ///< what ran: its run: list, or /bin/sh -c and its shell:
+  int exit_status = 0;                ///< its exit status, 0 when a signal killed it
+  int signal = 0;                     ///< the signal that killed it, 0 when it exited
+  double seconds = 0;                 ///< how long it ran, tracing included
   bool passed = false;
   std::string failure;                ///< why it failed ("exit status 1, expected 0"), "" when passed
-  std::vector<MissingFile> missing;   ///< sorted by path, each path once
+  std::vector<MissingFile> missing;   ///< sorted by path, each path once (see find_missing)
+  std::string include_lines;          ///< include_lines of `missing`, "" when nothing is missing
 };
 
-/// The files `sandboxed` (a trace of a test run inside the bundle) failed to
-/// find: for each failed lookup, the first component of its path that
-/// `bundle` lacks, kept when `host` has it and one of `original` (traces of
-/// the runs the bundle was packed from) used it or something below it. With
-/// no original traces, every such path the host has counts. Paths under a
-/// pseudo_root never count; those under a scratch_root do (an include: packs
-/// them), but never /tmp, /var or /var/tmp themselves, which the sandbox
-/// makes when the bundle lacks them. When no lookup qualifies, the regular files the
-/// original trace of the same test (same label) read or executed first, and
-/// that the host has but `bundle` lacks, are returned instead (looked_up false).
-std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<Trace>& original,
-                                      const FileSystemView& bundle, const FileSystemView& host);
+/// How the bundle did: a verdict per test, in the spec's order.
+struct VerifyResult {
+  bool passed = true;                 ///< every test passed (true when there are none)
+  std::vector<TestVerdict> tests;
+  std::string include_lines;          ///< the include: lines for every test's missing files, "" when none
+};
 
-/// The spec lines that would put `missing` in the bundle:
-/// "include:\n  - /usr/lib/x/libfoo.so.1\n" (quoted where YAML needs it),
-/// each pattern once.
-std::string include_lines(const std::vector<MissingFile>& missing);
+/// Throws Error when a test of `spec` runs in a directory that no bundle
+/// holds (under /proc, /sys, /dev or /run: see pseudo_root): inside the
+/// sandbox that directory is the run's own, so the test could not run there.
+/// A directory under /tmp is fine: the directory a test runs in belongs to
+/// the project, which the plan packs wherever it lies (see scratch_root).
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const std::filesystem::path& spec_dir);
+
+/// Unpacks the bundle if it is an archive or an image, runs every test of
+/// the spec in a sandbox holding only it (check_tests_can_run_in_a_bundle
+/// first), and names what each failing test missed: find_missing against
+/// the test's original trace, or, when `original_traces` has none, a run of
+/// the test traced on the host now. Throws Error when the bundle cannot be
+/// read or the sandbox built; a test that fails is a verdict, not an error.
+VerifyResult verify_bundle(const VerifyRequest& request);
+
+/// Runs `argv` with run_in_sandbox in the tree of `bundle` (a directory,
+/// archive or image, unpacked as verify_bundle does), in `cwd` inside it
+/// ("" = its root). Throws Error when the bundle cannot be read or the
+/// sandbox built.
+SandboxRun run_in_bundle(const std::string& bundle, const std::vector<std::string>& argv, const std::string& cwd);
+
+/// The result for a terminal: one line per test, and for each failure the
+/// missing files and who wanted them, then the include: lines that fix the
+/// spec ("add to the spec:\n" + result.include_lines).
+std::string render_verify_text(const VerifyResult& result);
+
+/// The result as a JSON document, indented by 2, ending in a newline
+/// (format "tracepack-verify" version 1, documented in docs/verify.md).
+std::string render_verify_json(const VerifyResult& result);
 
 }  // namespace tracepack

@@ -20,7 +20,7 @@
 // the test's original run read or executed (before any write to them, so no
 // output of the run) that the bundle lacks and the host has, with the
 // process of the original run that used them.
-#include "tracepack/verify.h"
+#include "tracepack/verify_diagnosis.h"
 
 #include <algorithm>
 #include <iterator>

@@ -1,17 +1,19 @@
 // Running a spec's tests, each under its own `tracepack trace` child
-// process: shared by `tracepack build` (on the host) and `tracepack verify`
+// process: shared by `tracepack build` (on the host) and verify_bundle
 // (inside a sandbox holding only the bundle).
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "tracepack/spec.h"
 
-namespace tracepack::cli {
+namespace tracepack {
 
 /// One test's run.
 struct TestRun {
@@ -23,23 +25,38 @@ struct TestRun {
   double seconds = 0;
 };
 
+/// A test that just ended, while the others may still run.
+struct TestProgress {
+  std::size_t done = 0;         ///< tests ended so far, this one included
+  std::size_t total = 0;        ///< tests in the run
+  const TestRun* run = nullptr; ///< the test that ended (status and seconds set)
+  std::string failure;          ///< check_test of it: "" when it did what the spec expects
+};
+
+/// Called by run_tests as each test ends, in the order they end.
+using TestObserver = std::function<void(const TestProgress&)>;
+
 /// How to run them.
 struct TestRunOptions {
   unsigned jobs = 1;       ///< tests traced at once, each pinned to its own CPU
-  bool progress = false;   ///< a line on stderr as each test ends
+  TestObserver on_test_end;  ///< told of each test as it ends; may be empty
   std::string sandbox;     ///< a bundle directory to run every test in, isolated; "" = the host
   /// A test's standard output, when the spec does not capture it (no
   /// `stdout:`), goes to stderr instead of this program's stdout: with
   /// --json, stdout holds the JSON document alone.
   bool stdout_to_stderr = false;
+  /// The `tracepack` program that traces each test; "" = the one installed
+  /// beside this program (/proc/self/exe's directory).
+  std::string tracepack_program;
 };
 
-/// Runs every test of `spec` (cwd relative to `spec_dir`), writing
-/// NAME.jsonl and NAME.stdout into `traces_dir`. Returns them in spec order.
 /// The directory `test` runs in: its cwd, taken from `spec_dir` when relative
 /// (spec_dir itself when the test names none), normalised.
 std::string test_directory(const std::filesystem::path& spec_dir, const TestCase& test);
 
+/// Runs every test of `spec` (cwd relative to `spec_dir`), writing
+/// NAME.jsonl and NAME.stdout into `traces_dir`. Returns them in spec order.
+/// Throws Error when a tracer cannot be started or waited for.
 std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::path& spec_dir,
                                const std::filesystem::path& traces_dir, const TestRunOptions& options);
 
@@ -47,4 +64,8 @@ std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::pa
 /// ("exit status 3, expected 0").
 std::string check_test(const TestRun& run);
 
-}  // namespace tracepack::cli
+/// The line that tells of a test's end on a terminal, without a newline:
+/// "[2/5] NAME: ok (1.3 s)", or "FAILED" in place of "ok".
+std::string progress_line(const TestProgress& progress);
+
+}  // namespace tracepack

@@ -4,7 +4,7 @@
 // sandbox, told the directory inside it); it exits as the test did. A test's
 // standard output goes to a file when the spec checks it, else to ours (or
 // to our stderr, when our stdout is a JSON document).
-#include "test_runner.h"
+#include "tracepack/verify_runner.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -22,7 +22,7 @@
 
 extern char** environ;
 
-namespace tracepack::cli {
+namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
@@ -45,16 +45,18 @@ std::vector<std::string> test_environment(const TestCase& test, const std::strin
 }
 
 // tracepack itself, installed beside this program.
-std::string tracepack_program() {
+std::string default_tracepack_program() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("tracepack") : (self.parent_path() / "tracepack").string();
 }
 
-std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const std::string& sandbox,
+std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const TestRunOptions& options,
                                      unsigned cpu) {
   const TestCase& t = *run.test;
-  std::vector<std::string> argv = {tracepack_program(), "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name,
+  const std::string& sandbox = options.sandbox;
+  std::string program = options.tracepack_program.empty() ? default_tracepack_program() : options.tracepack_program;
+  std::vector<std::string> argv = {program, "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name,
                                    "-o", run.trace_file};
   // In a sandbox the test's directory is the same path inside the bundle.
   if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
@@ -77,7 +79,7 @@ namespace {
 pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOptions& options, unsigned cpu) {
   const std::string& sandbox = options.sandbox;
   std::string cwd = test_directory(spec_dir, *run.test);
-  std::vector<std::string> argv = tracer_argv(run, cwd, sandbox, cpu);
+  std::vector<std::string> argv = tracer_argv(run, cwd, options, cpu);
   std::vector<std::string> env = test_environment(*run.test, cwd);
   std::vector<char*> cargv, cenv;
   for (std::string& a : argv) cargv.push_back(a.data());
@@ -162,11 +164,16 @@ std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir,
     run.status = status;
     run.seconds = now() - run.seconds;
     ++done;
-    if (options.progress)
-      std::fprintf(stderr, "tracepack: [%zu/%zu] %s: %s (%.1f s)\n", done, runs.size(), run.test->name.c_str(),
-                   check_test(run).empty() ? "ok" : "FAILED", run.seconds);
+    if (options.on_test_end) options.on_test_end({done, runs.size(), &run, check_test(run)});
   }
   return runs;
 }
 
-}  // namespace tracepack::cli
+std::string progress_line(const TestProgress& progress) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f", progress.run->seconds);
+  return "[" + std::to_string(progress.done) + "/" + std::to_string(progress.total) + "] " + progress.run->test->name +
+         ": " + (progress.failure.empty() ? "ok" : "FAILED") + " (" + seconds + " s)";
+}
+
+}  // namespace tracepack

@@ -1,0 +1,162 @@
+// verify_bundle: run the spec's tests in a root that holds only the bundle,
+// and judge each run.
+//
+// An archive is first extracted (safely: see bundle_extract.h) into a
+// temporary directory; a bundle directory is used as it is, read-only; the
+// layers of a container image are extracted the same way, in order
+// (unpack_image). Each test then runs under `tracepack trace --sandbox`
+// (run_tests), so that a failure can be explained from its trace:
+// find_missing compares the failed lookups with the host and with the
+// traces the bundle was packed from.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <optional>
+#include <system_error>
+
+#include "tracepack/bundle_extract.h"
+#include "tracepack/error.h"
+#include "tracepack/image_reader.h"
+#include "tracepack/plan.h"
+#include "tracepack/verify.h"
+
+namespace tracepack {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A directory made for this run and removed with everything in it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const char* purpose) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-" + purpose + ".XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw_system_error(pattern + ": cannot create a temporary directory");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+/// The bundle as a directory tree: itself, an extraction of the archive, or
+/// the layers of an image (an OCI layout, or an archive of one) unpacked.
+class BundleTree {
+ public:
+  explicit BundleTree(const std::string& bundle) {
+    std::error_code ec;
+    fs::file_status status = fs::status(bundle, ec);
+    if (ec) throw Error(bundle + ": cannot read the bundle: " + ec.message());
+    fs::path tree = bundle;
+    if (!fs::is_directory(status)) {
+      extracted_.emplace("bundle");
+      extract_bundle(bundle, extracted_->path());
+      tree = extracted_->path();
+    }
+    if (is_image_layout(tree.string())) {
+      unpacked_.emplace("image");
+      unpack_image(tree.string(), bundle + (extracted_ ? ":" : "/"), unpacked_->path().string());
+      tree = unpacked_->path();
+    }
+    if (!fs::exists(tree / ".tracepack" / "manifest.json"))
+      throw Error(bundle + ": not a tracepack bundle (no .tracepack/manifest.json)");
+    root_ = fs::absolute(tree).string();
+  }
+  const std::string& root() const { return root_; }
+
+ private:
+  std::optional<ScratchDir> extracted_;
+  std::optional<ScratchDir> unpacked_;
+  std::string root_;
+};
+
+/// The traces a test's files were packed from: NAME.jsonl in `dir`, or,
+/// when there is none, a run of the test on the host traced now.
+std::vector<Trace> original_traces(const TestRun& run, const VerifyRequest& request, const fs::path& scratch) {
+  fs::path file = request.original_traces / (run.test->name + ".jsonl");
+  std::error_code ec;
+  if (!request.original_traces.empty() && fs::exists(file, ec)) return {read_trace(file.string())};
+  BundleSpec one;
+  one.tests = {*run.test};
+  fs::path host = scratch / "host";
+  fs::create_directories(host, ec);
+  if (ec) throw Error(host.string() + ": cannot create: " + ec.message());
+  TestRunOptions on_host;
+  on_host.tracepack_program = request.tracepack_program;
+  std::vector<TestRun> traced = run_tests(one, request.spec_dir, host, on_host);
+  return {read_trace(traced.front().trace_file)};
+}
+
+/// What ran for `test`: its run: list, or /bin/sh -c and its shell:.
+std::vector<std::string> command_of(const TestCase& test) {
+  if (!test.argv.empty()) return test.argv;
+  return {"/bin/sh", "-c", test.shell};
+}
+
+TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request, const fs::path& scratch) {
+  TestVerdict verdict;
+  verdict.test = run.test->name;
+  verdict.command = command_of(*run.test);
+  verdict.exit_status = WIFEXITED(run.status) ? WEXITSTATUS(run.status) : 0;
+  verdict.signal = WIFSIGNALED(run.status) ? WTERMSIG(run.status) : 0;
+  verdict.seconds = run.seconds;
+  verdict.failure = check_test(run);
+  verdict.passed = verdict.failure.empty();
+  if (verdict.passed) return verdict;
+  HostFileSystem bundle(root);
+  HostFileSystem host;
+  verdict.missing = find_missing(read_trace(run.trace_file), original_traces(run, request, scratch), bundle, host);
+  if (!verdict.missing.empty()) verdict.include_lines = include_lines(verdict.missing);
+  return verdict;
+}
+
+}  // namespace
+
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spec_dir) {
+  for (const TestCase& test : spec.tests) {
+    std::string cwd = test_directory(spec_dir, test);
+    std::string root(pseudo_root(cwd));
+    if (root.empty()) continue;
+    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root +
+                ", a pseudo file system no bundle holds (in the sandbox " + root +
+                " is the run's own): move the test's cwd out of " + root);
+  }
+}
+
+VerifyResult verify_bundle(const VerifyRequest& request) {
+  check_tests_can_run_in_a_bundle(request.spec, request.spec_dir);
+  BundleTree tree(request.bundle);
+  ScratchDir traces("verify");
+  TestRunOptions options;
+  options.jobs = request.jobs;
+  options.on_test_end = request.on_test_end;
+  options.sandbox = tree.root();
+  options.stdout_to_stderr = request.stdout_to_stderr;
+  options.tracepack_program = request.tracepack_program;
+  std::vector<TestRun> runs = run_tests(request.spec, request.spec_dir, traces.path(), options);
+  VerifyResult result;
+  std::vector<MissingFile> all;
+  for (const TestRun& run : runs) {
+    TestVerdict verdict = judge(run, tree.root(), request, traces.path());
+    result.passed = result.passed && verdict.passed;
+    all.insert(all.end(), verdict.missing.begin(), verdict.missing.end());
+    result.tests.push_back(std::move(verdict));
+  }
+  if (!all.empty()) result.include_lines = include_lines(all);
+  return result;
+}
+
+SandboxRun run_in_bundle(const std::string& bundle, const std::vector<std::string>& argv, const std::string& cwd) {
+  BundleTree tree(bundle);
+  return run_in_sandbox(tree.root(), argv, cwd);
+}
+
+}  // namespace tracepack
