@@ -91,6 +91,7 @@ std::vector<Trace> original_traces(const TestRun& run, const VerifyRequest& requ
   if (ec) throw Error(host.string() + ": cannot create: " + ec.message());
   TestRunOptions on_host;
   on_host.tracepack_program = request.tracepack_program;
+  on_host.stdout_to_stderr = request.stdout_to_stderr;  // stdout may hold a JSON document alone
   std::vector<TestRun> traced = run_tests(one, request.spec_dir, host, on_host);
   return {read_trace(traced.front().trace_file)};
 }

@@ -336,5 +336,28 @@ TEST(ExecCommandLine, ArgumentsAfterTheCommandAreItsOwn) {
   EXPECT_EQ(r.out, "--cwd x");
 }
 
+TEST(JsonOutput, FailedVerifyJsonIsOnlyJsonWhenTheTestIsRetracedOnTheHost) {
+  WorkDir dir;
+  write_file(dir / "data.txt", "data\n");
+  write_file(dir / "tracepack.yaml",
+             "name: chatty\n"
+             "tests:\n"
+             "  - name: chatty\n"
+             "    shell: echo hello from the test; cat data.txt\n"
+             "output:\n"
+             "  path: out\n"
+             "  format: dir\n");
+  ASSERT_TRUE(exited_with(tracepack({"build", dir / "tracepack.yaml", "--no-verify"}), 0));
+  ASSERT_TRUE(fs::remove(dir / ("out" + (dir / "data.txt"))));
+  // Without the build's traces the diagnosis traces the test on the host once more.
+  fs::remove_all(fs::path(dir.path()) / ".tracepack" / "traces");
+  RunResult r = tracepack({"verify", "out", "--json"}, {.cwd = dir.path()});
+  ASSERT_TRUE(exited_with(r, 1)) << r.err;
+  ASSERT_TRUE(Json::accept(r.out)) << r.out;
+  Json result = Json::parse(r.out);
+  EXPECT_EQ(result["passed"], false);
+  EXPECT_EQ(count_of(r.err, "hello from the test\n"), 2u) << r.err;
+}
+
 }  // namespace
 }  // namespace tracepack
