@@ -77,6 +77,7 @@
 #include "tracepack/bundle_writer.h"
 #include "tracepack/error.h"
 #include "tracepack/oci_writer.h"
+#include "tracepack/path_resolution.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -194,11 +195,6 @@ class ThreadLocale {
 
 /// A path for messages: the JSON form (raw bytes that are not UTF-8 escaped).
 std::string shown(std::string_view path) { return encode_path(path); }
-
-PathBytes parent_of(const PathBytes& path) {
-  std::size_t slash = path.rfind('/');
-  return slash == 0 ? PathBytes("/") : path.substr(0, slash);
-}
 
 /// True for "/" and "/a/b": absolute, no empty, "." or ".." component, no NUL.
 bool is_normalized(const PathBytes& path) {
@@ -516,7 +512,7 @@ void check_entry(const PlanEntry& e, const std::unordered_map<std::string_view, 
     if (e.type != EntryType::directory) throw Error("/: the root must be a directory");
     return;
   }
-  PathBytes parent = parent_of(e.path);
+  PathBytes parent(parent_of(e.path));
   auto up = seen.find(parent);
   if (parent != "/" && up == seen.end()) throw Error(name + ": parent directory " + shown(parent) + " is not in the plan");
   if (parent != "/" && up->second->type != EntryType::directory)

@@ -77,7 +77,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <initializer_list>
 #include <fstream>
 #include <iterator>
@@ -86,20 +85,13 @@
 #include <sstream>
 
 #include "tracepack/error.h"
+#include "tracepack/path_resolution.h"
 
 namespace tracepack {
 namespace {
 
-constexpr int kMaxSymlinks = 40;  // the kernel's limit (ELOOP)
-
 // ---------------------------------------------------------------------------
 // Paths inside the loader's root
-
-struct Walk {
-  PathBytes resolved;
-  std::vector<Symlink> links;
-  int error = 0;
-};
 
 PathBytes host_path(const PathBytes& root, std::string_view path) {
   if (root.empty() || root == "/") return PathBytes(path);
@@ -114,73 +106,8 @@ PathBytes join(std::string_view dir, std::string_view name) {
   return out.append(name);
 }
 
-PathBytes parent_dir(std::string_view path) {
-  std::size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string_view::npos ? PathBytes("/") : PathBytes(path.substr(0, slash));
-}
-
 PathBytes make_absolute(const PathBytes& cwd, std::string_view path) {
   return !path.empty() && path.front() == '/' ? PathBytes(path) : join(cwd, path);
-}
-
-void push_components(std::deque<std::string>& todo, std::string_view path) {
-  std::vector<std::string> parts;
-  std::size_t at = 0;
-  while (at < path.size()) {
-    std::size_t slash = path.find('/', at);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (slash > at) parts.emplace_back(path.substr(at, slash - at));
-    at = slash + 1;
-  }
-  todo.insert(todo.begin(), parts.begin(), parts.end());
-}
-
-std::optional<std::string> read_link(const PathBytes& host) {
-  char buffer[4096];
-  ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
-  if (n < 0) return std::nullopt;
-  return std::string(buffer, static_cast<std::size_t>(n));
-}
-
-// Resolves an absolute path the way the kernel's namei does, following every
-// symlink (the last one included) and recording each. On failure `resolved`
-// is where the walk stopped plus the unresolved rest.
-Walk walk_path(const PathBytes& root, std::string_view path) {
-  Walk walk;
-  PathBytes current = "/";
-  std::deque<std::string> todo;
-  push_components(todo, path);
-  int hops = 0;
-  while (!todo.empty()) {
-    std::string name = std::move(todo.front());
-    todo.pop_front();
-    if (name == ".") continue;
-    if (name == "..") {
-      current = parent_dir(current);
-      continue;
-    }
-    PathBytes candidate = join(current, name);
-    struct stat st;
-    std::optional<std::string> target;
-    if (lstat(host_path(root, candidate).c_str(), &st) != 0) walk.error = errno;
-    else if (S_ISLNK(st.st_mode) && ++hops > kMaxSymlinks) walk.error = ELOOP;
-    else if (S_ISLNK(st.st_mode) && !(target = read_link(host_path(root, candidate)))) walk.error = errno;
-    else if (!S_ISLNK(st.st_mode) && !todo.empty() && !S_ISDIR(st.st_mode)) walk.error = ENOTDIR;
-    if (walk.error != 0) {
-      walk.resolved = std::move(candidate);
-      for (const std::string& rest : todo) walk.resolved.append(1, '/').append(rest);
-      return walk;
-    }
-    if (!target) {
-      current = std::move(candidate);
-      continue;
-    }
-    walk.links.push_back(Symlink{candidate, *target});
-    if (!target->empty() && target->front() == '/') current = "/";
-    push_components(todo, *target);
-  }
-  walk.resolved = std::move(current);
-  return walk;
 }
 
 // ---------------------------------------------------------------------------
@@ -622,7 +549,7 @@ void include_ld_so_conf(const LoaderConfig& config, const PathBytes& from, std::
   std::istringstream words{std::string(patterns)};
   std::string pattern;
   while (words >> pattern) {
-    PathBytes absolute = make_absolute(parent_dir(from), pattern);
+    PathBytes absolute = make_absolute(PathBytes(parent_of(from)), pattern);
     glob_t matches{};
     if (glob(host_path(config.root, absolute).c_str(), 0, nullptr, &matches) == 0) {
       std::size_t strip = host_path(config.root, "").size();
@@ -667,7 +594,7 @@ struct Object {
 // A candidate the search settled on.
 struct Found {
   PathBytes path;
-  Walk walk;
+  PathResolution walk;
   ElfFacts facts;
   std::string via;
   std::string problem;  // non-empty: ld.so would stop with this error
@@ -730,7 +657,7 @@ std::vector<PathBytes> search_dirs(const Simulation& p, std::string_view list, s
 // looking); other class or machine -> nullopt (keep looking); not ELF -> a
 // problem (ld.so stops there with "invalid ELF header").
 std::optional<Found> probe(const Simulation& p, const PathBytes& path, std::string via) {
-  Walk walk = walk_path(p.config.root, path);
+  PathResolution walk = resolve_path(host_lookup(p.config.root), path);
   struct stat st;
   if (walk.error != 0 || stat(host_path(p.config.root, walk.resolved).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return std::nullopt;
@@ -828,7 +755,7 @@ int add_object(Simulation& p, Found found, const std::string& name, int loader) 
   object.ino = st.st_ino;
   object.names = {name, found.path};
   if (!found.facts.soname.empty()) object.names.push_back(found.facts.soname);
-  object.origin = parent_dir(found.path);
+  object.origin = PathBytes(parent_of(found.path));
   object.loader = loader;
   object.facts = std::move(found.facts);
   PathBytes needed_by = loader >= 0 ? p.objects[loader].resolved : PathBytes();
@@ -877,7 +804,7 @@ void map_interpreter(Simulation& p) {
 Object load_root(const LoaderConfig& config, const PathBytes& cwd, const PathBytes& file) {
   Object root;
   root.path = make_absolute(cwd, file);
-  Walk walk = walk_path(config.root, root.path);
+  PathResolution walk = resolve_path(host_lookup(config.root), root.path);
   if (walk.error != 0) throw Error(system_error_message(file, walk.error));
   std::optional<ElfFacts> facts = read_elf(host_path(config.root, walk.resolved), file);
   if (!facts) throw Error(file + ": not an ELF file");
@@ -892,7 +819,7 @@ Object load_root(const LoaderConfig& config, const PathBytes& cwd, const PathByt
   // An executed program's origin comes from /proc/self/exe, every symlink
   // resolved; a library's from the path it is opened under (also what ldd
   // shows for any file, since it runs the loader explicitly on the name).
-  root.origin = parent_dir(root.facts.interp.empty() ? root.path : root.resolved);
+  root.origin = PathBytes(parent_of(root.facts.interp.empty() ? root.path : root.resolved));
   return root;
 }
 

@@ -29,6 +29,7 @@
 #include <fstream>
 
 #include "tracepack/dpkg.h"
+#include "tracepack/path_resolution.h"
 
 namespace tracepack {
 namespace {
@@ -54,11 +55,6 @@ constexpr std::string_view kLocalCaDirectories[] = {"/usr/local/share/ca-certifi
 
 bool below(std::string_view path, std::string_view dir) {
   return dir != "/" && path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/';
-}
-
-std::string_view parent_of(std::string_view path) {
-  std::size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash);
 }
 
 std::string_view base_name(std::string_view path) { return path.substr(path.rfind('/') + 1); }

@@ -42,6 +42,7 @@
 
 #include "tracepack/error.h"
 #include "tracepack/host_specific.h"
+#include "tracepack/path_resolution.h"
 #include "tracepack/plan.h"
 #include "tracepack/posix.h"
 
@@ -54,15 +55,16 @@ constexpr std::size_t kMaxReasons = 8;
 constexpr std::string_view kRunRoots[] = {"/run"};
 constexpr std::string_view kScratchRoots[] = {"/tmp", "/var/tmp"};
 
+// What the resolver needs of a path's file information.
+PathNode node_of(const std::optional<FileInfo>& info) {
+  if (!info) return PathNode{FileType::none, ENOENT, {}, {}, FileType::none};
+  return PathNode{info->file_type, 0, info->type == EntryType::symlink ? info->link_target : PathBytes(), {}, FileType::none};
+}
+
 bool under(std::string_view path, std::string_view root) {
   return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
 }
 
-
-PathBytes parent_of(const PathBytes& path) {
-  std::size_t slash = path.rfind('/');
-  return slash == 0 || slash == PathBytes::npos ? PathBytes("/") : path.substr(0, slash);
-}
 
 std::string location(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
@@ -400,45 +402,14 @@ void Planner::add_closures() {
   }
 }
 
-// Resolves a path on the source file system one component at a time, as the
-// kernel would inside the bundle, noting every symlink it crosses.
+// Resolves a path on the source file system as the kernel would inside the
+// bundle (the shared resolver over the cached file information), noting every
+// symlink it crosses.
 Planner::Physical Planner::resolve(const PathBytes& path) const {
-  Physical out;
-  std::vector<PathBytes> todo;  // components, last first
-  auto push = [&todo](const PathBytes& p) {
-    std::vector<PathBytes> parts;
-    std::size_t at = 0;
-    while (at < p.size()) {
-      std::size_t slash = p.find('/', at);
-      if (slash == PathBytes::npos) slash = p.size();
-      if (slash > at) parts.push_back(p.substr(at, slash - at));
-      at = slash + 1;
-    }
-    todo.insert(todo.end(), parts.rbegin(), parts.rend());
-  };
-  push(path);
-  PathBytes current = "/";
-  for (int hops = 0; !todo.empty();) {
-    PathBytes name = std::move(todo.back());
-    todo.pop_back();
-    if (name == ".") continue;
-    if (name == "..") {
-      current = parent_of(current);
-      continue;
-    }
-    PathBytes candidate = (current == "/" ? "" : current) + "/" + name;
-    const std::optional<FileInfo>& info = this->info(candidate);
-    if (!info) return {{}, std::move(out.links)};
-    if (info->type == EntryType::symlink) {
-      if (++hops > 40) return {{}, std::move(out.links)};
-      out.links.push_back(candidate);
-      if (info->link_target.starts_with('/')) current = "/";
-      push(info->link_target);
-      continue;
-    }
-    current = std::move(candidate);
-  }
-  out.path = std::move(current);
+  PathResolution r = resolve_path([this](const PathBytes& p) { return node_of(this->info(p)); }, path);
+  Physical out{{}, {}};
+  for (Symlink& link : r.links) out.links.push_back(std::move(link.path));
+  if (r.outcome() == ResolveOutcome::resolved) out.path = std::move(r.resolved);
   return out;
 }
 
@@ -470,10 +441,10 @@ void Planner::close_tree() {
   while (!todo.empty()) {
     PathBytes path = std::move(todo.back());
     todo.pop_back();
-    add(parent_of(path), PlanReason::Source::parent, "directory above " + path);
+    add(PathBytes(parent_of(path)), PlanReason::Source::parent, "directory above " + path);
     const std::optional<FileInfo>& info = this->info(path);
     if (!info || info->type != EntryType::symlink) continue;
-    PathBytes target = info->link_target.starts_with('/') ? info->link_target : parent_of(path) + "/" + info->link_target;
+    PathBytes target = info->link_target.starts_with('/') ? info->link_target : PathBytes(parent_of(path)) + "/" + info->link_target;
     Physical resolved = resolve(target);
     std::vector<PathBytes> steps = resolved.links;
     if (!resolved.path.empty()) steps.push_back(resolved.path);

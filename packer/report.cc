@@ -29,17 +29,13 @@
 #include "tracepack/host_specific.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/pack.h"
+#include "tracepack/path_resolution.h"
 
 namespace tracepack {
 namespace {
 
 constexpr std::size_t kLargestDirectories = 10;
 constexpr std::string_view kLookupFailed = "lookup failed";
-
-PathBytes parent_of(const PathBytes& path) {
-  std::size_t slash = path.rfind('/');
-  return slash == 0 || slash == PathBytes::npos ? PathBytes("/") : path.substr(0, slash);
-}
 
 std::string_view type_name(EntryType type) {
   switch (type) {
@@ -147,7 +143,7 @@ void find_largest_directories(BundleReport& r) {
   std::map<PathBytes, DirectoryUsage> dirs;
   for (const ReportFile& f : r.files) {
     if (f.type != EntryType::regular || !f.hardlink_to.empty()) continue;
-    DirectoryUsage& d = dirs[parent_of(f.path)];
+    DirectoryUsage& d = dirs[PathBytes(parent_of(f.path))];
     d.path = parent_of(f.path);
     ++d.files;
     d.bytes += f.size;

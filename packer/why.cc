@@ -9,18 +9,19 @@
 // so that "which program asked for this, and how" reads off one line. A path
 // that is neither an entry nor an exclusion was never touched by any trace
 // and matches no include rule, unless one of its parents is a symlink of the
-// bundle (/bin -> usr/bin): then the path is followed through it, as the
-// kernel would inside the bundle, and the answer is that of the path it
-// names (/usr/bin/sh), with the symlinks followed listed as its route.
+// bundle (/bin -> usr/bin): then the path is resolved through the bundle's
+// entries, as the kernel would inside the bundle (".." after a symlink climbs
+// from where the link led), and the answer is that of the path it names
+// (/usr/bin/sh), with the symlinks followed listed as its route.
 #include "tracepack/why.h"
 
+#include <errno.h>
+
 #include <cstring>
-#include <filesystem>
-#include <functional>
-#include <optional>
 #include <unordered_map>
 
 #include "tracepack/error.h"
+#include "tracepack/path_resolution.h"
 
 namespace tracepack {
 namespace {
@@ -35,6 +36,14 @@ std::string entry_text(EntryType type, const PathBytes& link_target, const PathB
   return "regular file";
 }
 
+EntryType entry_type_of(const ManifestEntry& e) {
+  return e.type == "directory" ? EntryType::directory : e.type == "symlink" ? EntryType::symlink : EntryType::regular;
+}
+
+FileType file_type_of(EntryType type) {
+  return type == EntryType::directory ? FileType::directory : type == EntryType::symlink ? FileType::symlink : FileType::regular;
+}
+
 // An ELF dependency's line names the object that needs it; the elf: rule whose
 // closure it belongs to completes the chain.
 std::string reason_text(const PlanReason& r) {
@@ -42,37 +51,55 @@ std::string reason_text(const PlanReason& r) {
   return r.detail;
 }
 
-// The symlink target of a bundle entry, nullopt when it is not a symlink entry.
-using LinkLookup = std::function<std::optional<PathBytes>(const PathBytes&)>;
-
-constexpr int kMaxRouteHops = 40;
-
-/// `path` with its first parent that is a symlink entry followed, or nullopt.
-std::optional<PathBytes> follow_parent_link(const PathBytes& path, const LinkLookup& link_of, std::string& step) {
-  for (std::size_t slash = path.find('/', 1); slash != PathBytes::npos; slash = path.find('/', slash + 1)) {
-    PathBytes parent = path.substr(0, slash);
-    std::optional<PathBytes> target = link_of(parent);
-    if (!target) continue;
-    PathBytes base = target->starts_with('/') ? *target : parent.substr(0, parent.rfind('/') + 1) + *target;
-    PathBytes next = std::filesystem::path(base + path.substr(slash)).lexically_normal().string();
-    while (next.size() > 1 && next.back() == '/') next.pop_back();  // a target written "usr/bin/"
-    step = encode_path(parent) + " is a symlink to " + encode_path(*target) + ": " + encode_path(path) + " is " + encode_path(next);
-    return next;
-  }
-  return std::nullopt;
+// What a bundle's entries say of a path, for the resolver: its type and a
+// symlink's target; a path that is no entry does not exist in the bundle.
+template <typename Entry, typename TypeOf>
+PathLookup entry_lookup(const std::unordered_map<PathBytes, const Entry*>& entries, TypeOf type_of) {
+  return [&entries, type_of](const PathBytes& path) {
+    auto it = entries.find(path);
+    if (it == entries.end()) return PathNode{FileType::none, ENOENT, {}, {}, FileType::none};
+    FileType type = type_of(*it->second);
+    return PathNode{type, 0, type == FileType::symlink ? it->second->link_target : PathBytes(), {}, FileType::none};
+  };
 }
 
-/// Where `path` leads inside the bundle when it is not an entry itself, and the steps taken.
-PathBytes follow_route(PathBytes path, const std::function<bool(const PathBytes&)>& is_entry, const LinkLookup& link_of,
-                       std::vector<std::string>& route) {
-  for (int hops = 0; hops < kMaxRouteHops && !is_entry(path); ++hops) {
-    std::string step;
-    std::optional<PathBytes> next = follow_parent_link(path, link_of, step);
-    if (!next) break;
-    route.push_back(std::move(step));
-    path = std::move(*next);
+// `dir` followed by `rest`, its leading "." and ".." applied when `dir` is
+// physical (symlink-free: its parent is then its textual parent).
+PathBytes continued(PathBytes dir, std::string_view rest, bool physical) {
+  while (physical && !rest.empty()) {
+    std::size_t slash = rest.find('/');
+    std::string_view name = rest.substr(0, slash);
+    if (name != "." && name != "..") break;
+    if (name == "..") dir = PathBytes(parent_of(dir));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   }
-  return path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();  // a target written "usr/bin/"
+  if (!rest.empty()) dir.append(dir == "/" ? "" : "/").append(rest);
+  return dir;
+}
+
+/// Where `path` leads inside the bundle (its last component not followed: a
+/// symlink entry is answered for itself), and one route step per symlink
+/// followed: "LINK is a symlink to TARGET: PATH is NEXT". NEXT is the path
+/// with the link replaced by where it led; the last step's is the end of the walk.
+PathBytes follow_route(const PathBytes& path, const PathLookup& lookup, std::vector<std::string>& route) {
+  PathResolution r = resolve_path(lookup, path, ResolveOptions{"/", false});
+  PathBytes current = path;
+  for (std::size_t i = 0; i < r.links.size(); ++i) {
+    const Symlink& link = r.links[i];
+    PathBytes next = r.resolved;
+    if (i + 1 < r.links.size()) {
+      // The link's target, physical when no other link lies in it; else as written.
+      PathResolution led = resolve_path(lookup, link.path);
+      bool physical = led.outcome() == ResolveOutcome::resolved && led.links.size() == 1;
+      PathBytes written = link.target.starts_with('/') ? link.target : PathBytes(parent_of(link.path)) + "/" + link.target;
+      next = continued(physical ? led.resolved : written, r.remaining[i], physical);
+    }
+    route.push_back(encode_path(link.path) + " is a symlink to " + encode_path(link.target) + ": " + encode_path(current) +
+                    " is " + encode_path(next));
+    current = std::move(next);
+  }
+  return r.resolved;
 }
 
 bool touches(const FileAccess& a, const PathBytes& path, bool& through_link) {
@@ -168,14 +195,7 @@ WhyAnswer explain_in_plan(const BundlePlan& plan, const std::vector<Trace>& trac
   for (const PlanEntry& e : plan.entries) entries.emplace(e.path, &e);
   WhyAnswer answer;
   answer.path = asked;
-  PathBytes path = follow_route(
-      asked, [&](const PathBytes& p) { return entries.contains(p); },
-      [&](const PathBytes& p) -> std::optional<PathBytes> {
-        auto it = entries.find(p);
-        if (it == entries.end() || it->second->type != EntryType::symlink) return std::nullopt;
-        return it->second->link_target;
-      },
-      answer.route);
+  PathBytes path = follow_route(asked, entry_lookup(entries, [](const PlanEntry& e) { return file_type_of(e.type); }), answer.route);
   answer.reasons.emplace_back(kNeverTouched);
   for (const PlanEntry& e : plan.entries) {
     if (e.path != path) continue;
@@ -196,21 +216,14 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
   for (const ManifestEntry& e : manifest.entries) entries.emplace(e.path, &e);
   WhyAnswer answer;
   answer.path = asked;
-  PathBytes path = follow_route(
-      asked, [&](const PathBytes& p) { return entries.contains(p); },
-      [&](const PathBytes& p) -> std::optional<PathBytes> {
-        auto it = entries.find(p);
-        if (it == entries.end() || it->second->type != "symlink") return std::nullopt;
-        return it->second->link_target;
-      },
-      answer.route);
+  PathBytes path = follow_route(asked, entry_lookup(entries, [](const ManifestEntry& e) { return file_type_of(entry_type_of(e)); }),
+                                answer.route);
   answer.reasons.emplace_back(manifest.has_exclusions ? std::string(kNeverTouched)
                                                       : "not in the manifest (this bundle records no exclusions, so the reason is unknown)");
   for (const ManifestEntry& e : manifest.entries) {
     if (e.path != path) continue;
     answer.in_bundle = true;
-    EntryType type = e.type == "directory" ? EntryType::directory : e.type == "symlink" ? EntryType::symlink : EntryType::regular;
-    answer.entry = entry_text(type, e.link_target, e.hardlink_to);
+    answer.entry = entry_text(entry_type_of(e), e.link_target, e.hardlink_to);
     answer.reasons = e.reasons;
     answer.tests = e.tests;
   }

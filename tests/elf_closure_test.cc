@@ -459,6 +459,29 @@ TEST(ElfClosure, FakeRootWithoutCacheSearchesLdSoConf) {
   EXPECT_EQ(closure.missing, missing);
 }
 
+// In a root other than "/": /opt/current -> /opt/releases/v2 is absolute, so
+// it stays in the root, and the ".." after it climbs from its target:
+// /opt/current/../lib is /opt/releases/lib (the host's /opt plays no part).
+TEST(ElfClosure, FakeRootDotDotAfterAnAbsoluteSymlinkClimbsFromItsTarget) {
+  TempDir dir;
+  const std::string root = dir / "root";
+  build_lib("libb", root + "/opt/releases/lib/libb.so", "-Wl,-soname,libb.so");
+  make_dirs(root + "/opt/releases/v2");
+  fs::create_symlink("/opt/releases/v2", root + "/opt/current");
+  build_exe("plain", root + "/usr/bin/plain", "-Wl,--no-as-needed " + quote(root + "/opt/releases/lib/libb.so"));
+  LoaderConfig config;
+  config.root = root;
+  config.use_ld_so_cache = false;
+  config.library_path = {"/opt/current/../lib"};
+  ElfClosure closure = elf_closure({"/usr/bin/plain"}, config);
+  const ElfDependency* b = find_dep(closure, "libb.so");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->path, "/opt/current/../lib/libb.so");
+  EXPECT_EQ(b->resolved, "/opt/releases/lib/libb.so");
+  EXPECT_EQ(b->links, std::vector<Symlink>{(Symlink{"/opt/current", "/opt/releases/v2"})});
+  EXPECT_EQ(b->found_via, "LD_LIBRARY_PATH");
+}
+
 TEST(ElfClosure, FakeRootCacheBuiltByLdconfig) {
   TempDir dir;
   build_fake_root(dir);

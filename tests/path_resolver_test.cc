@@ -70,6 +70,19 @@ TEST_F(PathResolverTest, DotDotAfterSymlinkIsPhysical) {
   EXPECT_EQ(r.links[1].target, "../lib/pkg/data.txt");
 }
 
+TEST_F(PathResolverTest, UnderARootPrefixAbsoluteLinksAndDotDotStayInside) {
+  // The traced processes' root is root_: /inroot -> /usr/lib/pkg means root_/usr/lib/pkg,
+  // and the ".." after it climbs from there (to /usr/lib), not from the link's directory.
+  fs::create_symlink("/usr/lib/pkg", root_ + "/inroot");
+  resolver_.set_root(root_);
+  Resolution r = resolver_.resolve("/", "/inroot/../pkg/data.txt", true, Viewer{getpid(), getpid()});
+  EXPECT_EQ(r.error, 0);
+  EXPECT_EQ(r.resolved, "/usr/lib/pkg/data.txt");
+  EXPECT_EQ(r.type, FileType::regular);
+  EXPECT_EQ(r.links, std::vector<Symlink>{(Symlink{"/inroot", "/usr/lib/pkg"})});
+  EXPECT_EQ(resolver_.host_path(r.resolved), root_ + "/usr/lib/pkg/data.txt");
+}
+
 TEST_F(PathResolverTest, FinalLinkNotFollowedOnRequest) {
   Resolution r = resolve("usr/rel", false);
   EXPECT_EQ(r.resolved, root_ + "/usr/rel");

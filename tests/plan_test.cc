@@ -3,62 +3,14 @@
 
 #include <map>
 
+#include "plan_tree.h"
 #include "tracepack/error.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
 namespace {
 
-// An in-memory tree: paths to FileInfo; directories list their children.
-class FakeFileSystem : public FileSystemView {
- public:
-  FakeFileSystem& dir(const PathBytes& path, std::uint32_t mode = 0755) {
-    return add(path, EntryType::directory, FileType::directory, mode, {});
-  }
-  FakeFileSystem& file(const PathBytes& path, std::uint64_t size = 10, std::uint32_t mode = 0644,
-                       std::uint64_t inode = 0, std::uint64_t links = 1) {
-    add(path, EntryType::regular, FileType::regular, mode, {});
-    files_[path].size = size;
-    files_[path].inode = inode ? inode : files_.size() + 1000;
-    files_[path].links = links;
-    return *this;
-  }
-  FakeFileSystem& link(const PathBytes& path, const PathBytes& target) {
-    return add(path, EntryType::symlink, FileType::symlink, 0777, target);
-  }
-  FakeFileSystem& special(const PathBytes& path, FileType type) {
-    return add(path, EntryType::regular, type, 0666, {});
-  }
-  void remove(const PathBytes& path) { files_.erase(path); }
-
-  std::optional<FileInfo> info(const PathBytes& path) const override {
-    auto it = files_.find(path);
-    if (it == files_.end()) return std::nullopt;
-    return it->second;
-  }
-  std::vector<PathBytes> list(const PathBytes& dir) const override {
-    std::vector<PathBytes> names;
-    PathBytes prefix = dir == "/" ? "/" : dir + "/";
-    for (const auto& [path, info] : files_)
-      if (path.starts_with(prefix) && path.size() > prefix.size() && path.find('/', prefix.size()) == PathBytes::npos)
-        names.push_back(path.substr(prefix.size()));
-    return names;
-  }
-
- private:
-  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode,
-                      const PathBytes& target) {
-    FileInfo info;
-    info.type = type;
-    info.file_type = file_type;
-    info.mode = mode;
-    info.link_target = target;
-    info.inode = files_.size() + 1000;
-    files_[path] = info;
-    return *this;
-  }
-  std::map<PathBytes, FileInfo> files_;
-};
+using plan_tree::FakeFileSystem;
 
 // A trace with one process; accesses added with `access()`.
 struct TraceBuilder {
@@ -112,6 +64,30 @@ std::string exclusion(const BundlePlan& plan, const PathBytes& path) {
   for (const PlanExclusion& x : plan.excluded)
     if (x.path == path) return x.reason;
   return "";
+}
+
+// A symlink's target with ".." after another symlink: the shared resolver
+// climbs from where /opt/app/current led (/opt/app/releases/v2), so the target
+// is /opt/app/releases/shared/app.conf, not /opt/app/shared/app.conf.
+TEST(MakePlan, LinkTargetWithDotDotAfterASymlinkClimbsFromWhereItLed) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/opt").dir("/opt/app").dir("/opt/app/releases").dir("/opt/app/releases/v2").dir("/opt/app/releases/shared");
+  fs.link("/opt/app/current", "releases/v2").file("/opt/app/releases/shared/app.conf");
+  fs.dir("/opt/app/shared").file("/opt/app/shared/app.conf");
+  fs.link("/opt/app/config", "current/../shared/app.conf");
+  TraceBuilder t("unit");
+  t.access(AccessKind::readlink, "/opt/app/config", FileType::symlink);
+  PlanInputs in;
+  in.traces.push_back(t.trace);
+  BundlePlan plan = make_plan(in, fs);
+  const PlanEntry* target = entry(plan, "/opt/app/releases/shared/app.conf");
+  ASSERT_NE(target, nullptr);
+  EXPECT_EQ(target->reasons.at(0).detail, "target of symlink /opt/app/config");
+  const PlanEntry* crossed = entry(plan, "/opt/app/current");
+  ASSERT_NE(crossed, nullptr);
+  EXPECT_EQ(crossed->reasons.at(0).detail, "on the way to the target of symlink /opt/app/config");
+  EXPECT_EQ(entry(plan, "/opt/app/shared/app.conf"), nullptr);
+  EXPECT_TRUE(plan.dangling_links.empty());
 }
 
 TEST(MakePlan, TracedFilesTheirLinksParentsAndLinkTargets) {

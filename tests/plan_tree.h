@@ -1,6 +1,7 @@
 // A source tree on disk and the BundlePlan that describes it, built together,
 // for the writer tests (archives and images): they write a bundle from the
-// plan and compare what the real clients extract with it.
+// plan and compare what the real clients extract with it. And an in-memory
+// file system for the planner's tests (plan, why).
 #pragma once
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "tracepack/plan.h"
@@ -93,6 +95,58 @@ class Tree {
 
   std::string root_;
   BundlePlan plan_;
+};
+
+/// An in-memory tree for make_plan: paths to FileInfo; directories list
+/// their children. Each file gets its own inode unless told otherwise.
+class FakeFileSystem : public FileSystemView {
+ public:
+  FakeFileSystem& dir(const PathBytes& path, std::uint32_t mode = 0755) {
+    return add(path, EntryType::directory, FileType::directory, mode, {});
+  }
+  FakeFileSystem& file(const PathBytes& path, std::uint64_t size = 10, std::uint32_t mode = 0644,
+                       std::uint64_t inode = 0, std::uint64_t links = 1) {
+    add(path, EntryType::regular, FileType::regular, mode, {});
+    files_[path].size = size;
+    files_[path].inode = inode ? inode : files_.size() + 1000;
+    files_[path].links = links;
+    return *this;
+  }
+  FakeFileSystem& link(const PathBytes& path, const PathBytes& target) {
+    return add(path, EntryType::symlink, FileType::symlink, 0777, target);
+  }
+  FakeFileSystem& special(const PathBytes& path, FileType type) {
+    return add(path, EntryType::regular, type, 0666, {});
+  }
+  void remove(const PathBytes& path) { files_.erase(path); }
+
+  std::optional<FileInfo> info(const PathBytes& path) const override {
+    auto it = files_.find(path);
+    if (it == files_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<PathBytes> list(const PathBytes& dir) const override {
+    std::vector<PathBytes> names;
+    PathBytes prefix = dir == "/" ? "/" : dir + "/";
+    for (const auto& [path, info] : files_)
+      if (path.starts_with(prefix) && path.size() > prefix.size() && path.find('/', prefix.size()) == PathBytes::npos)
+        names.push_back(path.substr(prefix.size()));
+    return names;
+  }
+
+ private:
+  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode,
+                      const PathBytes& target) {
+    FileInfo info;
+    info.type = type;
+    info.file_type = file_type;
+    info.mode = mode;
+    info.link_target = target;
+    info.inode = files_.size() + 1000;
+    files_[path] = info;
+    return *this;
+  }
+  std::map<PathBytes, FileInfo> files_;
 };
 
 }  // namespace tracepack::plan_tree

@@ -4,8 +4,10 @@
 // fixtures/manifests. Each answer is compared with fixtures/expected/why-*.txt.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
+#include "plan_tree.h"
 #include "review_test_util.h"
 #include "tracepack/error.h"
 #include "tracepack/manifest_reader.h"
@@ -19,51 +21,15 @@ using review_test::kFixtures;
 using review_test::matches_golden;
 using review_test::read_text;
 
-// An in-memory tree: paths to FileInfo; directories list their children.
-class FakeFileSystem : public FileSystemView {
- public:
-  FakeFileSystem& dir(const PathBytes& path) { return add(path, EntryType::directory, FileType::directory, 0755, {}); }
-  FakeFileSystem& file(const PathBytes& path, std::uint32_t mode = 0644) {
-    return add(path, EntryType::regular, FileType::regular, mode, {});
-  }
-  FakeFileSystem& link(const PathBytes& path, const PathBytes& target) {
-    return add(path, EntryType::symlink, FileType::symlink, 0777, target);
-  }
-  std::optional<FileInfo> info(const PathBytes& path) const override {
-    auto it = files_.find(path);
-    return it == files_.end() ? std::nullopt : std::optional<FileInfo>(it->second);
-  }
-  std::vector<PathBytes> list(const PathBytes& dir) const override {
-    std::vector<PathBytes> names;
-    PathBytes prefix = dir == "/" ? "/" : dir + "/";
-    for (const auto& [path, info] : files_)
-      if (path.starts_with(prefix) && path.size() > prefix.size() && path.find('/', prefix.size()) == PathBytes::npos)
-        names.push_back(path.substr(prefix.size()));
-    return names;
-  }
-
- private:
-  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode, const PathBytes& target) {
-    FileInfo info;
-    info.type = type;
-    info.file_type = file_type;
-    info.mode = mode;
-    info.size = type == EntryType::regular ? 100 : 0;
-    info.link_target = target;
-    info.inode = files_.size() + 1000;
-    files_[path] = info;
-    return *this;
-  }
-  std::map<PathBytes, FileInfo> files_;
-};
+using plan_tree::FakeFileSystem;
 
 // The files of a merged-/usr Debian 12 that the fixture trace names.
 FakeFileSystem debian_tree() {
   FakeFileSystem fs;
-  fs.link("/bin", "usr/bin").dir("/usr").dir("/usr/bin").link("/usr/bin/sh", "dash").file("/usr/bin/dash", 0755);
-  fs.file("/usr/bin/cat", 0755).dir("/usr/lib").file("/usr/lib/os-release").dir("/etc");
+  fs.link("/bin", "usr/bin").dir("/usr").dir("/usr/bin").link("/usr/bin/sh", "dash").file("/usr/bin/dash", 100, 0755);
+  fs.file("/usr/bin/cat", 100, 0755).dir("/usr/lib").file("/usr/lib/os-release").dir("/etc");
   fs.link("/etc/os-release", "../usr/lib/os-release").file("/etc/passwd").file("/etc/debian_version");
-  fs.dir("/opt").dir("/opt/tool").file("/opt/tool/tool", 0755).file("/opt/tool/libtool.so.1");
+  fs.dir("/opt").dir("/opt/tool").file("/opt/tool/tool", 100, 0755).file("/opt/tool/libtool.so.1");
   return fs;
 }
 
@@ -157,6 +123,58 @@ TEST(WhyTrace, SymlinkLoopStopsFollowing) {
   WhyAnswer answer = explain_in_plan(plan, {}, "/a/x");
   EXPECT_FALSE(answer.in_bundle);
   EXPECT_EQ(answer.route.size(), 40u);
+}
+
+// /opt/app/current -> releases/current -> /srv/app/v2: /opt/app/current/.. is
+// /srv/app, the parent of where the links led, not /opt/app/releases (the
+// textual parent of the first link's target) nor /opt/app.
+BundlePlan release_plan() {
+  BundlePlan plan;
+  auto add = [&plan](const PathBytes& path, EntryType type, const PathBytes& target, const std::string& reason) {
+    PlanEntry e;
+    e.path = path;
+    e.type = type;
+    e.link_target = target;
+    e.reasons.push_back({PlanReason::Source::rule, reason, {}, 0, 0, {}, {}});
+    plan.entries.push_back(e);
+  };
+  for (const char* dir : {"/opt", "/opt/app", "/opt/app/bin", "/opt/app/releases", "/opt/app/releases/bin", "/srv", "/srv/app",
+                          "/srv/app/v2", "/srv/app/bin"})
+    add(dir, EntryType::directory, "", "directory");
+  add("/opt/app/current", EntryType::symlink, "releases/current", "the current release");
+  add("/opt/app/releases/current", EntryType::symlink, "/srv/app/v2", "where releases are served");
+  add("/opt/app/bin/app", EntryType::regular, "", "the old layout's app");
+  add("/opt/app/releases/bin/app", EntryType::regular, "", "the releases' app");
+  add("/srv/app/bin/app", EntryType::regular, "", "the served app");
+  std::sort(plan.entries.begin(), plan.entries.end(), [](const PlanEntry& a, const PlanEntry& b) { return a.path < b.path; });
+  return plan;
+}
+
+TEST(WhyTrace, DotDotAfterASymlinkClimbsFromWhereTheLinksLed) {
+  WhyAnswer answer = explain_in_plan(release_plan(), {}, "/opt/app/current/../bin/app");
+  EXPECT_TRUE(answer.in_bundle);
+  EXPECT_EQ(answer.reasons, std::vector<std::string>{"the served app"});
+  std::vector<std::string> route = {
+      "/opt/app/current is a symlink to releases/current: /opt/app/current/../bin/app is /opt/app/releases/current/../bin/app",
+      "/opt/app/releases/current is a symlink to /srv/app/v2: /opt/app/releases/current/../bin/app is /srv/app/bin/app"};
+  EXPECT_EQ(answer.route, route);
+}
+
+TEST(WhyBundle, DotDotAfterASymlinkClimbsFromWhereTheLinksLed) {
+  Manifest manifest;
+  manifest.has_exclusions = true;
+  for (const PlanEntry& e : release_plan().entries) {
+    ManifestEntry m;
+    m.path = e.path;
+    m.type = e.type == EntryType::directory ? "directory" : e.type == EntryType::symlink ? "symlink" : "regular";
+    m.link_target = e.link_target;
+    m.reasons = {e.reasons.at(0).detail};
+    manifest.entries.push_back(m);
+  }
+  WhyAnswer answer = explain_in_manifest(manifest, "/opt/app/current/../bin/app");
+  EXPECT_TRUE(answer.in_bundle);
+  EXPECT_EQ(answer.reasons, std::vector<std::string>{"the served app"});
+  EXPECT_EQ(answer.route.size(), 2u);
 }
 
 TEST(WhyTrace, ElfDependencyNamesTheObjectThatNeedsIt) {

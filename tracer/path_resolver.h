@@ -8,18 +8,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tracepack/path_resolution.h"
 #include "tracepack/posix.h"
 #include "tracepack/trace.h"
 
 namespace tracepack::tracer {
 
-/// Where a path led.
-struct Resolution {
-  PathBytes resolved;           ///< absolute, symlink-free path (or a /proc magic link, see below)
-  std::vector<Symlink> links;   ///< every symlink followed, in order
-  int error = 0;                ///< errno the kernel's lookup would give (ENOENT, ENOTDIR, ELOOP), or 0
-  FileType type = FileType::none;
-};
+/// Where a path led (see tracepack::PathResolution).
+using Resolution = PathResolution;
 
 /// Whose view of /proc/self to use.
 struct Viewer {
@@ -62,15 +58,10 @@ class PathResolver {
   std::size_t cache_size() const { return cache_.size(); }
 
  private:
-  struct Node {
-    FileType type = FileType::none;
-    int error = 0;
-    PathBytes target;  ///< symlink contents
-  };
-  Node lookup(const PathBytes& path, Viewer viewer);
-  Node lookup_uncached(const PathBytes& path, Viewer viewer) const;
+  PathNode lookup(const PathBytes& path, Viewer viewer);
+  PathNode lookup_uncached(const PathBytes& path, Viewer viewer) const;
 
-  std::unordered_map<PathBytes, Node> cache_;
+  std::unordered_map<PathBytes, PathNode> cache_;
   PathBytes root_prefix_;  ///< empty: the tracer's own root
 };
 
