@@ -176,7 +176,7 @@ int run_build(const BuildArgs& args) {
 
 Action add_build_command(CLI::App& app) {
   auto args = std::make_shared<BuildArgs>();
-  CLI::App* cmd = app.add_subcommand("build", "Trace every test of a spec, then pack the bundle");
+  CLI::App* cmd = add_command(app, "build");
   cmd->add_option("spec", args->spec, "Spec file")->capture_default_str();
   cmd->add_option("-j,--jobs", args->jobs, "Test cases traced at once, each on its own CPU")->capture_default_str();
   cmd->add_option("--traces", args->traces_dir, "Directory for the traces (default: .tracepack/traces beside the spec)");

@@ -61,7 +61,7 @@ int run_closure(const ClosureOptions& options) {
 
 Action add_closure_command(CLI::App& app) {
   auto options = std::make_shared<ClosureOptions>();
-  CLI::App* cmd = app.add_subcommand("closure", "Print the shared libraries the dynamic loader would load");
+  CLI::App* cmd = add_command(app, "closure");
   cmd->add_option("files", options->files, "ELF executables or libraries")->required();
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->add_option("-L,--library-path", options->library_path, "Directory list searched like LD_LIBRARY_PATH");

@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,30 @@
 namespace tracepack::cli {
 
 using Action = std::function<int()>;
+
+/// The program that runs a command: `tracepack` itself (the tracer and the
+/// light commands) or `tracepack-packer`, which tracepack runs for the rest.
+enum class Program { tracepack, packer };
+
+/// One command: its name, the one-line description that `tracepack help`
+/// lists and that heads `tracepack help NAME`, and the program that runs it.
+struct CommandInfo {
+  const char* name;
+  const char* description;
+  Program program;
+};
+
+/// Every command of tracepack, in the order `tracepack help` lists them: the
+/// one place a command's description is written (commands.cc).
+std::span<const CommandInfo> command_table();
+
+/// The row of `name` in command_table(), or nullptr when there is none.
+const CommandInfo* find_command_info(std::string_view name);
+
+/// Adds the subcommand `name` to `app` with its description from
+/// command_table(). Throws std::logic_error when the table has no such row
+/// (a command registered without one is a bug).
+CLI::App* add_command(CLI::App& app, std::string_view name);
 
 /// Exit statuses every command shares (README, "Exit statuses"). 0 is
 /// success and 1 an error, except where a command gives 1 a meaning of its

@@ -54,7 +54,7 @@ int compare_inputs(const DiffArgs& args) {
 
 Action add_diff_command(CLI::App& app) {
   auto args = std::make_shared<DiffArgs>();
-  CLI::App* cmd = app.add_subcommand("diff", "Compare two bundles or traces: files added, removed and changed");
+  CLI::App* cmd = add_command(app, "diff");
   // Not ->required(): a missing input is an error of the command (exit 2), not of the parser.
   cmd->add_option("a", args->a, "Trace file or bundle (directory or archive)");
   cmd->add_option("b", args->b, "Trace file or bundle (directory or archive)");

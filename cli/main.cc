@@ -16,23 +16,6 @@
 
 namespace {
 
-struct Forwarded {
-  const char* name;
-  const char* description;
-};
-
-// Subcommands implemented by tracepack-packer (see packer_main.cc).
-constexpr Forwarded kPackerCommands[] = {
-    {"pack", "Build a bundle from traces (and a spec's include/exclude rules)"},
-    {"build", "Trace every test of a spec, then pack the bundle"},
-    {"closure", "Print the shared-library closure of ELF files, as the dynamic loader resolves it"},
-    {"verify", "Run the spec's tests (or one command) in a root holding only the bundle"},
-    {"exec", "Run a command in a root holding only the bundle, with this terminal"},
-    {"why", "Explain why a path is, or is not, in the bundle of a trace or in a bundle"},
-    {"diff", "Compare two bundles or traces: files added, removed and changed"},
-    {"report", "Report what a bundle (or a trace's plan) holds and why: text, JSON or HTML"},
-};
-
 // tracepack-packer beside this program. /proc/self/exe names it; where that
 // cannot be read (no /proc in a container, or a root directory the user may
 // not search, which makes the kernel refuse the link), the path this program
@@ -63,9 +46,8 @@ void ask_for_huge_pages() {
 }
 
 bool is_packer_command(const char* name) {
-  for (const Forwarded& command : kPackerCommands)
-    if (std::strcmp(name, command.name) == 0) return true;
-  return false;
+  const tracepack::cli::CommandInfo* command = tracepack::cli::find_command_info(name);
+  return command != nullptr && command->program == tracepack::cli::Program::packer;
 }
 
 // `command` names the packer's subcommand argv asks for (argv[1], or argv[2]
@@ -81,8 +63,8 @@ bool is_packer_command(const char* name) {
 
 // A packer command as `tracepack help` lists it (and as the did-you-mean of
 // a mistyped command knows it); main() runs the packer before any parsing.
-void add_forwarding_help(CLI::App& app, const Forwarded& command) {
-  CLI::App* cmd = app.add_subcommand(command.name, command.description);
+void add_forwarding_help(CLI::App& app, const tracepack::cli::CommandInfo& command) {
+  CLI::App* cmd = tracepack::cli::add_command(app, command.name);
   cmd->prefix_command();
   cmd->allow_extras();
 }
@@ -93,7 +75,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && is_packer_command(argv[1])) run_packer(argv[1], argv);
   if (argc > 2 && std::strcmp(argv[1], "help") == 0 && is_packer_command(argv[2])) run_packer(argv[2], argv);
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
-  for (const Forwarded& command : kPackerCommands) add_forwarding_help(app, command);
+  for (const tracepack::cli::CommandInfo& command : tracepack::cli::command_table())
+    if (command.program == tracepack::cli::Program::packer) add_forwarding_help(app, command);
   return tracepack::cli::run_app(app, {tracepack::cli::add_trace_command, tracepack::cli::add_summary_command,
                                        tracepack::cli::add_merge_command},
                                  argc, argv);

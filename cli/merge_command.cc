@@ -11,7 +11,7 @@ Action add_merge_command(CLI::App& app) {
   auto output = std::make_shared<std::string>();
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto allow_truncated = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("merge", "Merge traces (test cases, shards) into one, keeping each test's name");
+  CLI::App* cmd = add_command(app, "merge");
   cmd->add_option("-o,--output", *output, "Merged trace to write")->required();
   cmd->add_option("traces", *inputs, "Trace files")->required();
   cmd->footer(exit_status_footer({{"0", "the merged trace was written"}, {"1", "an error (message on stderr)"}}));

@@ -67,7 +67,7 @@ int run_pack(const PackArgs& args) {
 
 Action add_pack_command(CLI::App& app) {
   auto args = std::make_shared<PackArgs>();
-  CLI::App* cmd = app.add_subcommand("pack", "Build a bundle from traces (and a spec's include/exclude rules)");
+  CLI::App* cmd = add_command(app, "pack");
   cmd->add_option("traces", args->traces, "Trace files written by `tracepack trace`")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec file (tracepack.yaml) with include/exclude rules and output");
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");

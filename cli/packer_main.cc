@@ -1,5 +1,6 @@
-// tracepack-packer: the packing commands (`tracepack pack`, `build`,
-// `closure`), run by tracepack with the user's arguments unchanged.
+// tracepack-packer: the commands the command table (commands.cc) gives to
+// the packer (pack, build, closure, verify, exec, why, diff, report), run by
+// tracepack with the user's arguments unchanged.
 #include <cstdlib>
 
 #include "commands.h"

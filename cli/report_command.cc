@@ -56,7 +56,7 @@ int run_report(const ReportArgs& args) {
 
 Action add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
-  CLI::App* cmd = app.add_subcommand("report", "Report what a bundle (or a trace's plan) holds and why: text, JSON or HTML");
+  CLI::App* cmd = add_command(app, "report");
   cmd->add_option("input", args->input, "A trace file, or a bundle (directory or archive)")->required();
   cmd->add_option("-f,--format", args->format, "text, json or html")->capture_default_str();
   cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of standard output");

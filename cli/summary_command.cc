@@ -35,7 +35,7 @@ int print_summary(const std::string& file, std::size_t limit) {
 Action add_summary_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   auto limit = std::make_shared<std::size_t>(10);
-  CLI::App* cmd = app.add_subcommand("summary", "Print what a trace shows: programs, libraries, data files");
+  CLI::App* cmd = add_command(app, "summary");
   cmd->add_option("trace", *file, "Trace file written by `tracepack trace`")->required();
   cmd->add_option("-n,--limit", *limit, "Paths listed per category")->capture_default_str();
   cmd->footer(exit_status_footer({{"0", "the summary was printed"}, {"1", "an error (message on stderr)"}}));

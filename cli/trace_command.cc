@@ -47,7 +47,7 @@ Action add_trace_command(CLI::App& app) {
   auto options = std::make_shared<TraceOptions>();
   auto quiet = std::make_shared<bool>(false);
   options->output = "trace.jsonl";
-  CLI::App* cmd = app.add_subcommand("trace", "Run a command and record every file it and its children use");
+  CLI::App* cmd = add_command(app, "trace");
   cmd->add_option("-o,--output", options->output, "Trace file to write (JSON Lines)")->capture_default_str();
   cmd->add_option("--label", options->label, "Test-case name stored in the trace (default: the command line)");
   cmd->add_option("--timeout", options->timeout, "Kill every traced process after SECONDS (exit status 124)")

@@ -80,7 +80,7 @@ int run_exec(const std::string& bundle, const std::vector<std::string>& command,
 Action add_verify_command(CLI::App& app) {
   auto args = std::make_shared<VerifyArgs>();
   auto command = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = app.add_subcommand("verify", "Run the spec's tests (or one command) in a root holding only the bundle");
+  CLI::App* cmd = add_command(app, "verify");
   cmd->add_option("bundle", args->bundle, "The bundle: a directory or an archive tracepack wrote")->required();
   CLI::Option* spec = cmd->add_option("--spec", args->spec, "Spec whose tests to run")->capture_default_str();
   cmd->add_option("--traces", args->traces,
@@ -104,7 +104,7 @@ Action add_exec_command(CLI::App& app) {
   auto bundle = std::make_shared<std::string>();
   auto cwd = std::make_shared<std::string>();
   auto command = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = app.add_subcommand("exec", "Run a command in a root holding only the bundle, with this terminal");
+  CLI::App* cmd = add_command(app, "exec");
   cmd->add_option("bundle", *bundle, "The bundle: a directory or an archive tracepack wrote")->required();
   cmd->add_option("--cwd", *cwd, "Directory to run the command in, inside the bundle (default: its root)");
   take_command_line(cmd, command, "[--] COMMAND [ARGS...]");

@@ -52,7 +52,7 @@ int run_why(const WhyArgs& args) {
 
 Action add_why_command(CLI::App& app) {
   auto args = std::make_shared<WhyArgs>();
-  CLI::App* cmd = app.add_subcommand("why", "Explain why a path is, or is not, in the bundle of a trace or in a bundle");
+  CLI::App* cmd = add_command(app, "why");
   cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
   cmd->add_option("path", args->path, "Absolute path to explain")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");

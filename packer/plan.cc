@@ -3,7 +3,8 @@
 //
 // The pass sequence:
 //  1. outputs: per trace, in record order, a path whose first access created,
-//     wrote, renamed or linked it is an output of the run, never an input.
+//     wrote, renamed or linked it is an output of the run, never an input;
+//     so is every path below a directory the run made or renamed into place.
 //  2. traced candidates: every successful access that needs its file (read,
 //     exec, stat, readlink, list, chdir, watch) proposes the resolved path and
 //     every symlink met on the way. Failed lookups, pseudo file systems
@@ -153,6 +154,7 @@ class Planner {
   std::map<PathBytes, Candidate> candidates_;
   std::map<PathBytes, std::string> excluded_;
   std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
+  std::map<PathBytes, std::string> output_dirs_;  // made (mkdir) or renamed into place by the run -> test
   std::set<PathBytes> project_dirs_;  ///< physical, each under a scratch root (the rest need no exception)
   std::vector<std::string> warnings_;
   std::vector<DanglingLink> dangling_;
@@ -207,7 +209,10 @@ void Planner::find_outputs(const Trace& trace) {
                                   ? a.resolved2
                                   : a.resolved;
     if (target.empty()) continue;
-    if (writes_first(a) && !seen.contains(target)) outputs_.emplace(target, test_of(trace, a.process));
+    if (writes_first(a) && !seen.contains(target)) {
+      outputs_.emplace(target, test_of(trace, a.process));
+      if (a.kind == AccessKind::mkdir || a.kind == AccessKind::rename) output_dirs_.emplace(target, test_of(trace, a.process));
+    }
     seen.insert(target);
     seen.insert(a.resolved);
   }
@@ -265,6 +270,11 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
       return exclude(path, std::string(root) + ": temporary files, left out by default (an include: rule packs them)");
     if (auto it = outputs_.find(path); it != outputs_.end())
       return exclude(path, "output of the run: created or written first by test '" + it->second + "'");
+    // Below a directory the run made or renamed into place, everything is
+    // the run's, under whatever name it was written.
+    for (PathBytes dir = parent_of(path); dir != "/"; dir = parent_of(dir))
+      if (auto it = output_dirs_.find(dir); it != output_dirs_.end())
+        return exclude(path, "output of the run: in " + dir + ", which test '" + it->second + "' made or renamed into place");
     if (auto rule = excluded_by_rule(path)) return exclude(path, *rule);
   }
   Candidate& c = candidates_[path];
@@ -273,14 +283,26 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
 }
 
 // The reasons a bundle keeps for an entry: distinct, in a stable order (the
-// traced processes ran concurrently, so record order is not), at most kMaxReasons.
+// traced processes ran concurrently, so record order is not), at most
+// kMaxReasons. The cap drops traced reasons first: the first reason of each
+// source is always kept, so that an include rule's reason outlives many
+// tests (it acknowledges a host-specific file, and `why` names it).
 std::vector<PlanReason> stable_reasons(std::vector<PlanReason> reasons) {
   auto key = [](const PlanReason& r) { return std::tie(r.source, r.detail); };
   std::stable_sort(reasons.begin(), reasons.end(), [&](const PlanReason& a, const PlanReason& b) { return key(a) < key(b); });
   reasons.erase(std::unique(reasons.begin(), reasons.end(), [&](const PlanReason& a, const PlanReason& b) { return key(a) == key(b); }),
                 reasons.end());
-  if (reasons.size() > kMaxReasons) reasons.resize(kMaxReasons);
-  return reasons;
+  if (reasons.size() <= kMaxReasons) return reasons;
+  std::vector<bool> keep(reasons.size(), false);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < reasons.size(); ++i)
+    if (i == 0 || reasons[i].source != reasons[i - 1].source) keep[i] = true, ++kept;
+  for (std::size_t i = 0; i < reasons.size() && kept < kMaxReasons; ++i)
+    if (!keep[i]) keep[i] = true, ++kept;
+  std::vector<PlanReason> capped;
+  for (std::size_t i = 0; i < reasons.size(); ++i)
+    if (keep[i]) capped.push_back(std::move(reasons[i]));
+  return capped;
 }
 
 // The directory each test ran in: the tracer changed into it before the

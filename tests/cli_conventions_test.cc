@@ -195,6 +195,23 @@ TEST(Help, EveryCommandShowsUsageOnceAndItsExitStatuses) {
             std::string::npos);
 }
 
+// tracepack lists the packer's commands without running it: the line it
+// lists and the first line of the command's own help come from one table.
+TEST(Help, EachCommandsListedDescriptionHeadsItsHelp) {
+  std::string listing = tracepack({"help"}).out;
+  for (const char* command : {"trace", "summary", "merge", "pack", "build", "closure", "verify", "exec", "why", "diff", "report"}) {
+    std::string help = tracepack({"help", command}).out;
+    std::string description = help.substr(0, help.find('\n'));
+    std::string name = "  " + std::string(command);
+    std::string line = name + std::string(30 - name.size(), ' ') + description + "\n";
+    EXPECT_NE(listing.find("\n" + line), std::string::npos) << line << "not in\n" << listing;
+  }
+  EXPECT_NE(listing.find("\n  closure                     Print the shared-library closure of ELF files, as the dynamic "
+                         "loader resolves it\n"),
+            std::string::npos)
+      << listing;
+}
+
 TEST(Help, HelpOfAMistypedCommandGetsADidYouMean) {
   RunResult r = tracepack({"help", "bulid"});
   EXPECT_TRUE(exited_with(r, 2));

@@ -485,5 +485,150 @@ TEST(MakePlan, OutputsOfAMergedTraceNameTheirTest) {
   EXPECT_EQ(exclusion(plan, "/usr/lib/made-here"), "output of the run: created or written first by test 'writer'");
 }
 
+// ---------------------------------------------------------------------------
+// Edge cases of the planner's passes: symlink loops met while closing the
+// tree, the cap on an entry's reasons, outputs that the run renamed.
+
+std::vector<std::string> reason_lines(const PlanEntry& e) {
+  std::vector<std::string> out;
+  for (const PlanReason& r : e.reasons) out.push_back(r.detail);
+  return out;
+}
+
+// A plugin directory, listed by the run and included by a glob, holds links
+// to itself, to its parent and a pair of links to each other. Closing the
+// tree follows each link's target and stops at the loop; every path is one
+// entry, and a reason met twice (the same stat through "self" twice) is kept once.
+TEST(PlanEdgeCases, SymlinkLoopsInAListedDirectoryEndAndEachEntryIsOnce) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/srv").dir("/srv/app").dir("/srv/app/plugins").file("/srv/app/plugins/a.so");
+  fs.link("/srv/app/plugins/self", ".").link("/srv/app/plugins/up", "..");
+  fs.link("/srv/app/plugins/loop1", "loop2").link("/srv/app/plugins/loop2", "/srv/app/plugins/loop1");
+  TraceBuilder t("unit");
+  t.access(AccessKind::list, "/srv/app/plugins", FileType::directory);
+  t.access(AccessKind::stat, "/srv/app/plugins/a.so", FileType::regular, 0,
+           {{"/srv/app/plugins/self", "."}, {"/srv/app/plugins/self", "."}});
+  t.access(AccessKind::stat, "/srv/app/plugins/a.so", FileType::regular, 0, {{"/srv/app/plugins/self", "."}});
+  t.access(AccessKind::readlink, "/srv/app/plugins/loop1", FileType::symlink);
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/srv/app/plugins/**", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/plugins", "/srv/app/plugins/a.so",
+                                                  "/srv/app/plugins/loop1", "/srv/app/plugins/loop2",
+                                                  "/srv/app/plugins/self", "/srv/app/plugins/up"}));
+  for (const char* link : {"/srv/app/plugins/loop1", "/srv/app/plugins/loop2", "/srv/app/plugins/self", "/srv/app/plugins/up"})
+    EXPECT_EQ(entry(plan, link)->type, EntryType::symlink) << link << " stays a link, not what it leads to";
+  EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/plugins/a.so")),
+            (std::vector<std::string>{"test 'unit', app, openat", "included by rule '/srv/app/plugins/**' (spec.yaml:4:5)"}));
+  EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/plugins/self")),
+            (std::vector<std::string>{"test 'unit', app, openat", "included by rule '/srv/app/plugins/**' (spec.yaml:4:5)"}));
+  EXPECT_TRUE(plan.dangling_links.empty());
+  EXPECT_TRUE(plan.warnings.empty()) << plan.warnings.front();
+}
+
+// Without the glob the loop is reached only through the traced readlink: the
+// other link of the loop comes along as a step on the way to the target,
+// once, and the walk gives up at the loop as the kernel does (ELOOP).
+TEST(PlanEdgeCases, ATracedLinkIntoALoopBringsTheLoopOnce) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/srv").dir("/srv/app").link("/srv/app/loop1", "loop2").link("/srv/app/loop2", "loop1");
+  TraceBuilder t("unit");
+  t.access(AccessKind::readlink, "/srv/app/loop1", FileType::symlink);
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/loop1", "/srv/app/loop2"}));
+  EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/loop2")),
+            (std::vector<std::string>{"on the way to the target of symlink /srv/app/loop1"}));
+}
+
+// A file twelve tests read keeps eight reasons, the first by test name; the
+// include rule that also names it is kept among them, as it is what makes
+// the entry acknowledged rather than a host-specific finding.
+TEST(PlanEdgeCases, AnEntryKeepsAtMostEightReasonsAndAlwaysItsRule) {
+  FakeFileSystem fs = base_tree();
+  fs.file("/etc/hosts");
+  PlanInputs in;
+  for (int i = 10; i < 22; ++i) {
+    TraceBuilder t("test" + std::to_string(i));
+    t.access(AccessKind::read, "/etc/hosts");
+    in.traces.push_back(t.trace);
+  }
+  in.host_specific = {{}, "/nonexistent-dpkg", "/"};
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/etc/hosts", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  ASSERT_NE(entry(plan, "/etc/hosts"), nullptr);
+  EXPECT_EQ(reason_lines(*entry(plan, "/etc/hosts")),
+            (std::vector<std::string>{"test 'test10', app, openat", "test 'test11', app, openat", "test 'test12', app, openat",
+                                      "test 'test13', app, openat", "test 'test14', app, openat", "test 'test15', app, openat",
+                                      "test 'test16', app, openat", "included by rule '/etc/hosts' (spec.yaml:4:5)"}));
+  EXPECT_EQ(findings(plan), std::vector<std::string>{}) << "included by a rule: acknowledged";
+}
+
+// Eight or fewer distinct reasons are all kept; the same reason twice is one.
+TEST(PlanEdgeCases, ReasonsUnderTheCapAreAllKeptOnce) {
+  FakeFileSystem fs = base_tree();
+  PlanInputs in;
+  for (int i = 0; i < 8; ++i) {
+    TraceBuilder t("t" + std::to_string(i));
+    t.access(AccessKind::read, "/usr/lib/libx.so.1.2").access(AccessKind::read, "/usr/lib/libx.so.1.2");
+    in.traces.push_back(t.trace);
+  }
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(entry(plan, "/usr/lib/libx.so.1.2")->reasons.size(), 8u);
+}
+
+FileAccess& renamed(TraceBuilder& t, const PathBytes& from, const PathBytes& to, FileType type = FileType::regular) {
+  t.access(AccessKind::rename, from, type);
+  FileAccess& a = t.trace.accesses.back();
+  a.syscall = "rename";
+  a.path2 = to;
+  a.resolved2 = to;
+  return a;
+}
+
+// Written under one name, renamed to another, then read: the file the run
+// left behind is its output, not an input, whichever of its names is read.
+TEST(PlanEdgeCases, RenamedOutputIsAnOutputNotPacked) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/srv").dir("/srv/app").file("/srv/app/input").file("/srv/app/result").file("/srv/app/data");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/srv/app/input");
+  t.access(AccessKind::create, "/srv/app/result.tmp").access(AccessKind::write, "/srv/app/result.tmp");
+  renamed(t, "/srv/app/result.tmp", "/srv/app/result");
+  t.access(AccessKind::read, "/srv/app/result");
+  // A file that was there before the run, renamed into place by it.
+  renamed(t, "/srv/app/data.orig", "/srv/app/data");
+  t.access(AccessKind::read, "/srv/app/data");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/input"}));
+  EXPECT_EQ(exclusion(plan, "/srv/app/result"), "output of the run: created or written first by test 'unit'");
+  EXPECT_EQ(exclusion(plan, "/srv/app/data"), "output of the run: created or written first by test 'unit'");
+}
+
+// A directory the run filled and then renamed into place: what is read
+// below its new name was made by the run too.
+TEST(PlanEdgeCases, FilesInARenamedOutputDirectoryAreOutputs) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/srv").dir("/srv/app").file("/srv/app/input").dir("/srv/app/final").file("/srv/app/final/report.txt");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/srv/app/input");
+  t.access(AccessKind::mkdir, "/srv/app/stage", FileType::directory);
+  t.access(AccessKind::create, "/srv/app/stage/report.txt");
+  renamed(t, "/srv/app/stage", "/srv/app/final", FileType::directory);
+  t.access(AccessKind::list, "/srv/app/final", FileType::directory);
+  t.access(AccessKind::read, "/srv/app/final/report.txt");
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/input"}));
+  EXPECT_EQ(exclusion(plan, "/srv/app/final"), "output of the run: created or written first by test 'unit'");
+  EXPECT_EQ(exclusion(plan, "/srv/app/final/report.txt"),
+            "output of the run: in /srv/app/final, which test 'unit' made or renamed into place");
+}
+
 }  // namespace
 }  // namespace tracepack

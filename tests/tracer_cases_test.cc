@@ -1,4 +1,4 @@
-// One test per corner case of shared/TRACER-CASES.md (the number is in the
+// One test per corner case of docs/tracer-cases.md (the number is in the
 // test's comment), plus the exec, path and special-file situations around them.
 //
 // Each test runs a fixture (fixtures/programs/*.c) under `tracepack trace` on

@@ -37,6 +37,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "child_report.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 
@@ -82,10 +83,6 @@ constexpr const char* kStepNames[kStepCount] = {
     "pivot_root into the bundle",
     "detach the host's root",
 };
-
-// What a child reports when the step after enter() fails.
-constexpr int kCwdFailed = -2;
-constexpr int kExecFailed = -3;
 
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 constexpr const char* kOldRoot = ".tracepack-old-root";
@@ -288,26 +285,20 @@ SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) != 0) throw_system_error("pipe");
+  tracer::Pipe report = tracer::open_pipe();
   pid_t pid = sandbox.clone_child();
   if (pid == 0) {
-    close(report[0]);
-    int failure[2] = {0, sandbox.enter()};
-    failure[0] = sandbox.failed_step();
-    if (failure[1] == 0 && !cwd.empty() && chdir(cwd.c_str()) != 0) failure[0] = kCwdFailed, failure[1] = errno;
-    if (failure[1] != 0) {
-      (void)!write(report[1], failure, sizeof failure);
-      _exit(126);
-    }
+    report.read.reset();
+    int fd = report.write.get();
+    if (int err = sandbox.enter(); err != 0)
+      tracer::fail_child(fd, {tracer::ChildFailure::sandbox, sandbox.failed_step(), err}, tracer::ChildExit::cannot_run);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+      tracer::fail_child(fd, {tracer::ChildFailure::cwd, -1, errno}, tracer::ChildExit::cannot_run);
     execvp(args[0], args.data());
-    failure[0] = kExecFailed;
-    failure[1] = errno;
-    (void)!write(report[1], failure, sizeof failure);
-    _exit(errno == ENOENT ? 127 : 126);
+    int err = errno;
+    tracer::fail_child(fd, {tracer::ChildFailure::exec, -1, err}, tracer::exec_failure_exit(err));
   }
-  close(report[1]);
-  UniqueFd reader(report[0]);
+  report.write.reset();
   // As system() does: the terminal's signals are for the command.
   struct sigaction ignore {}, old_int {}, old_quit {};
   ignore.sa_handler = SIG_IGN;
@@ -318,12 +309,18 @@ SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
-  int failure[2] = {0, 0};
-  if (read(reader.get(), failure, sizeof failure) != sizeof failure) return run;
-  if (failure[0] == kCwdFailed) throw Error(system_error_message("exec: cannot change to directory " + cwd + " in the bundle", failure[1]));
-  if (failure[0] == kExecFailed) run.error = system_error_message(argv[0], failure[1]);
-  else throw Error(sandbox.describe_failure(failure[0], failure[1]));
-  return run;
+  tracer::ChildReport failure = tracer::read_child_report(report.read.get());
+  switch (failure.failure) {
+    case tracer::ChildFailure::none:
+      return run;
+    case tracer::ChildFailure::cwd:
+      throw Error(system_error_message("exec: cannot change to directory " + cwd + " in the bundle", failure.error));
+    case tracer::ChildFailure::exec:
+      run.error = system_error_message(argv[0], failure.error);
+      return run;
+    default:
+      throw Error(sandbox.describe_failure(failure.step, failure.error));
+  }
 }
 
 }  // namespace tracepack

@@ -48,6 +48,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "child_report.h"
 #include "exec_analysis.h"
 #include "path_resolver.h"
 #include "ptrace_abi.h"
@@ -64,10 +65,9 @@ extern char** environ;
 namespace tracepack {
 namespace {
 
-// A child's report of a failed sandbox step: this plus the step.
-constexpr int kSandboxReport = 100;
-
-
+using tracer::ChildExit;
+using tracer::ChildFailure;
+using tracer::ChildReport;
 using tracer::ExecAnalyzer;
 using tracer::PathResolver;
 using tracer::Resolution;
@@ -234,7 +234,7 @@ class Tracer {
   void choose_mode();
   void pin_to_current_cpu();
   pid_t spawn_child();
-  [[noreturn]] void run_child(int ready_fd, int error_fd, int entered_fd);
+  [[noreturn]] void run_child(int ready_fd, int report_fd, int entered_fd);
   void wait_for_sandbox(pid_t pid, int entered_fd);
   void install_signal_handlers();
   // the loop
@@ -301,7 +301,7 @@ class Tracer {
   std::uint64_t next_process_id_ = 1;
   std::uint64_t next_access_id_ = 1;
   pid_t main_pid_ = 0;
-  int error_fd_ = -1;
+  UniqueFd report_fd_;  // read end of the child's report pipe (child_report.h)
   std::optional<double> grace_deadline_;
   TraceOutcome outcome_;
 };
@@ -339,82 +339,67 @@ void Tracer::set_affinity(pid_t tid, bool pinned) {
 }
 
 // Between fork and exec: only async-signal-safe calls.
-void Tracer::run_child(int ready_fd, int error_fd, int entered_fd) {
+void Tracer::run_child(int ready_fd, int report_fd, int entered_fd) {
   if (sandbox_) {
     // Before the tracer attaches: building the root is not the command's doing.
-    int err = sandbox_->enter();
-    if (err != 0) {
-      int report[2] = {kSandboxReport + sandbox_->failed_step(), err};
-      (void)!write(error_fd, report, sizeof report);
-      _exit(126);
-    }
+    if (int err = sandbox_->enter(); err != 0)
+      tracer::fail_child(report_fd, {ChildFailure::sandbox, sandbox_->failed_step(), err}, ChildExit::cannot_run);
     (void)!write(entered_fd, "e", 1);
     close(entered_fd);
   }
   char go;
   while (read(ready_fd, &go, 1) < 0 && errno == EINTR) {
   }
-  int report[2] = {0, 0};
   if (!syscall_mode_) {
-    int err = tracer::install_seccomp_filter(tracer::seccomp_program());
-    if (err != 0) {
-      report[0] = 1;
-      report[1] = err;
-      (void)!write(error_fd, report, sizeof report);
-      _exit(126);
-    }
+    if (int err = tracer::install_seccomp_filter(tracer::seccomp_program()); err != 0)
+      tracer::fail_child(report_fd, {ChildFailure::seccomp, -1, err}, ChildExit::cannot_run);
   }
-  if (options_.stdout_fd >= 0 && dup2(options_.stdout_fd, STDOUT_FILENO) < 0) _exit(126);
-  if (!options_.cwd.empty() && chdir(options_.cwd.c_str()) != 0) {
-    report[0] = 3;
-    report[1] = errno;
-    (void)!write(error_fd, report, sizeof report);
-    _exit(126);
-  }
+  if (options_.stdout_fd >= 0 && dup2(options_.stdout_fd, STDOUT_FILENO) < 0)
+    tracer::fail_child(-1, {}, ChildExit::cannot_run);
+  if (!options_.cwd.empty() && chdir(options_.cwd.c_str()) != 0)
+    tracer::fail_child(report_fd, {ChildFailure::cwd, -1, errno}, ChildExit::cannot_run);
   if (!envp_.empty()) environ = envp_.data();  // so that the PATH search uses the command's PATH
   execvp(argv_[0], argv_.data());
-  report[0] = 2;
-  report[1] = errno;
-  (void)!write(error_fd, report, sizeof report);
-  _exit(errno == ENOENT ? 127 : 126);
+  int err = errno;
+  tracer::fail_child(report_fd, {ChildFailure::exec, -1, err}, tracer::exec_failure_exit(err));
 }
 
+// Three pipes connect the tracer and its child: `ready` holds the child until
+// it is seized, `report` carries a ChildReport when it cannot run the
+// command, `entered` says it is inside its sandbox. Every end is owned, so an
+// exception on the way closes them all.
 pid_t Tracer::spawn_child() {
   // The child may not allocate between fork and exec: build its vectors now.
   for (const std::string& arg : options_.argv) argv_.push_back(const_cast<char*>(arg.c_str()));
   argv_.push_back(nullptr);
   for (const std::string& entry : options_.env) envp_.push_back(const_cast<char*>(entry.c_str()));
   if (!envp_.empty()) envp_.push_back(nullptr);
-  int ready[2];
-  int error[2];
-  int entered[2];
-  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(error, O_CLOEXEC) != 0 || pipe2(entered, O_CLOEXEC) != 0)
-    throw_system_error("pipe");
+  tracer::Pipe ready = tracer::open_pipe();
+  tracer::Pipe report = tracer::open_pipe();
+  tracer::Pipe entered = tracer::open_pipe();
   pid_t pid = sandbox_ ? sandbox_->clone_child() : fork();
   if (pid < 0) throw_system_error("fork");
   if (pid == 0) {
-    close(ready[1]);
-    close(error[0]);
-    close(entered[0]);
-    run_child(ready[0], error[1], entered[1]);
+    ready.write.reset();
+    report.read.reset();
+    entered.read.reset();
+    run_child(ready.read.get(), report.write.get(), entered.write.get());
   }
-  close(ready[0]);
-  close(error[1]);
-  close(entered[1]);
-  error_fd_ = error[0];
-  if (sandbox_) wait_for_sandbox(pid, entered[0]);
-  close(entered[0]);
+  ready.read.reset();
+  report.write.reset();
+  entered.write.reset();
+  report_fd_ = std::move(report.read);
+  if (sandbox_) wait_for_sandbox(pid, entered.read.get());
+  entered.read.reset();
   if (ptrace(PTRACE_SEIZE, pid, nullptr, kPtraceOptions) != 0) {
     int err = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    close(ready[1]);
     throw Error(system_error_message("cannot trace " + options_.argv[0] + ": ptrace", err) +
                 " (hint: ptrace may be forbidden by kernel.yama.ptrace_scope, a container's seccomp "
                 "profile or a missing CAP_SYS_PTRACE; tracepack may itself be running under a tracer)");
   }
-  (void)!write(ready[1], "g", 1);
-  close(ready[1]);
+  (void)!write(ready.write.get(), "g", 1);
   return pid;
 }
 
@@ -427,9 +412,8 @@ void Tracer::wait_for_sandbox(pid_t pid, int entered_fd) {
   }
   if (n != 1) {
     waitpid(pid, nullptr, 0);
-    int report[2] = {0, 0};
-    if (read(error_fd_, report, sizeof report) == sizeof report && report[0] >= kSandboxReport)
-      throw Error(sandbox_->describe_failure(report[0] - kSandboxReport, report[1]));
+    ChildReport report = tracer::read_child_report(report_fd_.get());
+    if (report.failure == ChildFailure::sandbox) throw Error(sandbox_->describe_failure(report.step, report.error));
     throw Error("sandbox: the child ended before entering it");
   }
   sandbox_root_.reset(open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -478,13 +462,13 @@ TraceOutcome Tracer::run() {
   setitimer(ITIMER_REAL, &off, nullptr);
   for (auto& [pid, p] : processes_) write_repeats(p);
 
-  int report[2] = {0, 0};
-  if (read(error_fd_, report, sizeof report) == sizeof report) {
-    if (report[0] == 1) throw Error(system_error_message("cannot install the seccomp filter", report[1]));
-    if (report[0] == 3) throw Error(system_error_message("cannot change to directory " + options_.cwd, report[1]));
-    outcome_.start_error = report[1];
-  }
-  close(error_fd_);
+  ChildReport report = tracer::read_child_report(report_fd_.get());
+  report_fd_.reset();
+  if (report.failure == ChildFailure::seccomp)
+    throw Error(system_error_message("cannot install the seccomp filter", report.error));
+  if (report.failure == ChildFailure::cwd)
+    throw Error(system_error_message("cannot change to directory " + options_.cwd, report.error));
+  if (report.failure == ChildFailure::exec) outcome_.start_error = report.error;
   outcome_.seconds = now();
   writer_.finish(RunEnd{outcome_.seconds, outcome_.exit_code, outcome_.signal, outcome_.timed_out});
   return outcome_;
