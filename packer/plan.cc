@@ -272,7 +272,7 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
       return exclude(path, "output of the run: created or written first by test '" + it->second + "'");
     // Below a directory the run made or renamed into place, everything is
     // the run's, under whatever name it was written.
-    for (PathBytes dir = parent_of(path); dir != "/"; dir = parent_of(dir))
+    for (PathBytes dir(parent_of(path)); dir.size() > 1; dir = PathBytes(parent_of(dir)))
       if (auto it = output_dirs_.find(dir); it != output_dirs_.end())
         return exclude(path, "output of the run: in " + dir + ", which test '" + it->second + "' made or renamed into place");
     if (auto rule = excluded_by_rule(path)) return exclude(path, *rule);
