@@ -9,7 +9,6 @@
 // into an AtomicFile beside the target and commit() puts it in place
 // (put_in_place, staged_output.h).
 //
-//
 // Format notes. tar is pax "restricted": plain ustar headers unless a name,
 // link or number does not fit or is not ASCII, then a pax header; names that
 // are not UTF-8 go in raw under hdrcharset=BINARY (GNU tar warns that it does
@@ -22,7 +21,6 @@
 // flag only when they are valid UTF-8 (chosen per entry through the thread's
 // locale, which libarchive consults); its DOS timestamps are local time by
 // definition, so reproducing a zip byte for byte needs the same TZ.
-#include <archive.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
