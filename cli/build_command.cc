@@ -25,6 +25,7 @@
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/host_specific.h"
+#include "tracepack/output_format.h"
 #include "tracepack/pack.h"
 #include "tracepack/verify.h"
 
@@ -97,8 +98,7 @@ int run_build(const BuildArgs& args) {
   fs::path traces_dir = fs::absolute(args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir));
   std::string format = !args.format.empty() ? args.format : spec.output.format;
   if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
-  if (std::find(std::begin(kBundleFormats), std::end(kBundleFormats), format) == std::end(kBundleFormats))
-    throw Error(format + ": unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
+  parse_output_format(format);  // refused before minutes of tracing
   std::string output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
   check_output_target(output, format, {args.spec, spec_dir.string(), traces_dir.string()});  // before minutes of tracing
   std::error_code ec;

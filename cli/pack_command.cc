@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "tracepack/error.h"
 #include "tracepack/host_specific.h"
+#include "tracepack/output_format.h"
 #include "tracepack/pack.h"
 
 namespace tracepack::cli {
@@ -72,7 +73,7 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("-s,--spec", args->spec, "Spec file (tracepack.yaml) with include/exclude rules and output");
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
   cmd->add_option("-f,--format", args->format,
-                  "dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive or docker-archive (default: from the output's extension)");
+                  output_format_list(" or ") + " (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");

@@ -3,8 +3,8 @@
 // Everything that can be refused is checked first (the format, the tag, the
 // layer compression and level, the target's kind, names a layer cannot hold),
 // then the image is assembled in a staging directory created beside the
-// target (".NAME.tmp.XXXXXX"), in the order the digests require:
-//   1. the layer: write_bundle writes the plan as a plain tar ("layer.tar",
+// target (an AtomicFile, ".NAME.tmp.XXXXXX"), in the order the digests require:
+//   1. the layer: write_plain_bundle (archive_writer.h) writes the plan as a plain tar ("layer.tar",
 //      the very bytes of the tar format, manifest included); its SHA-256 is
 //      the config's diff_id. It is then compressed (gzip or zstd, one bare
 //      stream, with no timestamp in the gzip header) into blobs/sha256/,
@@ -26,9 +26,10 @@
 // removes the staging directory and the temporary file, leaving a previous
 // output as it was. When reproducible, every time is SOURCE_DATE_EPOCH or
 // else kDefaultSourceDateEpoch, so building twice yields the same digests. Both archives, the
-// compressed layer and the outer tar, are written by archive_writer.cc
-// (compress_file and write_plain_tar, archive_writer_internal.h), which keeps
-// libarchive out of this file.
+// compressed layer and the outer tar, are written by archive_sink.cc
+// (compress_file and write_plain_tar, archive_files.h), which keeps
+// libarchive out of this file. Calls go one way: this file calls the tree
+// writer for the layer; write_bundle (bundle_writer.cc) calls this one.
 #include "tracepack/oci_writer.h"
 
 #include <fcntl.h>
@@ -47,9 +48,13 @@
 #include <string_view>
 #include <vector>
 
-#include "archive_writer_internal.h"
+#include "archive_files.h"
+#include "archive_writer.h"
 #include "sha256.h"
+#include "staged_output.h"
+#include "tracepack/atomic_file.h"
 #include "tracepack/error.h"
+#include "tracepack/output_format.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -269,26 +274,15 @@ class Staging {
       throw Error(target + ": not a usable output name (name a file or directory to create)");
     check_replaceable(AT_FDCWD, target_.string(), format, shown_);
     fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
-    std::string templ = (parent / ("." + name + ".tmp.XXXXXX")).string();
-    if (!mkdtemp(templ.data())) throw_system_error(parent.string() + ": cannot create a temporary directory");
-    dir_ = templ;
-    for (const fs::path& sub : {dir_ / "blobs", dir_ / "blobs" / "sha256"}) {
-      if (::mkdir(sub.c_str(), 0755) == 0) continue;
-      int err = errno;
-      std::error_code ec;
-      fs::remove_all(dir_, ec);  // no destructor runs for a constructor that throws
-      throw Error(system_error_message(shown_ + ": cannot create " + sub.string(), err));
-    }
-  }
-  ~Staging() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-    if (!temp_file_.empty()) fs::remove(temp_file_, ec);
+    dir_.emplace(AT_FDCWD, (parent / ("." + name + ".tmp.")).string(), AtomicFile::Kind::directory,
+                 parent.string() + ": cannot create a temporary directory");
+    for (const fs::path& sub : {dir() / "blobs", dir() / "blobs" / "sha256"})
+      if (::mkdir(sub.c_str(), 0755) != 0) throw_system_error(shown_ + ": cannot create " + sub.string());
   }
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 
-  const fs::path& dir() const { return dir_; }
+  fs::path dir() const { return dir_->name(); }
   const std::string& shown() const { return shown_; }
 
   /// Records a file written in the layout (a path relative to it).
@@ -296,7 +290,7 @@ class Staging {
 
   /// Writes `text` as the layout file `name`.
   void write_text(const std::string& name, const std::string& text) {
-    UniqueFd fd = open_file(dir_ / name, O_WRONLY | O_CREAT | O_EXCL);
+    UniqueFd fd = open_file(dir() / name, O_WRONLY | O_CREAT | O_EXCL);
     write_all(fd.get(), text.data(), text.size(), shown_);
     added(name);
   }
@@ -311,8 +305,8 @@ class Staging {
   std::string shown_;
   ImageFormat format_;
   fs::path target_;
-  fs::path dir_;
-  fs::path temp_file_;
+  std::optional<AtomicFile> dir_;   ///< the layout being built
+  std::optional<AtomicFile> tar_;   ///< the archive formats: the outer tar beside the target
   std::vector<std::string> files_;
 };
 
@@ -322,39 +316,38 @@ std::uint64_t Staging::commit(std::int64_t mtime) {
 
 std::uint64_t Staging::publish_directory() {
   std::uint64_t total = 0;
-  for (const std::string& name : files_) total += size_of(dir_ / name);
-  if (chmod(dir_.c_str(), 0755) != 0) throw_system_error(shown_ + ": cannot write");
-  {
-    UniqueFd fd = open_file(dir_, O_RDONLY | O_DIRECTORY);
-    if (syncfs(fd.get()) != 0) throw_system_error(shown_ + ": cannot write");
-  }
-  put_in_place(AT_FDCWD, dir_.string(), target_.string(), shown_);
-  dir_.clear();
+  for (const std::string& name : files_) total += size_of(dir() / name);
+  if (fchmod(dir_->fd(), 0755) != 0) throw_system_error(shown_ + ": cannot write");
+  if (syncfs(dir_->fd()) != 0) throw_system_error(shown_ + ": cannot write");
+  put_in_place(AT_FDCWD, dir_->name(), target_.string(), shown_);
+  dir_->release();
   return total;
 }
 
 // ---------------------------------------------------------------------------
-// The outer tar and the layer's compression (archive_writer.cc writes both)
+// The outer tar and the layer's compression (archive_sink.cc writes both)
 
 std::uint64_t Staging::publish_archive(std::int64_t mtime) {
-  temp_file_ = dir_.string() + ".tar";  // beside the target, as unique as the staging directory
+  fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
+  tar_.emplace(AT_FDCWD, (parent / ("." + target_.filename().string() + ".tmp.")).string(), AtomicFile::Kind::file,
+               shown_ + ": cannot create a temporary file beside it");
   std::sort(files_.begin(), files_.end());
   std::vector<TarMember> members = {{"blobs/", true, "", mtime}, {"blobs/sha256/", true, "", mtime}};
-  for (const std::string& file : files_) members.push_back({file, false, (dir_ / file).string(), mtime});
-  WrittenFile written = write_plain_tar(temp_file_.string(), members, shown_);
-  put_in_place(AT_FDCWD, temp_file_.string(), target_.string(), shown_);
-  temp_file_.clear();
+  for (const std::string& file : files_) members.push_back({file, false, (dir() / file).string(), mtime});
+  WrittenFile written = write_plain_tar(tar_->take_fd(), members, shown_);
+  put_in_place(AT_FDCWD, tar_->name(), target_.string(), shown_);
+  tar_->release();
   return written.size;
 }
 
 /// Compresses the layer tar at `tar` into `out` with the chosen compressor.
-Blob compress_layer(const fs::path& tar, const fs::path& out, const ImageConfig& config, const WriteOptions& options) {
+Blob compress_layer(const fs::path& tar, UniqueFd out, const ImageConfig& config, const WriteOptions& options) {
   Compression how;
   how.compressor = config.layer_compression == "gzip" ? Compressor::gzip : Compressor::zstd;
   how.level = options.compression_level;
   how.threads = options.compression_threads;
   how.reproducible = options.reproducible;
-  WrittenFile file = compress_file(tar.string(), out.string(), how, options.path);
+  WrittenFile file = compress_file(tar.string(), std::move(out), how, options.path);
   return {"application/vnd.oci.image.layer.v1.tar+" + config.layer_compression, "sha256:" + file.sha256, file.size};
 }
 
@@ -434,15 +427,17 @@ std::pair<Blob, std::string> add_layer(Staging& staging, const BundlePlan& plan,
   tar.format = "tar";
   tar.path = (staging.dir() / "layer.tar").string();
   tar.image = {};
-  result = write_bundle(plan, tar);
+  result = write_plain_bundle(plan, tar, "tar");
   std::string diff_id = file_digest(tar.path);
   Blob blob{"application/vnd.oci.image.layer.v1.tar", diff_id, size_of(tar.path)};
   if (config.layer_compression == "none") {
     rename_file(tar.path, staging.dir() / blob.path());
   } else {
-    fs::path compressed = staging.dir() / "layer.compressed";
-    blob = compress_layer(tar.path, compressed, config, options);
-    rename_file(compressed, staging.dir() / blob.path());
+    std::string compressed = (staging.dir() / "layer.compressed").string();
+    AtomicFile out(AT_FDCWD, compressed + ".", AtomicFile::Kind::file, compressed + ": cannot open");
+    blob = compress_layer(tar.path, out.take_fd(), config, options);
+    std::string to = (staging.dir() / blob.path()).string();
+    out.commit(to, out.name() + ": cannot rename to " + to);
     if (::unlink(tar.path.c_str()) != 0) throw_system_error(tar.path + ": cannot remove");
   }
   staging.added(blob.path());
@@ -450,10 +445,6 @@ std::pair<Blob, std::string> add_layer(Staging& staging, const BundlePlan& plan,
 }
 
 }  // namespace
-
-bool is_image_format(std::string_view format) {
-  return format == "oci" || format == "oci-archive" || format == "docker-archive";
-}
 
 std::string image_tag_error(std::string_view tag) {
   if (tag.empty()) return "empty";

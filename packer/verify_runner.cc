@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 
+#include "tracepack/clock.h"
 #include "tracepack/error.h"
 
 extern char** environ;
@@ -115,11 +116,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-double now() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+double now() { return monotonic_seconds(); }
 
 }  // namespace
 

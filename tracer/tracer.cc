@@ -55,6 +55,7 @@
 #include "seccomp_filter.h"
 #include "syscall_table.h"
 #include "tracee_memory.h"
+#include "tracepack/clock.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 #include "tracepack/sandbox.h"
@@ -91,12 +92,6 @@ void on_alarm(int) { g_tick = 1; }
 // the tracees included; only a signal sent to the tracer alone is forwarded.
 void on_forwarded(int sig, siginfo_t* info, void*) {
   if (info == nullptr || info->si_code <= 0) g_forward = sig;
-}
-
-double monotonic_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::string utc_now_iso8601() {

@@ -1,4 +1,4 @@
-// Writing a BundlePlan as a directory or an archive (libarchive), atomically.
+// Writing a BundlePlan as a directory, an archive or an image, atomically.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tracepack/image_config.h"
+#include "tracepack/output_format.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
@@ -22,8 +23,7 @@ constexpr std::int64_t kDefaultSourceDateEpoch = 315532800;
 /// Where and how to write.
 struct WriteOptions {
   std::string path;                           ///< output file or directory
-  std::string format;                         ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio",
-                                              ///< "oci", "oci-archive", "docker-archive"; "" = from path
+  std::string format;                         ///< a name of kOutputFormats (output_format.h); "" = from path
   int compression_level = -1;                 ///< -1 = the compressor's default
   unsigned compression_threads = 0;           ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
   bool reproducible = true;                   ///< sorted entries, owner 0:0, no atime/ctime, clamped mtimes
@@ -45,11 +45,6 @@ struct WriteResult {
   std::uint64_t output_bytes = 0;///< size of the archive written
   std::string image_digest;      ///< image formats: "sha256:..." of the image manifest
 };
-
-/// The format named by an output path's extension ("x.tar.zst" -> "tar.zst",
-/// a path ending in '/' or without a known extension -> "dir"). Throws Error
-/// for an unknown extension that looks like an archive.
-std::string format_from_path(const std::string& path);
 
 /// Checks, before anything is read or run, that a bundle of `format` may be
 /// written at `path`, and prepares its parent directory: a missing one is

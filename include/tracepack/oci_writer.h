@@ -5,12 +5,10 @@
 #include <string_view>
 
 #include "tracepack/bundle_writer.h"
+#include "tracepack/output_format.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
-
-/// True for the image formats: "oci", "oci-archive", "docker-archive".
-bool is_image_format(std::string_view format);
 
 /// Writes `plan` as a one-layer image in options.format, configured by
 /// options.image. The layer is the bundle's tar (write_bundle with format

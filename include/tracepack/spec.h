@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tracepack/image_config.h"
+#include "tracepack/output_format.h"
 #include "tracepack/trace.h"
 
 namespace tracepack {
@@ -48,14 +49,10 @@ struct ExcludeRule {
   SourceLocation where;
 };
 
-/// Bundle formats `output.format` accepts.
-inline constexpr std::string_view kBundleFormats[] = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio",
-                                                      "oci", "oci-archive", "docker-archive"};
-
 /// `output:`.
 struct OutputSpec {
   std::string path;            ///< relative to the spec's directory
-  std::string format;          ///< one of kBundleFormats; empty = from the path's extension
+  std::string format;          ///< one of kBundleFormats (output_format.h); empty = from the path's extension
   int compression_level = -1;  ///< -1 = the compressor's default
   bool reproducible = true;
   SourceLocation where;
