@@ -186,7 +186,7 @@ WhyAnswer explain_in_plan(const BundlePlan& plan, const std::vector<Trace>& trac
     for (std::string& note : dangling_notes(plan, e.path)) answer.reasons.push_back(std::move(note));
   }
   for (const PlanExclusion& x : plan.excluded)
-    if (!answer.in_bundle && x.path == path) answer.reasons = {x.reason};
+    if (!answer.in_bundle && x.path == path) answer.reasons = {render_exclusion(x.reason)};
   for (const Trace& trace : traces) add_accesses(trace, path, asked, answer);
   return answer;
 }
@@ -200,7 +200,7 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
       asked, [&](const PathBytes& p) { return entries.contains(p); },
       [&](const PathBytes& p) -> std::optional<PathBytes> {
         auto it = entries.find(p);
-        if (it == entries.end() || it->second->type != "symlink") return std::nullopt;
+        if (it == entries.end() || it->second->type != EntryType::symlink) return std::nullopt;
         return it->second->link_target;
       },
       answer.route);
@@ -209,13 +209,12 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
   for (const ManifestEntry& e : manifest.entries) {
     if (e.path != path) continue;
     answer.in_bundle = true;
-    EntryType type = e.type == "directory" ? EntryType::directory : e.type == "symlink" ? EntryType::symlink : EntryType::regular;
-    answer.entry = entry_text(type, e.link_target, e.hardlink_to);
+    answer.entry = entry_text(e.type, e.link_target, e.hardlink_to);
     answer.reasons = e.reasons;
     answer.tests = e.tests;
   }
   for (const PlanExclusion& x : manifest.excluded)
-    if (!answer.in_bundle && x.path == path) answer.reasons = {x.reason};
+    if (!answer.in_bundle && x.path == path) answer.reasons = {render_exclusion(x.reason)};
   return answer;
 }
 

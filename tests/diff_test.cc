@@ -44,8 +44,8 @@ TEST(Diff, TotalsCountEveryEntryOnce) {
 }
 
 TEST(Diff, UnknownSha256IsNotCompared) {
-  DiffEntry a{"/x", "regular", 3, 0644, "", {}};
-  DiffEntry b{"/x", "regular", 3, 0644, "abc", {}};
+  DiffEntry a{.path = "/x", .type = EntryType::regular, .size = 3, .mode = 0644};
+  DiffEntry b{.path = "/x", .type = EntryType::regular, .size = 3, .mode = 0644, .sha256 = "abc"};
   EXPECT_TRUE(diff_entries({a}, {b}).equal());
   a.sha256 = "def";
   BundleDiff diff = diff_entries({a}, {b});

@@ -110,7 +110,7 @@ const PlanEntry* entry(const BundlePlan& plan, const PathBytes& path) {
 
 std::string exclusion(const BundlePlan& plan, const PathBytes& path) {
   for (const PlanExclusion& x : plan.excluded)
-    if (x.path == path) return x.reason;
+    if (x.path == path) return render_exclusion(x.reason);
   return "";
 }
 
