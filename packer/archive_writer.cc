@@ -76,7 +76,7 @@ std::string_view kind_of(mode_t mode) {
 }
 
 std::string_view kind_of(EntryType type) {
-  return type == EntryType::regular ? "regular file" : type_name(type);
+  return type == EntryType::regular ? "regular file" : to_string(type);
 }
 
 bool has_type(mode_t mode, EntryType type) {
@@ -166,7 +166,7 @@ void check_entry(const PlanEntry& e, const std::unordered_map<std::string_view, 
   auto up = seen.find(parent);
   if (parent != "/" && up == seen.end()) throw Error(name + ": parent directory " + shown(parent) + " is not in the plan");
   if (parent != "/" && up->second->type != EntryType::directory)
-    throw Error(name + ": parent " + shown(parent) + " is a " + std::string(type_name(up->second->type)) + " in the plan, not a directory");
+    throw Error(name + ": parent " + shown(parent) + " is a " + std::string(to_string(up->second->type)) + " in the plan, not a directory");
   if (e.type == EntryType::symlink && e.link_target.empty()) throw Error(name + ": symlink with an empty target");
   if (e.hardlink_to.empty()) return;
   auto target = seen.find(e.hardlink_to);

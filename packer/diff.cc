@@ -29,37 +29,43 @@ std::string octal(std::uint32_t mode) {
 
 std::vector<FieldChange> compare(const DiffEntry& a, const DiffEntry& b) {
   std::vector<FieldChange> changes;
-  if (a.type != b.type) changes.push_back({"type", a.type, b.type});
-  if (a.size != b.size) changes.push_back({"size", std::to_string(a.size), std::to_string(b.size)});
-  if (a.mode != b.mode) changes.push_back({"mode", octal(a.mode), octal(b.mode)});
-  if (!a.sha256.empty() && !b.sha256.empty() && a.sha256 != b.sha256) changes.push_back({"sha256", a.sha256, b.sha256});
-  if (a.link_target != b.link_target) changes.push_back({"link_target", encode_path(a.link_target), encode_path(b.link_target)});
+  auto change = [&](std::string field, std::string_view from, std::string_view to) {
+    changes.push_back({.field = std::move(field), .a = std::string(from), .b = std::string(to)});
+  };
+  if (a.type != b.type) change("type", to_string(a.type), to_string(b.type));
+  if (a.size != b.size) change("size", std::to_string(a.size), std::to_string(b.size));
+  if (a.mode != b.mode) change("mode", octal(a.mode), octal(b.mode));
+  if (!a.sha256.empty() && !b.sha256.empty() && a.sha256 != b.sha256) change("sha256", a.sha256, b.sha256);
+  if (a.link_target != b.link_target) change("link_target", encode_path(a.link_target), encode_path(b.link_target));
   return changes;
 }
 
 // An empty value (no link target before, no digest) as text.
 std::string shown(const std::string& value) { return value.empty() ? "(none)" : value; }
 
-std::uint64_t content_bytes(const DiffEntry& e) { return e.type == "regular" ? e.size : 0; }
+std::uint64_t content_bytes(const DiffEntry& e) { return e.type == EntryType::regular ? e.size : 0; }
 
 void sort_by_path(std::vector<DiffEntry>& entries) {
   std::sort(entries.begin(), entries.end(), [](const DiffEntry& x, const DiffEntry& y) { return x.path < y.path; });
 }
 
 std::string entry_summary(const DiffEntry& e) {
-  if (e.type == "symlink") return "symlink -> " + encode_path(e.link_target);
-  if (e.type == "directory") return "directory, mode " + octal(e.mode);
+  switch (e.type) {
+    case EntryType::symlink: return "symlink -> " + encode_path(e.link_target);
+    case EntryType::directory: return "directory, mode " + octal(e.mode);
+    case EntryType::regular: break;
+  }
   return "regular, " + std::to_string(e.size) + " bytes, mode " + octal(e.mode);
 }
 
 nlohmann::ordered_json entry_json(const DiffEntry& e) {
   nlohmann::ordered_json j;
   j["path"] = encode_path(e.path);
-  j["type"] = e.type;
+  j["type"] = to_string(e.type);
   j["size"] = e.size;
   j["mode"] = e.mode;
   if (!e.sha256.empty()) j["sha256"] = e.sha256;
-  if (e.type == "symlink") j["link_target"] = encode_path(e.link_target);
+  if (e.type == EntryType::symlink) j["link_target"] = encode_path(e.link_target);
   return j;
 }
 
@@ -75,7 +81,8 @@ nlohmann::ordered_json field_value(const std::string& field, const std::string& 
 
 std::vector<DiffEntry> diff_entries_of(const Manifest& manifest) {
   std::vector<DiffEntry> out;
-  for (const ManifestEntry& e : manifest.entries) out.push_back({e.path, e.type, e.size, e.mode, e.sha256, e.link_target});
+  for (const ManifestEntry& e : manifest.entries)
+    out.push_back({.path = e.path, .type = e.type, .size = e.size, .mode = e.mode, .sha256 = e.sha256, .link_target = e.link_target});
   return out;
 }
 
@@ -85,7 +92,7 @@ std::vector<DiffEntry> diff_entries_of(const BundlePlan& plan, const ContentHash
     if (e.path == "/") continue;  // the bundle's root is not a manifest entry
     DiffEntry d;
     d.path = e.path;
-    d.type = e.type == EntryType::directory ? "directory" : e.type == EntryType::symlink ? "symlink" : "regular";
+    d.type = e.type;
     d.size = e.size;
     d.mode = e.mode & 07777;
     d.link_target = e.link_target;
@@ -110,7 +117,7 @@ BundleDiff diff_entries(std::vector<DiffEntry> a, std::vector<DiffEntry> b) {
     } else {
       std::vector<FieldChange> changes = compare(a[i], b[j]);
       if (changes.empty()) ++diff.unchanged;
-      else diff.changed.push_back({a[i].path, std::move(changes)});
+      else diff.changed.push_back({.path = a[i].path, .changes = std::move(changes)});
       ++i, ++j;
     }
   }

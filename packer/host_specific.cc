@@ -145,14 +145,29 @@ std::vector<PathBytes> environment_homes() {
   return {path};
 }
 
-std::string host_specific_kind(std::string_view path, const std::vector<PathBytes>& homes) {
+namespace {
+
+// What host_specific_kind found, and whether it is a home directory's file
+// (which the project's own files are not, wherever the project lies).
+struct HostKind {
+  std::string why;
+  bool in_home = false;
+};
+
+HostKind classify_host_file(std::string_view path, const std::vector<PathBytes>& homes) {
   for (const NamedFile& f : kHostFiles)
-    if (path == f.path) return std::string(f.why);
+    if (path == f.path) return {.why = std::string(f.why)};
   for (std::string_view dir : kLocalCaDirectories)
-    if (path.starts_with(dir)) return "CA certificate installed locally on this host";
+    if (path.starts_with(dir)) return {.why = "CA certificate installed locally on this host"};
   if (std::string_view home = home_of(path, homes); !home.empty())
-    return "file in a home directory (" + encode_path(home) + ")";
-  return "";
+    return {.why = "file in a home directory (" + encode_path(home) + ")", .in_home = true};
+  return {};
+}
+
+}  // namespace
+
+std::string host_specific_kind(std::string_view path, const std::vector<PathBytes>& homes) {
+  return classify_host_file(path, homes).why;
 }
 
 std::string exclude_line_for(std::string_view path) {
@@ -172,10 +187,10 @@ std::vector<HostSpecificFinding> find_host_specific(const BundlePlan& plan, cons
   std::vector<HostSpecificFinding> findings;
   for (const PlanEntry& e : plan.entries) {
     if (e.type == EntryType::directory || acknowledged(e, allowed)) continue;
-    std::string why = host_specific_kind(e.path, options.homes);
-    if (why.starts_with("file in a home directory") && in_project(e.path, plan, options.homes)) why.clear();
+    HostKind kind = classify_host_file(e.path, options.homes);
+    std::string why = kind.in_home && in_project(e.path, plan, options.homes) ? "" : std::move(kind.why);
     if (why.empty()) why = pth_kind(e, options);
-    if (!why.empty()) findings.push_back({e.path, std::move(why), exclude_line_for(e.path)});
+    if (!why.empty()) findings.push_back({.path = e.path, .why = std::move(why), .exclude_line = exclude_line_for(e.path)});
   }
   return findings;
 }

@@ -66,11 +66,21 @@ std::string read_archive_manifest(const std::string& path) {
   throw Error(path + ": not a tracepack bundle: no " + std::string(kMember));
 }
 
+/// The entry's "type"; an entry without one is a regular file.
+EntryType entry_type_of(const JsonField& j) {
+  std::optional<JsonField> field = j.find("type");
+  if (!field) return EntryType::regular;
+  std::string name = field->string();
+  std::optional<EntryType> type = parse_entry_type(name);
+  if (!type) field->fail("unknown entry type '" + name + "' (expected regular, directory or symlink)");
+  return *type;
+}
+
 ManifestEntry parse_entry(const JsonField& j) {
   ManifestEntry e;
   e.path = j.get_or("path", PathBytes(), &JsonField::path_bytes);
   if (!e.path.starts_with('/')) j.at("path").fail("not an absolute path: '" + encode_path(e.path) + "'");
-  e.type = j.get_or("type", std::string(), &JsonField::string);
+  e.type = entry_type_of(j);
   e.size = j.get_or("size", std::uint64_t{0}, &JsonField::unsigned_integer);
   e.mode = static_cast<std::uint32_t>(j.get_or("mode", std::uint64_t{0}, &JsonField::unsigned_integer) & 07777);
   e.sha256 = j.get_or("sha256", std::string(), &JsonField::string);
@@ -85,8 +95,10 @@ void parse_exclusions(const JsonField& doc, Manifest& m) {
   std::optional<JsonField> excluded = doc.find("excluded");
   if (!excluded) return;
   m.has_exclusions = true;
+  // The manifest keeps each reason's sentence: read back into its cause here, once.
   for (const JsonField& x : excluded->elements())
-    m.excluded.push_back({x.get_or("path", PathBytes(), &JsonField::path_bytes), x.get_or("reason", std::string(), &JsonField::string)});
+    m.excluded.push_back({.path = x.get_or("path", PathBytes(), &JsonField::path_bytes),
+                          .reason = parse_exclusion(x.get_or("reason", std::string(), &JsonField::string))});
 }
 
 /// The signature: anything but "format": "tracepack-manifest" is another document.

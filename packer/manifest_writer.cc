@@ -26,19 +26,10 @@ nlohmann::ordered_json tests_of(const PlanEntry& e) {
 
 }  // namespace
 
-std::string_view type_name(EntryType type) {
-  switch (type) {
-    case EntryType::regular: return "regular";
-    case EntryType::directory: return "directory";
-    case EntryType::symlink: return "symlink";
-  }
-  return "regular";
-}
-
 void ManifestWriter::add(const PlanEntry& e, const Digest* digest) {
   nlohmann::ordered_json j;
   j["path"] = encode_path(e.path);
-  j["type"] = type_name(e.type);
+  j["type"] = to_string(e.type);
   j["size"] = digest ? digest->size : 0;
   j["mode"] = e.mode & 07777;
   if (digest) j["sha256"] = digest->sha256;
@@ -63,7 +54,7 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
   // two builds of the same application must give the same bundle.
   nlohmann::ordered_json excluded = nlohmann::ordered_json::array();
   for (const PlanExclusion& x : plan.excluded)
-    if (pseudo_root(x.path).empty() && scratch_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", x.reason}});
+    if (pseudo_root(x.path).empty() && scratch_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   // Reason texts are for people and may hold stray bytes: replace, never throw.

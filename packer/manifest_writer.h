@@ -21,9 +21,6 @@ struct Digest {
   std::uint64_t size = 0;
 };
 
-/// "regular", "directory" or "symlink".
-std::string_view type_name(EntryType type);
-
 /// Collects the manifest's entries in the order they are written, then
 /// renders the document.
 class ManifestWriter {

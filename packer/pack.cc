@@ -91,12 +91,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
 
 std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan) {
   std::map<std::string, std::size_t> counts;
-  for (const PlanExclusion& x : plan.excluded) {
-    std::size_t end = x.reason.find_first_of(":(");
-    std::string key = x.reason.substr(0, end);
-    while (!key.empty() && key.back() == ' ') key.pop_back();
-    ++counts[key];
-  }
+  for (const PlanExclusion& x : plan.excluded) ++counts[exclusion_group(x.reason)];
   return {counts.begin(), counts.end()};
 }
 

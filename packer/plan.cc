@@ -51,6 +51,16 @@ namespace tracepack {
 namespace {
 
 constexpr std::size_t kMaxReasons = 8;
+// The first words of each kind of PlanReason::detail line: make_plan writes
+// them, reason_source reads them back.
+constexpr std::string_view kTracedHead = "test '";
+constexpr std::string_view kWorkingDirectoryHead = "working directory of test '";
+constexpr std::string_view kIncludedByRuleHead = "included by rule '";
+constexpr std::string_view kIncludedByElfHead = "included by elf: ";
+constexpr std::string_view kNeededBy = " needed by ";
+constexpr std::string_view kParentHead = "directory above ";
+constexpr std::string_view kTargetHead = "target of symlink ";
+constexpr std::string_view kOnTheWayHead = "on the way to the target of symlink ";
 // Besides the kernel's pseudo file systems (kKernelPseudoRoots), /run: the
 // running system's state, real files but never the application's.
 constexpr std::string_view kRunRoots[] = {"/run"};
@@ -80,9 +90,19 @@ bool writes_first(const FileAccess& a) {
     case AccessKind::link:
     case AccessKind::rename:
       return true;
-    default:
+    case AccessKind::read:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::chdir:
+    case AccessKind::remove:
+    case AccessKind::attr:
+    case AccessKind::watch:
+    case AccessKind::other:
       return false;
   }
+  return false;
 }
 
 bool needs_file(const FileAccess& a) {
@@ -95,9 +115,18 @@ bool needs_file(const FileAccess& a) {
     case AccessKind::chdir:
     case AccessKind::watch:
       return true;
-    default:
+    case AccessKind::write:
+    case AccessKind::create:
+    case AccessKind::mkdir:
+    case AccessKind::remove:
+    case AccessKind::rename:
+    case AccessKind::link:
+    case AccessKind::symlink:
+    case AccessKind::attr:
+    case AccessKind::other:
       return false;
   }
+  return false;
 }
 
 // Whether an include: glob's walk enters the directory `dir`: never a pseudo
@@ -133,10 +162,10 @@ class Planner {
   void propose(const PathBytes& path, PlanReason reason, bool forced);
   bool refuse_kernel_file(const PathBytes& path);
   bool refuse_special(const PathBytes& path, const IncludeRule& rule);
-  std::optional<std::string> closure_refusal(const PathBytes& path, const PathBytes& link);
-  void note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const std::string& reason);
-  void exclude(const PathBytes& path, std::string reason);
-  std::optional<std::string> excluded_by_rule(const PathBytes& path) const;
+  std::optional<ExclusionReason> closure_refusal(const PathBytes& path, const PathBytes& link);
+  void note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const ExclusionReason& reason);
+  void exclude(const PathBytes& path, ExclusionReason reason);
+  std::optional<ExclusionReason> excluded_by_rule(const PathBytes& path) const;
   void add_include_globs();
   void add_closures();
   void expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written);
@@ -152,7 +181,7 @@ class Planner {
   const PlanInputs& in_;
   const FileSystemView& fs_;
   std::map<PathBytes, Candidate> candidates_;
-  std::map<PathBytes, std::string> excluded_;
+  std::map<PathBytes, ExclusionReason> excluded_;
   std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
   std::map<PathBytes, std::string> output_dirs_;  // made (mkdir) or renamed into place by the run -> test
   std::set<PathBytes> project_dirs_;  ///< physical, each under a scratch root (the rest need no exception)
@@ -196,7 +225,7 @@ PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const
     if (!p->execs.empty()) program = p->execs.back().path.substr(p->execs.back().path.rfind('/') + 1);
   }
   // No pid in the text: it differs between runs, and reproducible bundles carry these lines.
-  r.detail = "test '" + r.test + "'" + (program.empty() ? "" : ", " + program) + ", " + r.syscall +
+  r.detail = std::string(kTracedHead) + r.test + "'" + (program.empty() ? "" : ", " + program) + ", " + r.syscall +
              (a.origin == AccessOrigin::syscall ? "" : " (" + std::string(to_string(a.origin)) + ")");
   return r;
 }
@@ -239,16 +268,21 @@ bool Planner::in_project(const PathBytes& path) const {
   return std::any_of(project_dirs_.begin(), project_dirs_.end(), [&](const PathBytes& dir) { return under(path, dir); });
 }
 
-void Planner::exclude(const PathBytes& path, std::string reason) { excluded_.emplace(path, std::move(reason)); }
+void Planner::exclude(const PathBytes& path, ExclusionReason reason) { excluded_.emplace(path, std::move(reason)); }
 
-std::optional<std::string> Planner::excluded_by_rule(const PathBytes& path) const {
+std::optional<ExclusionReason> Planner::excluded_by_rule(const PathBytes& path) const {
   for (const ExcludeRule& rule : in_.spec.exclude)
-    if (glob_match(rule.pattern, path)) return "excluded by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
+    if (glob_match(rule.pattern, path))
+      return ExclusionReason{.cause = ExclusionCause::excluded_by_rule, .subject = rule.pattern, .detail = location(rule.where)};
   return std::nullopt;
 }
 
-std::string kernel_reason(std::string_view root) {
-  return std::string(root) + ": kernel pseudo file system, never packed (the kernel provides it where the bundle runs)";
+ExclusionReason kernel_reason(std::string_view root) {
+  return {.cause = ExclusionCause::kernel_file_system, .subject = std::string(root)};
+}
+
+ExclusionReason special_reason(FileType type) {
+  return {.cause = ExclusionCause::special_file, .subject = std::string(to_string(type))};
 }
 
 // True (and the path excluded) when it lies in a kernel pseudo file system.
@@ -263,18 +297,17 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   if (path.empty() || path == "/") return;
   if (forced && refuse_kernel_file(path)) return;
   if (!forced) {
-    if (std::string_view root = pseudo_root(path); !root.empty()) {
-      return exclude(path, std::string(root) + ": not packed (pseudo or temporary file system)");
-    }
+    if (std::string_view root = pseudo_root(path); !root.empty())
+      return exclude(path, {.cause = ExclusionCause::pseudo_file_system, .subject = std::string(root)});
     if (std::string_view root = scratch_root(path); !root.empty() && !in_project(path))
-      return exclude(path, std::string(root) + ": temporary files, left out by default (an include: rule packs them)");
+      return exclude(path, {.cause = ExclusionCause::scratch, .subject = std::string(root)});
     if (auto it = outputs_.find(path); it != outputs_.end())
-      return exclude(path, "output of the run: created or written first by test '" + it->second + "'");
+      return exclude(path, {.cause = ExclusionCause::output_of_run, .subject = it->second});
     // Below a directory the run made or renamed into place, everything is
     // the run's, under whatever name it was written.
     for (PathBytes dir(parent_of(path)); dir.size() > 1; dir = PathBytes(parent_of(dir)))
       if (auto it = output_dirs_.find(dir); it != output_dirs_.end())
-        return exclude(path, "output of the run: in " + dir + ", which test '" + it->second + "' made or renamed into place");
+        return exclude(path, {.cause = ExclusionCause::in_output_directory, .subject = it->second, .detail = dir});
     if (auto rule = excluded_by_rule(path)) return exclude(path, *rule);
   }
   Candidate& c = candidates_[path];
@@ -310,7 +343,7 @@ std::vector<PlanReason> stable_reasons(std::vector<PlanReason> reasons) {
 void Planner::add_working_directories(const Trace& trace) {
   auto add = [&](const PathBytes& dir, const std::string& test) {
     if (!dir.starts_with('/')) return;
-    PlanReason r{PlanReason::Source::traced, "working directory of test '" + test + "'", test, 0, 0, {}, {}};
+    PlanReason r{.source = PlanReason::Source::traced, .detail = std::string(kWorkingDirectoryHead) + test + "'", .test = test};
     propose(resolve(dir).path, std::move(r), false);
   };
   add(trace.run.cwd, trace.run.label);
@@ -322,7 +355,8 @@ void Planner::add_traced(const Trace& trace) {
   add_working_directories(trace);
   for (const FileAccess& a : trace.accesses) {
     if (a.error != 0) {
-      if (!a.resolved.empty()) exclude(a.resolved, "lookup failed in test '" + test_of(trace, a.process) + "': " + std::strerror(a.error));
+      if (!a.resolved.empty())
+        exclude(a.resolved, {.cause = ExclusionCause::lookup_failed, .subject = test_of(trace, a.process), .detail = std::strerror(a.error)});
       continue;
     }
     if (!needs_file(a)) continue;
@@ -330,7 +364,7 @@ void Planner::add_traced(const Trace& trace) {
     for (const Symlink& link : a.links) propose(link.path, reason, false);
     if (a.type == FileType::fifo || a.type == FileType::socket || a.type == FileType::char_device ||
         a.type == FileType::block_device) {
-      exclude(a.resolved, std::string(to_string(a.type)) + ": special files are never packed");
+      exclude(a.resolved, special_reason(a.type));
       continue;
     }
     propose(a.resolved, std::move(reason), false);
@@ -345,7 +379,7 @@ bool Planner::refuse_special(const PathBytes& path, const IncludeRule& rule) {
       info->file_type == FileType::symlink)
     return false;
   std::string type(to_string(info->file_type));
-  exclude(path, type + ": special files are never packed");
+  exclude(path, special_reason(info->file_type));
   warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches " + encode_path(path) + ", a " + type +
                       ": left out (special files are never packed)");
   return true;
@@ -363,7 +397,7 @@ void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const P
       PlanReason r;
       r.source = PlanReason::Source::rule;
       r.rule = rule.pattern + " (" + location(rule.where) + ")";
-      r.detail = "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")";
+      r.detail = std::string(kIncludedByRuleHead) + rule.pattern + "' (" + location(rule.where) + ")";
       propose(path, r, true);
     }
     if (info->type == EntryType::directory && walks_into(rule, path)) expand_glob(rule, path, as_written);
@@ -396,7 +430,9 @@ void Planner::add_include_globs() {
       continue;
     }
     std::size_t before = candidates_.size();
-    PlanReason r{PlanReason::Source::rule, "included by rule '" + rule.pattern + "' (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
+    PlanReason r{.source = PlanReason::Source::rule,
+                 .detail = std::string(kIncludedByRuleHead) + rule.pattern + "' (" + location(rule.where) + ")",
+                 .rule = rule.pattern};
     if (glob_match(rule.pattern, start) && !refuse_special(physical.path, rule)) propose(physical.path, r, true);
     if (info->type == EntryType::directory) expand_glob(rule, physical.path, start);
     if (candidates_.size() != before)
@@ -412,10 +448,14 @@ void Planner::add_closures() {
     if (rule.kind != IncludeRule::Kind::elf) continue;
     if (next >= in_.closures.size()) throw Error("plan: no ELF closure computed for " + location(rule.where));
     const ElfClosure& closure = in_.closures[next++];
-    PlanReason root{PlanReason::Source::rule, "included by elf: " + rule.pattern + " (" + location(rule.where) + ")", {}, 0, 0, {}, rule.pattern};
+    PlanReason root{.source = PlanReason::Source::rule,
+                    .detail = std::string(kIncludedByElfHead) + rule.pattern + " (" + location(rule.where) + ")",
+                    .rule = rule.pattern};
     for (const PathBytes& file : closure.roots) propose(file, root, true);
     for (const ElfDependency& dep : closure.dependencies) {
-      PlanReason r{PlanReason::Source::elf, dep.needed + " needed by " + dep.needed_by + " (" + dep.found_via + ")", {}, 0, 0, {}, rule.pattern};
+      PlanReason r{.source = PlanReason::Source::elf,
+                   .detail = dep.needed + std::string(kNeededBy) + dep.needed_by + " (" + dep.found_via + ")",
+                   .rule = rule.pattern};
       for (const Symlink& link : dep.links) propose(link.path, r, true);
       propose(dep.resolved, r, true);
     }
@@ -439,13 +479,17 @@ Planner::Physical Planner::resolve(const PathBytes& path) const {
 // candidate stays out, or nullopt. An exclude: glob beats it, as it beats a
 // traced file: the target is there because a traced or included link points
 // at it, not because a rule asked for it. The exclusion records the link.
-std::optional<std::string> Planner::closure_refusal(const PathBytes& path, const PathBytes& link) {
+std::optional<ExclusionReason> Planner::closure_refusal(const PathBytes& path, const PathBytes& link) {
   if (std::string_view root = kernel_pseudo_root(path); !root.empty()) {
     exclude(path, kernel_reason(root));
     return kernel_reason(root);
   }
-  std::optional<std::string> rule = excluded_by_rule(path);
-  if (rule) exclude(path, *rule + ", although symlink " + encode_path(link) + " points to it");
+  std::optional<ExclusionReason> rule = excluded_by_rule(path);
+  if (rule) {
+    ExclusionReason via_link = *rule;
+    via_link.symlink = link;
+    exclude(path, std::move(via_link));
+  }
   return rule;
 }
 
@@ -456,14 +500,14 @@ void Planner::close_tree() {
   auto add = [&](const PathBytes& path, PlanReason::Source source, const std::string& detail) {
     if (path == "/" || candidates_.contains(path)) return;
     Candidate& c = candidates_[path];
-    c.reasons.push_back({source, detail, {}, 0, 0, {}, {}});
+    c.reasons.push_back({.source = source, .detail = detail});
     c.forced = true;
     todo.push_back(path);
   };
   while (!todo.empty()) {
     PathBytes path = std::move(todo.back());
     todo.pop_back();
-    add(PathBytes(parent_of(path)), PlanReason::Source::parent, "directory above " + path);
+    add(PathBytes(parent_of(path)), PlanReason::Source::parent, std::string(kParentHead) + path);
     const std::optional<FileInfo>& info = this->info(path);
     if (!info || info->type != EntryType::symlink) continue;
     PathBytes target = info->link_target.starts_with('/') ? info->link_target : PathBytes(parent_of(path)) + "/" + info->link_target;
@@ -472,21 +516,21 @@ void Planner::close_tree() {
     if (!resolved.path.empty()) steps.push_back(resolved.path);
     for (const PathBytes& step : steps) {
       if (candidates_.contains(step)) continue;
-      if (std::optional<std::string> refusal = closure_refusal(step, path)) {
+      if (std::optional<ExclusionReason> refusal = closure_refusal(step, path)) {
         // A link into /proc resolves where the bundle runs: the kernel provides it.
         if (kernel_pseudo_root(step).empty()) note_dangling(path, info->link_target, step, *refusal);
         break;
       }
       bool last = !resolved.path.empty() && &step == &steps.back();
-      add(step, PlanReason::Source::link_target, (last ? "target of symlink " : "on the way to the target of symlink ") + path);
+      add(step, PlanReason::Source::link_target, std::string(last ? kTargetHead : kOnTheWayHead) + path);
     }
   }
 }
 
-void Planner::note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const std::string& reason) {
-  dangling_.push_back({link, contents, blocked, reason});
+void Planner::note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const ExclusionReason& reason) {
+  dangling_.push_back({.link = link, .contents = contents, .blocked = blocked, .reason = reason});
   warnings_.push_back("symlink " + encode_path(link) + " -> " + encode_path(contents) + " dangles in the bundle: " +
-                      encode_path(blocked) + " is left out: " + reason);
+                      encode_path(blocked) + " is left out: " + render_exclusion(reason));
 }
 
 void Planner::fill_metadata(BundlePlan& plan) {
@@ -500,7 +544,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     }
     if (info->file_type != FileType::regular && info->file_type != FileType::directory &&
         info->file_type != FileType::symlink) {
-      plan.excluded.push_back({path, std::string(to_string(info->file_type)) + ": special files are never packed"});
+      plan.excluded.push_back({.path = path, .reason = special_reason(info->file_type)});
       continue;
     }
     PlanEntry e;
@@ -613,11 +657,157 @@ std::string_view pseudo_root(std::string_view path) {
 std::vector<std::string> dangling_notes(const BundlePlan& plan, const PathBytes& link) {
   std::vector<std::string> notes;
   for (const DanglingLink& d : plan.dangling_links)
-    if (d.link == link) notes.push_back("dangles in the bundle: " + encode_path(d.blocked) + " is left out: " + d.reason);
+    if (d.link == link) notes.push_back("dangles in the bundle: " + encode_path(d.blocked) + " is left out: " + render_exclusion(d.reason));
   return notes;
 }
 
 std::string_view scratch_root(std::string_view path) { return root_containing(path, kScratchRoots); }
+
+std::optional<PlanReason::Source> reason_source(std::string_view line) {
+  if (line.starts_with(kTracedHead) || line.starts_with(kWorkingDirectoryHead)) return PlanReason::Source::traced;
+  if (line.starts_with(kIncludedByRuleHead) || line.starts_with(kIncludedByElfHead)) return PlanReason::Source::rule;
+  if (line.starts_with(kParentHead)) return PlanReason::Source::parent;
+  if (line.starts_with(kTargetHead) || line.starts_with(kOnTheWayHead)) return PlanReason::Source::link_target;
+  if (line.find(kNeededBy) != std::string_view::npos) return PlanReason::Source::elf;
+  return std::nullopt;
+}
+
+std::string_view to_string(EntryType type) {
+  switch (type) {
+    case EntryType::regular: return "regular";
+    case EntryType::directory: return "directory";
+    case EntryType::symlink: return "symlink";
+  }
+  return "regular";
+}
+
+std::optional<EntryType> parse_entry_type(std::string_view name) {
+  for (EntryType type : {EntryType::regular, EntryType::directory, EntryType::symlink})
+    if (name == to_string(type)) return type;
+  return std::nullopt;
+}
+
+// The words of each cause's sentence around its facts. render_exclusion and
+// parse_exclusion share them, so that the two cannot drift apart.
+constexpr std::string_view kLookupFailedHead = "lookup failed in test '";
+constexpr std::string_view kLookupFailedMiddle = "': ";
+constexpr std::string_view kKernelTail = ": kernel pseudo file system, never packed (the kernel provides it where the bundle runs)";
+constexpr std::string_view kPseudoTail = ": not packed (pseudo or temporary file system)";
+constexpr std::string_view kScratchTail = ": temporary files, left out by default (an include: rule packs them)";
+constexpr std::string_view kOutputHead = "output of the run: created or written first by test '";
+constexpr std::string_view kOutputDirHead = "output of the run: in ";
+constexpr std::string_view kOutputDirMiddle = ", which test '";
+constexpr std::string_view kOutputDirTail = "' made or renamed into place";
+constexpr std::string_view kRuleHead = "excluded by rule '";
+constexpr std::string_view kRuleMiddle = "' (";
+constexpr std::string_view kLinkHead = "), although symlink ";
+constexpr std::string_view kLinkTail = " points to it";
+constexpr std::string_view kSpecialTail = ": special files are never packed";
+
+std::string render_exclusion(const ExclusionReason& r) {
+  std::string out;
+  switch (r.cause) {
+    case ExclusionCause::lookup_failed:
+      return out.append(kLookupFailedHead).append(r.subject).append(kLookupFailedMiddle).append(r.detail);
+    case ExclusionCause::kernel_file_system: return out.append(r.subject).append(kKernelTail);
+    case ExclusionCause::pseudo_file_system: return out.append(r.subject).append(kPseudoTail);
+    case ExclusionCause::scratch: return out.append(r.subject).append(kScratchTail);
+    case ExclusionCause::output_of_run: return out.append(kOutputHead).append(r.subject).append("'");
+    case ExclusionCause::in_output_directory:
+      return out.append(kOutputDirHead).append(r.detail).append(kOutputDirMiddle).append(r.subject).append(kOutputDirTail);
+    case ExclusionCause::excluded_by_rule:
+      out.append(kRuleHead).append(r.subject).append(kRuleMiddle).append(r.detail);
+      if (r.symlink.empty()) return out.append(")");
+      return out.append(kLinkHead).append(encode_path(r.symlink)).append(kLinkTail);
+    case ExclusionCause::special_file: return out.append(r.subject).append(kSpecialTail);
+    case ExclusionCause::recorded: return r.subject;
+  }
+  return r.subject;
+}
+
+namespace {
+
+// `text` without `head` and `tail` when it has both, else nullopt.
+std::optional<std::string_view> between(std::string_view text, std::string_view head, std::string_view tail) {
+  if (text.size() < head.size() + tail.size() || !text.starts_with(head) || !text.ends_with(tail)) return std::nullopt;
+  return text.substr(head.size(), text.size() - head.size() - tail.size());
+}
+
+std::optional<ExclusionReason> parse_rule_exclusion(std::string_view text) {
+  std::optional<std::string_view> inside = between(text, kRuleHead, "");
+  if (!inside) return std::nullopt;
+  ExclusionReason r{.cause = ExclusionCause::excluded_by_rule};
+  std::size_t link = inside->rfind(kLinkHead);
+  if (inside->ends_with(kLinkTail) && link != std::string_view::npos) {
+    std::string problem;
+    std::string_view shown = inside->substr(link + kLinkHead.size(), inside->size() - link - kLinkHead.size() - kLinkTail.size());
+    std::optional<PathBytes> symlink = decode_path(shown, problem);
+    if (!symlink || symlink->empty()) return std::nullopt;
+    r.symlink = std::move(*symlink);
+    inside = inside->substr(0, link);
+  } else if (inside->ends_with(")")) {
+    inside->remove_suffix(1);
+  } else {
+    return std::nullopt;
+  }
+  std::size_t middle = inside->rfind(kRuleMiddle);
+  if (middle == std::string_view::npos) return std::nullopt;
+  r.subject = inside->substr(0, middle);
+  r.detail = inside->substr(middle + kRuleMiddle.size());
+  return r;
+}
+
+std::optional<ExclusionReason> parse_known_exclusion(std::string_view text) {
+  if (auto inside = between(text, kLookupFailedHead, "")) {
+    std::size_t middle = inside->rfind(kLookupFailedMiddle);
+    if (middle == std::string_view::npos) return std::nullopt;
+    return ExclusionReason{.cause = ExclusionCause::lookup_failed,
+                           .subject = std::string(inside->substr(0, middle)),
+                           .detail = std::string(inside->substr(middle + kLookupFailedMiddle.size()))};
+  }
+  if (auto test = between(text, kOutputHead, "'")) return ExclusionReason{.cause = ExclusionCause::output_of_run, .subject = std::string(*test)};
+  if (auto inside = between(text, kOutputDirHead, kOutputDirTail)) {
+    std::size_t middle = inside->rfind(kOutputDirMiddle);
+    if (middle == std::string_view::npos) return std::nullopt;
+    return ExclusionReason{.cause = ExclusionCause::in_output_directory,
+                           .subject = std::string(inside->substr(middle + kOutputDirMiddle.size())),
+                           .detail = std::string(inside->substr(0, middle))};
+  }
+  if (text.starts_with(kRuleHead)) return parse_rule_exclusion(text);
+  const std::pair<std::string_view, ExclusionCause> tails[] = {
+      {kKernelTail, ExclusionCause::kernel_file_system},
+      {kPseudoTail, ExclusionCause::pseudo_file_system},
+      {kScratchTail, ExclusionCause::scratch},
+      {kSpecialTail, ExclusionCause::special_file},
+  };
+  for (const auto& [tail, cause] : tails)
+    if (auto subject = between(text, "", tail)) return ExclusionReason{.cause = cause, .subject = std::string(*subject)};
+  return std::nullopt;
+}
+
+}  // namespace
+
+ExclusionReason parse_exclusion(std::string_view text) {
+  std::optional<ExclusionReason> known = parse_known_exclusion(text);
+  // Only a reading that gives the same sentence back stands for it.
+  if (known && render_exclusion(*known) == text) return *known;
+  return {.cause = ExclusionCause::recorded, .subject = std::string(text)};
+}
+
+std::string exclusion_group(const ExclusionReason& r) {
+  switch (r.cause) {
+    case ExclusionCause::lookup_failed: return std::string(kLookupFailedHead) + r.subject + "'";
+    case ExclusionCause::kernel_file_system:
+    case ExclusionCause::pseudo_file_system:
+    case ExclusionCause::scratch:
+    case ExclusionCause::special_file:
+    case ExclusionCause::recorded: return r.subject;
+    case ExclusionCause::output_of_run:
+    case ExclusionCause::in_output_directory: return "output of the run";
+    case ExclusionCause::excluded_by_rule: return std::string(kRuleHead) + r.subject + "'";
+  }
+  return r.subject;
+}
 
 std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& path) {
   std::vector<std::string> lines;
@@ -631,7 +821,7 @@ std::vector<std::string> explain_path(const BundlePlan& plan, const PathBytes& p
   for (const PlanExclusion& x : plan.excluded) {
     if (x.path != path) continue;
     lines.push_back(encode_path(path) + ": not in the bundle");
-    lines.push_back("  " + x.reason);
+    lines.push_back("  " + render_exclusion(x.reason));
     return lines;
   }
   lines.push_back(encode_path(path) + ": not in the bundle: no trace used it and no include rule matches it");

@@ -35,13 +35,12 @@ namespace tracepack {
 namespace {
 
 constexpr std::size_t kLargestDirectories = 10;
-constexpr std::string_view kLookupFailed = "lookup failed";
 
 std::string_view type_name(EntryType type) {
   switch (type) {
     case EntryType::regular: return "regular file";
-    case EntryType::directory: return "directory";
-    case EntryType::symlink: return "symlink";
+    case EntryType::directory:
+    case EntryType::symlink: return to_string(type);
   }
   return "regular file";
 }
@@ -57,17 +56,26 @@ std::vector<std::string> tests_of(const PlanEntry& e) {
 }
 
 ReportFile file_of(const PlanEntry& e) {
-  ReportFile f{e.path, e.type, e.size, e.mode & 07777, e.link_target, e.hardlink_to, {}, tests_of(e)};
+  ReportFile f{.path = e.path,
+               .type = e.type,
+               .size = e.size,
+               .mode = e.mode & 07777,
+               .link_target = e.link_target,
+               .hardlink_to = e.hardlink_to,
+               .tests = tests_of(e)};
   for (const PlanReason& r : e.reasons) f.reasons.push_back(r.detail);
   return f;
 }
 
-EntryType entry_type(const std::string& type) {
-  return type == "directory" ? EntryType::directory : type == "symlink" ? EntryType::symlink : EntryType::regular;
-}
-
 ReportFile file_of(const ManifestEntry& e) {
-  return {e.path, entry_type(e.type), e.size, e.mode, e.link_target, e.hardlink_to, e.reasons, e.tests};
+  return {.path = e.path,
+          .type = e.type,
+          .size = e.size,
+          .mode = e.mode,
+          .link_target = e.link_target,
+          .hardlink_to = e.hardlink_to,
+          .reasons = e.reasons,
+          .tests = e.tests};
 }
 
 /// The bytes each hard-link group holds in the bundle, by the path of the
@@ -90,8 +98,8 @@ std::unordered_map<PathBytes, std::uint64_t> stored_sizes(const BundleContents& 
 std::string disagreement(const ManifestEntry& m, const BundleEntry* held, std::uint64_t stored) {
   std::string path = "bundle: " + encode_path(m.path) + ": ";
   if (held == nullptr) return path + "in the manifest but not in the bundle";
-  if (held->type != entry_type(m.type))
-    return path + "a " + std::string(type_name(held->type)) + " in the bundle, a " + std::string(type_name(entry_type(m.type))) +
+  if (held->type != m.type)
+    return path + "a " + std::string(type_name(held->type)) + " in the bundle, a " + std::string(type_name(m.type)) +
            " in the manifest";
   if (held->type == EntryType::regular && m.hardlink_to.empty() && stored != m.size)
     return path + std::to_string(stored) + " bytes in the bundle, " + std::to_string(m.size) + " in the manifest";
@@ -187,9 +195,9 @@ std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, cons
 void split_exclusions(BundleReport& r) {
   BundlePlan plan;
   plan.excluded = r.excluded;
-  for (const auto& [reason, count] : count_exclusions(plan)) r.excluded_by_reason.push_back({reason, count});
+  for (const auto& [reason, count] : count_exclusions(plan)) r.excluded_by_reason.push_back({.reason = reason, .count = count});
   for (const PlanExclusion& x : r.excluded)
-    if (x.reason.starts_with(kLookupFailed)) r.failed_lookups.push_back(x);
+    if (x.reason.cause == ExclusionCause::lookup_failed) r.failed_lookups.push_back(x);
 }
 
 void derive(BundleReport& r, const ReportOptions& options) {
@@ -209,8 +217,16 @@ void derive(BundleReport& r, const ReportOptions& options) {
 std::string test_name(const Trace& trace, const Process& p) { return p.test.empty() ? trace.run.label : p.test; }
 
 ReportProcess process_of(const Trace& trace, const Process& p) {
-  ReportProcess out{p.id, p.parent, p.pid, test_name(trace, p), p.start, p.end, {}, p.exited, p.exit_code, p.signal};
-  for (const Exec& e : p.execs) out.execs.push_back({e.time, e.path, e.argv});
+  ReportProcess out{.id = p.id,
+                    .parent = p.parent,
+                    .pid = p.pid,
+                    .test = test_name(trace, p),
+                    .start = p.start,
+                    .end = p.end,
+                    .exited = p.exited,
+                    .exit_code = p.exit_code,
+                    .signal = p.signal};
+  for (const Exec& e : p.execs) out.execs.push_back({.time = e.time, .path = e.path, .argv = e.argv});
   return out;
 }
 
@@ -315,20 +331,20 @@ std::vector<std::string> dist_info_directories(const PathBytes& dir) {
 }
 
 // The manifest keeps each entry's reason lines, not their sources: a line
-// naming an include rule stands for the acknowledgement a plan would see.
+// naming an include rule (reason_source) stands for the acknowledgement a
+// plan would see.
 std::vector<HostSpecificFinding> host_specific_of(const Manifest& manifest, const ReportOptions& options) {
   BundlePlan plan;
   for (const ManifestEntry& e : manifest.entries) {
     PlanEntry p;
     p.path = e.path;
-    p.type = entry_type(e.type);
+    p.type = e.type;
     p.size = e.size;
     for (const std::string& line : e.reasons)
-      if (line.starts_with("included by rule ") || line.starts_with("included by elf: "))
-        p.reasons.push_back({PlanReason::Source::rule, line, {}, 0, 0, {}, {}});
+      if (reason_source(line) == PlanReason::Source::rule) p.reasons.push_back({.source = PlanReason::Source::rule, .detail = line});
     plan.entries.push_back(std::move(p));
   }
-  HostSpecificOptions host{{}, options.dpkg_admin_dir, options.python_root};
+  HostSpecificOptions host{.homes = {}, .dpkg_admin_dir = options.dpkg_admin_dir, .root = options.python_root};
   return find_host_specific(plan, {}, host);
 }
 

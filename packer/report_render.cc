@@ -27,15 +27,6 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kTextListLimit = 20;
 
-std::string_view type_name(EntryType type) {
-  switch (type) {
-    case EntryType::regular: return "regular";
-    case EntryType::directory: return "directory";
-    case EntryType::symlink: return "symlink";
-  }
-  return "regular";
-}
-
 template <typename T>
 Json optional_json(const std::optional<T>& value) {
   return value ? Json(*value) : Json(nullptr);
@@ -87,7 +78,7 @@ Json distributions_json(const std::vector<DistributionUsage>& distributions) {
 
 Json exclusions_json(const std::vector<PlanExclusion>& exclusions) {
   Json out = Json::array();
-  for (const PlanExclusion& x : exclusions) out.push_back({{"path", encode_path(x.path)}, {"reason", x.reason}});
+  for (const PlanExclusion& x : exclusions) out.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
   return out;
 }
 
@@ -119,7 +110,7 @@ Json processes_json(const std::vector<ReportProcess>& processes) {
 }
 
 Json file_json(const ReportFile& f) {
-  Json j = {{"path", encode_path(f.path)}, {"type", type_name(f.type)}, {"size", f.size}, {"mode", f.mode}};
+  Json j = {{"path", encode_path(f.path)}, {"type", to_string(f.type)}, {"size", f.size}, {"mode", f.mode}};
   if (f.type == EntryType::symlink) j["link_target"] = encode_path(f.link_target);
   if (!f.hardlink_to.empty()) j["hardlink_to"] = encode_path(f.hardlink_to);
   j["reasons"] = f.reasons;
@@ -249,12 +240,6 @@ void text_list(TextWriter& w, const std::vector<std::string>& lines) {
   if (lines.size() > kTextListLimit) w.dim(format("... and %zu more (see --format json)", lines.size() - kTextListLimit));
 }
 
-/// "lookup failed in test 'x': No such file or directory" -> "No such file or directory".
-std::string lookup_error(const std::string& reason) {
-  std::size_t at = reason.rfind("': ");
-  return at == std::string::npos ? reason : reason.substr(at + 3);
-}
-
 void text_exclusions(TextWriter& w, const BundleReport& r) {
   w.heading(format("Excluded paths by reason (%" PRIu64 ")", r.totals.excluded));
   if (r.excluded_by_reason.empty()) w.dim("none");
@@ -262,7 +247,7 @@ void text_exclusions(TextWriter& w, const BundleReport& r) {
   w.heading(format("Failed lookups (%" PRIu64 ")", r.totals.failed_lookups));
   if (r.failed_lookups.empty()) w.dim("none");
   std::vector<std::string> lines;
-  for (const PlanExclusion& x : r.failed_lookups) lines.push_back(encode_path(x.path) + "  (" + lookup_error(x.reason) + ")");
+  for (const PlanExclusion& x : r.failed_lookups) lines.push_back(encode_path(x.path) + "  (" + x.reason.detail + ")");
   text_list(w, lines);
   w.heading(format("Warnings (%" PRIu64 ")", r.totals.warnings));
   if (r.warnings.empty()) w.dim("none");

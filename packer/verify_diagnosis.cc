@@ -38,9 +38,12 @@ const PathBytes& created_path(const FileAccess& a) {
       return a.resolved;
     case AccessKind::symlink: case AccessKind::link: case AccessKind::rename:
       return a.resolved2;
-    default:
+    case AccessKind::read: case AccessKind::exec: case AccessKind::stat: case AccessKind::readlink:
+    case AccessKind::list: case AccessKind::chdir: case AccessKind::remove: case AccessKind::attr:
+    case AccessKind::watch: case AccessKind::other:
       return none;
   }
+  return none;
 }
 
 // Every path a trace used successfully, and every symlink on the way; not
@@ -140,9 +143,12 @@ bool writes(const FileAccess& a) {
     case AccessKind::write: case AccessKind::create: case AccessKind::mkdir: case AccessKind::remove:
     case AccessKind::rename: case AccessKind::link: case AccessKind::symlink:
       return true;
-    default:
+    case AccessKind::read: case AccessKind::exec: case AccessKind::stat: case AccessKind::readlink:
+    case AccessKind::list: case AccessKind::chdir: case AccessKind::attr: case AccessKind::watch:
+    case AccessKind::other:
       return false;
   }
+  return false;
 }
 
 // Second pass: what the original run of the same test read or executed

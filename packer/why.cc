@@ -36,10 +36,6 @@ std::string entry_text(EntryType type, const PathBytes& link_target, const PathB
   return "regular file";
 }
 
-EntryType entry_type_of(const ManifestEntry& e) {
-  return e.type == "directory" ? EntryType::directory : e.type == "symlink" ? EntryType::symlink : EntryType::regular;
-}
-
 FileType file_type_of(EntryType type) {
   return type == EntryType::directory ? FileType::directory : type == EntryType::symlink ? FileType::symlink : FileType::regular;
 }
@@ -206,7 +202,7 @@ WhyAnswer explain_in_plan(const BundlePlan& plan, const std::vector<Trace>& trac
     for (std::string& note : dangling_notes(plan, e.path)) answer.reasons.push_back(std::move(note));
   }
   for (const PlanExclusion& x : plan.excluded)
-    if (!answer.in_bundle && x.path == path) answer.reasons = {x.reason};
+    if (!answer.in_bundle && x.path == path) answer.reasons = {render_exclusion(x.reason)};
   for (const Trace& trace : traces) add_accesses(trace, path, asked, answer);
   return answer;
 }
@@ -216,19 +212,19 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
   for (const ManifestEntry& e : manifest.entries) entries.emplace(e.path, &e);
   WhyAnswer answer;
   answer.path = asked;
-  PathBytes path = follow_route(asked, entry_lookup(entries, [](const ManifestEntry& e) { return file_type_of(entry_type_of(e)); }),
+  PathBytes path = follow_route(asked, entry_lookup(entries, [](const ManifestEntry& e) { return file_type_of(e.type); }),
                                 answer.route);
   answer.reasons.emplace_back(manifest.has_exclusions ? std::string(kNeverTouched)
                                                       : "not in the manifest (this bundle records no exclusions, so the reason is unknown)");
   for (const ManifestEntry& e : manifest.entries) {
     if (e.path != path) continue;
     answer.in_bundle = true;
-    answer.entry = entry_text(entry_type_of(e), e.link_target, e.hardlink_to);
+    answer.entry = entry_text(e.type, e.link_target, e.hardlink_to);
     answer.reasons = e.reasons;
     answer.tests = e.tests;
   }
   for (const PlanExclusion& x : manifest.excluded)
-    if (!answer.in_bundle && x.path == path) answer.reasons = {x.reason};
+    if (!answer.in_bundle && x.path == path) answer.reasons = {render_exclusion(x.reason)};
   return answer;
 }
 

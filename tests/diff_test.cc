@@ -44,8 +44,8 @@ TEST(Diff, TotalsCountEveryEntryOnce) {
 }
 
 TEST(Diff, UnknownSha256IsNotCompared) {
-  DiffEntry a{"/x", "regular", 3, 0644, "", {}};
-  DiffEntry b{"/x", "regular", 3, 0644, "abc", {}};
+  DiffEntry a{.path = "/x", .type = EntryType::regular, .size = 3, .mode = 0644};
+  DiffEntry b{.path = "/x", .type = EntryType::regular, .size = 3, .mode = 0644, .sha256 = "abc"};
   EXPECT_TRUE(diff_entries({a}, {b}).equal());
   a.sha256 = "def";
   BundleDiff diff = diff_entries({a}, {b});
@@ -95,6 +95,34 @@ TEST(ManifestReader, OtherJsonIsRefused) {
 TEST(ManifestReader, RelativeEntryPathIsRefused) {
   EXPECT_EQ(refusal(R"({"format": "tracepack-manifest", "version": 1, "entries": [{"path": "etc"}]})"),
             "m.json: entries[0].path: not an absolute path: 'etc'");
+}
+
+TEST(ManifestReader, UnknownEntryTypeIsRefusedNamingTheField) {
+  EXPECT_EQ(refusal(R"({"format": "tracepack-manifest", "version": 1, "entries": [{"path": "/a", "type": "regular"},
+                         {"path": "/p", "type": "fifo"}]})"),
+            "m.json: entries[1].type: unknown entry type 'fifo' (expected regular, directory or symlink)");
+}
+
+TEST(ManifestReader, EntryTypesAreRead) {
+  Manifest m = parse_manifest(R"({"format": "tracepack-manifest", "version": 1, "entries": [
+      {"path": "/d", "type": "directory"}, {"path": "/l", "type": "symlink", "link_target": "d"}, {"path": "/f"}]})",
+                              "m.json");
+  ASSERT_EQ(m.entries.size(), 3u);
+  EXPECT_EQ(m.entries[0].type, EntryType::directory);
+  EXPECT_EQ(m.entries[1].type, EntryType::symlink);
+  EXPECT_EQ(m.entries[2].type, EntryType::regular) << "an entry without a type is a regular file, as before";
+}
+
+TEST(ManifestReader, ExclusionSentencesAreReadBackIntoTheirCause) {
+  Manifest m = parse_manifest(R"({"format": "tracepack-manifest", "version": 1, "entries": [], "excluded": [
+      {"path": "/etc/nope", "reason": "lookup failed in test 'greet': No such file or directory"},
+      {"path": "/x", "reason": "left out by hand"}]})",
+                              "m.json");
+  ASSERT_EQ(m.excluded.size(), 2u);
+  EXPECT_EQ(m.excluded[0].reason.cause, ExclusionCause::lookup_failed);
+  EXPECT_EQ(m.excluded[0].reason.detail, "No such file or directory");
+  EXPECT_EQ(m.excluded[1].reason.cause, ExclusionCause::recorded);
+  EXPECT_EQ(render_exclusion(m.excluded[1].reason), "left out by hand");
 }
 
 TEST(ManifestReader, EscapedPathsAreDecoded) {

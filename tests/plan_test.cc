@@ -1,7 +1,9 @@
 // make_plan over hand-made traces and an in-memory file system.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <map>
+#include <set>
 
 #include "plan_tree.h"
 #include "tracepack/error.h"
@@ -62,7 +64,7 @@ const PlanEntry* entry(const BundlePlan& plan, const PathBytes& path) {
 
 std::string exclusion(const BundlePlan& plan, const PathBytes& path) {
   for (const PlanExclusion& x : plan.excluded)
-    if (x.path == path) return x.reason;
+    if (x.path == path) return render_exclusion(x.reason);
   return "";
 }
 
@@ -628,6 +630,116 @@ TEST(PlanEdgeCases, FilesInARenamedOutputDirectoryAreOutputs) {
   EXPECT_EQ(exclusion(plan, "/srv/app/final"), "output of the run: created or written first by test 'unit'");
   EXPECT_EQ(exclusion(plan, "/srv/app/final/report.txt"),
             "output of the run: in /srv/app/final, which test 'unit' made or renamed into place");
+}
+
+// Decisions as data: why a path stays out is a cause and its facts, rendered
+// as a sentence by render_exclusion alone.
+
+struct CauseCase {
+  ExclusionReason reason;
+  std::string text;   // render_exclusion's sentence, byte for byte as before
+  std::string group;  // exclusion_group's key
+};
+
+const CauseCase kEveryCause[] = {
+    {{.cause = ExclusionCause::lookup_failed, .subject = "greet", .detail = "No such file or directory"},
+     "lookup failed in test 'greet': No such file or directory",
+     "lookup failed in test 'greet'"},
+    {{.cause = ExclusionCause::kernel_file_system, .subject = "/proc"},
+     "/proc: kernel pseudo file system, never packed (the kernel provides it where the bundle runs)",
+     "/proc"},
+    {{.cause = ExclusionCause::pseudo_file_system, .subject = "/run"}, "/run: not packed (pseudo or temporary file system)", "/run"},
+    {{.cause = ExclusionCause::scratch, .subject = "/var/tmp"},
+     "/var/tmp: temporary files, left out by default (an include: rule packs them)",
+     "/var/tmp"},
+    {{.cause = ExclusionCause::output_of_run, .subject = "writer"},
+     "output of the run: created or written first by test 'writer'",
+     "output of the run"},
+    {{.cause = ExclusionCause::in_output_directory, .subject = "writer", .detail = "/srv/out"},
+     "output of the run: in /srv/out, which test 'writer' made or renamed into place",
+     "output of the run"},
+    {{.cause = ExclusionCause::excluded_by_rule, .subject = "**/*.pyc", .detail = "tracepack.yaml:9:5"},
+     "excluded by rule '**/*.pyc' (tracepack.yaml:9:5)",
+     "excluded by rule '**/*.pyc'"},
+    {{.cause = ExclusionCause::excluded_by_rule,
+      .subject = "/usr/lib/file/**",
+      .detail = "spec.yaml:9:5",
+      .symlink = "/usr/share/misc/magic\xFF.mgc"},
+     "excluded by rule '/usr/lib/file/**' (spec.yaml:9:5), although symlink /usr/share/misc/magic%FF.mgc points to it",
+     "excluded by rule '/usr/lib/file/**'"},
+    {{.cause = ExclusionCause::special_file, .subject = "fifo"}, "fifo: special files are never packed", "fifo"},
+    {{.cause = ExclusionCause::recorded, .subject = "left out by hand: too big"}, "left out by hand: too big", "left out by hand: too big"},
+};
+
+TEST(ExclusionReason, EachCauseRendersItsSentence) {
+  for (const CauseCase& c : kEveryCause) EXPECT_EQ(render_exclusion(c.reason), c.text);
+}
+
+TEST(ExclusionReason, ASentenceParsesBackIntoItsCauseAndFacts) {
+  for (const CauseCase& c : kEveryCause) EXPECT_EQ(parse_exclusion(c.text), c.reason) << c.text;
+}
+
+TEST(ExclusionReason, EachCauseIsCountedInItsGroup) {
+  for (const CauseCase& c : kEveryCause) EXPECT_EQ(exclusion_group(c.reason), c.group) << c.text;
+}
+
+TEST(ExclusionReason, TextOfAnotherWritingIsKeptAsRecorded) {
+  for (std::string text : {"lookup failed in test 'x'", "excluded by rule '/a' (s.yaml:1:1", "excluded by rule 'x', although symlink %ZZ points to it",
+                           "output of the run", "", ": special files are never packed!"}) {
+    ExclusionReason r = parse_exclusion(text);
+    EXPECT_EQ(r.cause, ExclusionCause::recorded) << text;
+    EXPECT_EQ(render_exclusion(r), text);
+  }
+}
+
+TEST(ExclusionReason, ThePlanRecordsTheCauseAndItsFacts) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/usr/share").dir("/usr/share/doc").file("/usr/share/doc/a.txt");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/share/doc/a.txt").access(AccessKind::read, "/etc/gone", FileType::regular, ENOENT);
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.exclude.push_back({"/usr/share/**", {"spec.yaml", 7, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  ASSERT_EQ(plan.excluded.size(), 2u);
+  EXPECT_EQ(plan.excluded[0].path, "/etc/gone");
+  EXPECT_EQ(plan.excluded[0].reason,
+            (ExclusionReason{.cause = ExclusionCause::lookup_failed, .subject = "unit", .detail = "No such file or directory"}));
+  EXPECT_EQ(plan.excluded[1].reason,
+            (ExclusionReason{.cause = ExclusionCause::excluded_by_rule, .subject = "/usr/share/**", .detail = "spec.yaml:7:5"}));
+}
+
+TEST(ReasonSource, EveryLineThePlanWritesNamesItsSource) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/opt").file("/opt/tool").link("/opt/lib", "/usr/lib/libx.so.1.2");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/usr/bin/app");
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/opt/*", {"spec.yaml", 4, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  std::set<PlanReason::Source> seen;
+  for (const PlanEntry& e : plan.entries)
+    for (const PlanReason& r : e.reasons) {
+      EXPECT_EQ(reason_source(r.detail), r.source) << r.detail;
+      seen.insert(r.source);
+    }
+  EXPECT_EQ(seen.size(), 4u) << "traced, rule, parent and link_target lines";
+  EXPECT_EQ(reason_source("libz.so.1 needed by /usr/bin/app (DT_NEEDED)"), PlanReason::Source::elf);
+  EXPECT_EQ(reason_source("included by elf: /usr/bin/app (spec.yaml:3:5)"), PlanReason::Source::rule);
+  EXPECT_EQ(reason_source("working directory of test 'unit'"), PlanReason::Source::traced);
+  EXPECT_EQ(reason_source("root"), std::nullopt);
+}
+
+TEST(EntryTypeNames, ToStringAndParseAreInverses) {
+  for (EntryType type : {EntryType::regular, EntryType::directory, EntryType::symlink})
+    EXPECT_EQ(parse_entry_type(to_string(type)), type);
+  EXPECT_EQ(to_string(EntryType::regular), "regular");
+  EXPECT_EQ(to_string(EntryType::directory), "directory");
+  EXPECT_EQ(to_string(EntryType::symlink), "symlink");
+  EXPECT_EQ(parse_entry_type("fifo"), std::nullopt);
+  EXPECT_EQ(parse_entry_type("Regular"), std::nullopt);
+  EXPECT_EQ(parse_entry_type(""), std::nullopt);
 }
 
 }  // namespace

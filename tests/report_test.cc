@@ -52,9 +52,12 @@ BundlePlan sample_plan() {
   PlanEntry symlink = entry("/usr/lib/current.so", EntryType::symlink);
   symlink.link_target = "big.so";
   plan.entries.push_back(symlink);
-  plan.excluded = {{"/proc/self/maps", "/proc: not packed (pseudo or temporary file system)"},
-                   {"/etc/missing", "lookup failed in test 'one': No such file or directory"},
-                   {"/proc/cpuinfo", "/proc: not packed (pseudo or temporary file system)"}};
+  ExclusionReason proc{.cause = ExclusionCause::pseudo_file_system, .subject = "/proc"};
+  plan.excluded = {
+      {.path = "/proc/self/maps", .reason = proc},
+      {.path = "/etc/missing",
+       .reason = {.cause = ExclusionCause::lookup_failed, .subject = "one", .detail = "No such file or directory"}},
+      {.path = "/proc/cpuinfo", .reason = proc}};
   plan.warnings = {"spec.yaml:3:5: include rule '/opt/**' matches nothing"};
   return plan;
 }
@@ -154,7 +157,7 @@ BundleContents sample_contents() {
   BundleContents c;
   c.format = "tar";
   c.manifest.bundle = "demo";
-  auto add = [&](const PathBytes& path, const std::string& type, std::uint64_t size) {
+  auto add = [&](const PathBytes& path, EntryType type, std::uint64_t size) {
     ManifestEntry m;
     m.path = path;
     m.type = type;
@@ -163,14 +166,14 @@ BundleContents sample_contents() {
     c.manifest.entries.push_back(m);
     BundleEntry e;
     e.path = path;
-    e.type = type == "directory" ? EntryType::directory : EntryType::regular;
+    e.type = type;
     e.size = size;
     c.entries.push_back(e);
   };
-  add("/usr", "directory", 0);
-  add("/usr/a", "regular", 10);
-  add("/usr/b", "regular", 20);
-  c.manifest.excluded = {{"/etc/nope", "lookup failed in test 'greet': No such file or directory"}};
+  add("/usr", EntryType::directory, 0);
+  add("/usr/a", EntryType::regular, 10);
+  add("/usr/b", EntryType::regular, 20);
+  c.manifest.excluded = {{.path = "/etc/nope", .reason = parse_exclusion("lookup failed in test 'greet': No such file or directory")}};
   c.warnings = {"a warning"};
   return c;
 }
@@ -268,11 +271,11 @@ TEST(ReportContents, HostSpecificEntriesOfABundleUnlessIncludedByARule) {
   BundleContents c = sample_contents();
   ManifestEntry hostname;
   hostname.path = "/etc/hostname";
-  hostname.type = "regular";
+  hostname.type = EntryType::regular;
   hostname.reasons = {"test 'greet', cat, openat"};
   ManifestEntry gitconfig;
   gitconfig.path = "/root/.gitconfig";
-  gitconfig.type = "regular";
+  gitconfig.type = EntryType::regular;
   gitconfig.reasons = {"included by rule '/root/.gitconfig' (spec.yaml:4:5)"};
   c.manifest.entries.push_back(hostname);
   c.manifest.entries.push_back(gitconfig);

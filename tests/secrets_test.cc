@@ -100,9 +100,15 @@ struct Fixture {
 
   Fixture() {
     PlanEntry key = regular("/srv/app/server.key");
-    key.reasons.push_back({PlanReason::Source::traced, "test 'serve', app, openat", "serve", 2, 4242, "openat", {}});
+    key.reasons.push_back({.source = PlanReason::Source::traced,
+                           .detail = "test 'serve', app, openat",
+                           .test = "serve",
+                           .process = 2,
+                           .pid = 4242,
+                           .syscall = "openat"});
     PlanEntry shadow = regular("/etc/shadow");
-    shadow.reasons.push_back({PlanReason::Source::rule, "included by rule '/etc/*' (app.yaml:7:5)", {}, 0, 0, {}, "/etc/*"});
+    shadow.reasons.push_back(
+        {.source = PlanReason::Source::rule, .detail = "included by rule '/etc/*' (app.yaml:7:5)", .rule = "/etc/*"});
     PlanEntry cert = regular("/etc/ssl/certs/ssl-cert-snakeoil.pem");
     PlanEntry bundle = regular("/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt");
     PlanEntry library = regular("/usr/lib/libkey.so");

@@ -63,9 +63,19 @@ bool kind_changes_existence(AccessKind kind) {
     case AccessKind::link:
     case AccessKind::symlink:
       return true;
-    default:
+    case AccessKind::read:
+    case AccessKind::write:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::chdir:
+    case AccessKind::attr:
+    case AccessKind::watch:
+    case AccessKind::other:
       return false;
   }
+  return false;
 }
 
 // In the forked child: never returns.

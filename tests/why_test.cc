@@ -166,7 +166,7 @@ TEST(WhyBundle, DotDotAfterASymlinkClimbsFromWhereTheLinksLed) {
   for (const PlanEntry& e : release_plan().entries) {
     ManifestEntry m;
     m.path = e.path;
-    m.type = e.type == EntryType::directory ? "directory" : e.type == EntryType::symlink ? "symlink" : "regular";
+    m.type = e.type;
     m.link_target = e.link_target;
     m.reasons = {e.reasons.at(0).detail};
     manifest.entries.push_back(m);

@@ -318,9 +318,12 @@ SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::
     case tracer::ChildFailure::exec:
       run.error = system_error_message(argv[0], failure.error);
       return run;
-    default:
+    case tracer::ChildFailure::sandbox:
       throw Error(sandbox.describe_failure(failure.step, failure.error));
+    case tracer::ChildFailure::seccomp:  // exec installs no filter
+      throw Error(system_error_message("exec: cannot install the seccomp filter", failure.error));
   }
+  return run;
 }
 
 }  // namespace tracepack

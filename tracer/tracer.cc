@@ -621,7 +621,9 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
       resolver_.forget(a.resolved);
       resolver_.forget(a.resolved2);
       break;
-    default:
+    case AccessKind::read: case AccessKind::write: case AccessKind::exec: case AccessKind::stat:
+    case AccessKind::readlink: case AccessKind::list: case AccessKind::attr: case AccessKind::watch:
+    case AccessKind::other:
       break;
   }
 }

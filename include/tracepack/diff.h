@@ -15,27 +15,27 @@ namespace tracepack {
 
 /// One entry as compared: what a manifest records, or what a plan would write.
 struct DiffEntry {
-  PathBytes path;
-  std::string type;        ///< "regular", "directory" or "symlink"
+  PathBytes path{};
+  EntryType type = EntryType::regular;
   std::uint64_t size = 0;  ///< regular files
   std::uint32_t mode = 0;  ///< permission bits
-  std::string sha256;      ///< "" when unknown (then not compared)
-  PathBytes link_target;   ///< symlinks
+  std::string sha256{};    ///< "" when unknown (then not compared)
+  PathBytes link_target{}; ///< symlinks
 
   bool operator==(const DiffEntry&) const = default;  ///< every field equal
 };
 
 /// One field that differs, both values as text.
 struct FieldChange {
-  std::string field;  ///< "type", "size", "mode", "sha256" or "link_target"
-  std::string a;
-  std::string b;
+  std::string field{};  ///< "type", "size", "mode", "sha256" or "link_target"
+  std::string a{};
+  std::string b{};
 };
 
 /// An entry present on both sides with at least one field changed.
 struct ChangedEntry {
-  PathBytes path;
-  std::vector<FieldChange> changes;  ///< in the order type, size, mode, sha256, link_target
+  PathBytes path{};
+  std::vector<FieldChange> changes{};  ///< in the order type, size, mode, sha256, link_target
 };
 
 /// The whole comparison, each list sorted by path.

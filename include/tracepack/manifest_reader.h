@@ -16,7 +16,7 @@ namespace tracepack {
 /// One entry of a manifest, paths decoded to bytes.
 struct ManifestEntry {
   PathBytes path;                    ///< absolute
-  std::string type;                  ///< "regular", "directory" or "symlink"
+  EntryType type = EntryType::regular;  ///< "type" (parse_entry_type); regular when absent
   std::uint64_t size = 0;            ///< regular files: bytes
   std::uint32_t mode = 0;            ///< permission bits
   std::string sha256;                ///< regular files: hex digest; "" for others
@@ -32,14 +32,16 @@ struct Manifest {
   int version = 0;
   std::vector<ManifestEntry> entries;     ///< in the manifest's order (sorted by path)
   bool has_exclusions = false;            ///< false: an older manifest without "excluded"
-  std::vector<PlanExclusion> excluded;    ///< paths left out, each with its reason
+  std::vector<PlanExclusion> excluded;    ///< paths left out, each with its reason (parse_exclusion of the sentence)
 };
 
 /// The version of the manifest format this reader understands.
 inline constexpr int kManifestVersion = 1;
 
 /// Parses manifest JSON; `name` names it in messages. Throws Error for text
-/// that is not a tracepack manifest, an unknown version or a malformed entry.
+/// that is not a tracepack manifest, an unknown version or a malformed entry
+/// ("NAME: entries[3].type: unknown entry type 'fifo' (expected regular,
+/// directory or symlink)").
 Manifest parse_manifest(std::string_view text, const std::string& name);
 
 /// Reads the manifest of the bundle at `path`: a directory holding

@@ -53,7 +53,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
 /// `plan`. Throws Error.
 ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& plan);
 
-/// Exclusions counted by the first words of their reason ("/proc", "lookup failed", "output of the run"...).
+/// Exclusions counted by exclusion_group (plan.h): "/proc", "lookup failed in test 'demo'", "output of the run"...
 std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan);
 
 }  // namespace tracepack

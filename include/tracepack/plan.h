@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tracepack/elf_closure.h"
@@ -24,15 +25,28 @@ struct PlanReason {
     link_target,  ///< the target of a symlink in the bundle
   };
   Source source = Source::traced;
-  std::string detail;        ///< one line for people: "test 'demo', pid 42 (python3), openat"
-  std::string test;          ///< traced: the trace's label
+  std::string detail{};      ///< one line for people: "test 'demo', pid 42 (python3), openat"
+  std::string test{};        ///< traced: the trace's label
   std::uint64_t process = 0; ///< traced: Process::id in that trace
   int pid = 0;
-  std::string syscall;       ///< traced: the call
-  std::string rule;          ///< rule/elf: the spec text and its "file:line:col"
+  std::string syscall{};     ///< traced: the call
+  std::string rule{};        ///< rule/elf: the spec text and its "file:line:col"
 };
 
+/// What an entry of a bundle is. Files name it with to_string(EntryType)
+/// ("regular", "directory", "symlink"); parse_entry_type reads it back.
+/// The source a reason line stands for, as its words tell: the inverse of
+/// the PlanReason::detail lines make_plan writes, for a manifest (which keeps
+/// only the lines); nullopt for a line make_plan does not write.
+std::optional<PlanReason::Source> reason_source(std::string_view line);
+
 enum class EntryType { regular, directory, symlink };
+
+/// The name of `type` in manifests, reports and diffs: "regular", "directory" or "symlink".
+std::string_view to_string(EntryType type);
+
+/// The EntryType named `name` (to_string's inverse); nullopt for any other text.
+std::optional<EntryType> parse_entry_type(std::string_view name);
 
 /// One file, directory or symlink of the bundle, as it will be written.
 struct PlanEntry {
@@ -48,32 +62,81 @@ struct PlanEntry {
   std::vector<PlanReason> reasons;
 };
 
+/// Why a path stays out of the bundle. Each cause names what its
+/// ExclusionReason's fields hold; render_exclusion gives the sentence.
+enum class ExclusionCause {
+  lookup_failed,       ///< a traced lookup failed: subject = the test, detail = the error's text
+  kernel_file_system,  ///< asked for by a rule or a symlink, in /proc, /sys or /dev: subject = the root
+  pseudo_file_system,  ///< traced in /proc, /sys, /dev or /run: subject = the root
+  scratch,             ///< a traced temporary file outside the project: subject = "/tmp" or "/var/tmp"
+  output_of_run,       ///< created or written first by the run: subject = the test
+  in_output_directory, ///< below a directory the run made or renamed into place: subject = the test, detail = the directory
+  excluded_by_rule,    ///< an exclude: glob matched it: subject = the pattern, detail = its "file:line:col",
+                       ///< symlink = the bundle's symlink pointing to it ("" when traced itself)
+  special_file,        ///< a FIFO, socket or device: subject = its type ("fifo", to_string(FileType))
+  recorded,            ///< read back from a manifest in words this tracepack does not write: subject = the text
+};
+
+/// An exclusion's cause and the facts its sentence names.
+struct ExclusionReason {
+  ExclusionCause cause = ExclusionCause::recorded;
+  std::string subject{};  ///< see ExclusionCause
+  std::string detail{}; ///< see ExclusionCause; "" for the causes that name none
+  PathBytes symlink{};  ///< excluded_by_rule: see ExclusionCause
+
+  bool operator==(const ExclusionReason&) const = default;  ///< every field equal
+};
+
+/// The sentence shown to people for `reason` (pack's stderr, reports, why,
+/// manifests): "lookup failed in test 'demo': No such file or directory",
+/// "excluded by rule '**/*.pyc' (tracepack.yaml:9:5)", "/proc: not packed
+/// (pseudo or temporary file system)"...
+std::string render_exclusion(const ExclusionReason& reason);
+
+/// The reason a manifest's sentence stands for: render_exclusion's inverse,
+/// for the JSON boundary only (a manifest keeps the sentence). Text
+/// render_exclusion does not produce comes back as ExclusionCause::recorded,
+/// so that render_exclusion(parse_exclusion(t)) == t for any t.
+ExclusionReason parse_exclusion(std::string_view text);
+
+/// The group `reason` is counted in ("/proc", "lookup failed in test 'demo'",
+/// "output of the run", "excluded by rule '**/*.pyc'", "fifo"): its sentence
+/// up to the facts that differ from path to path.
+std::string exclusion_group(const ExclusionReason& reason);
+
+/// For nlohmann::json (found by argument-dependent lookup): a reason is
+/// written as its sentence.
+template <class Json>
+void to_json(Json& json, const ExclusionReason& reason) {
+  json = render_exclusion(reason);
+}
+
 /// A path that stays out, and why ("/proc: pseudo file system", "created by the run").
 struct PlanExclusion {
-  PathBytes path;
-  std::string reason;
+  PathBytes path{};
+  ExclusionReason reason{};
 };
 
 /// A symlink of the bundle whose target stays out (an exclude: glob matched
 /// the target, or a symlink on the way to it): inside the bundle it dangles.
 struct DanglingLink {
-  PathBytes link;      ///< the symlink entry
-  PathBytes contents;  ///< what the link says, unchanged ("../../lib/file/magic.mgc")
-  PathBytes blocked;   ///< the path left out on the way: the target, or a symlink crossed to reach it
-  std::string reason;  ///< why `blocked` is out: "excluded by rule '/usr/lib/file/**' (tracepack.yaml:9:5)..."
+  PathBytes link{};    ///< the symlink entry
+  PathBytes contents{};  ///< what the link says, unchanged ("../../lib/file/magic.mgc")
+  PathBytes blocked{}; ///< the path left out on the way: the target, or a symlink crossed to reach it
+  ExclusionReason reason{};  ///< why `blocked` is out: "excluded by rule '/usr/lib/file/**' (tracepack.yaml:9:5)..."
 };
 
 /// A planned file that is personal or specific to the host it was taken from
 /// (host_specific.h): packed, but to be reviewed.
 struct HostSpecificFinding {
-  PathBytes path;
-  std::string why;           ///< "this host's name", "file in a home directory (/root)"...
-  std::string exclude_line;  ///< the exclude: list item that drops it: "- /etc/hostname"
+  PathBytes path{};
+  std::string why{};         ///< "this host's name", "file in a home directory (/root)"...
+  std::string exclude_line{};  ///< the exclude: list item that drops it: "- /etc/hostname"
 };
 
 /// Where find_host_specific looks beyond the plan.
 struct HostSpecificOptions {
-  std::vector<PathBytes> homes;                  ///< home directories besides /root and /home/NAME (the user's $HOME)
+  std::vector<PathBytes> homes{};                ///< home directories besides /root and /home/NAME (the user's $HOME)
   std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< which .pth files a Debian package installed
   PathBytes root = "/";                          ///< *.dist-info/RECORD files are read below it
 };

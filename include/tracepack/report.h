@@ -22,14 +22,14 @@ inline constexpr int kReportFormatVersion = 1;
 
 /// One entry of the bundle.
 struct ReportFile {
-  PathBytes path;
+  PathBytes path{};
   EntryType type = EntryType::regular;
   std::uint64_t size = 0;            ///< regular files: bytes (a hard link: its target's)
   std::uint32_t mode = 0;
-  PathBytes link_target;             ///< symlinks
-  PathBytes hardlink_to;             ///< hard links: the entry holding the data
-  std::vector<std::string> reasons;  ///< one line each, the deciding one first
-  std::vector<std::string> tests;    ///< test cases whose processes used it, sorted
+  PathBytes link_target{};           ///< symlinks
+  PathBytes hardlink_to{};           ///< hard links: the entry holding the data
+  std::vector<std::string> reasons{};  ///< one line each, the deciding one first
+  std::vector<std::string> tests{};  ///< test cases whose processes used it, sorted
 };
 
 /// Bytes of the regular files directly in one directory (not below it).
@@ -52,15 +52,15 @@ struct DistributionUsage {
 
 /// How many paths were left out for one reason ("/proc", "lookup failed in test 'x'").
 struct ExclusionCount {
-  std::string reason;
+  std::string reason{};
   std::uint64_t count = 0;
 };
 
 /// One successful exec of a traced process.
 struct ReportExec {
   double time = 0;
-  PathBytes path;
-  std::vector<PathBytes> argv;
+  PathBytes path{};
+  std::vector<PathBytes> argv{};
 };
 
 /// One traced process (trace input only).
@@ -68,10 +68,10 @@ struct ReportProcess {
   std::uint64_t id = 0;
   std::uint64_t parent = 0;  ///< 0 for a root
   int pid = 0;
-  std::string test;
+  std::string test{};
   double start = 0;
   double end = 0;
-  std::vector<ReportExec> execs;
+  std::vector<ReportExec> execs{};
   bool exited = false;       ///< false: still running when the trace ended
   int exit_code = 0;
   int signal = 0;
