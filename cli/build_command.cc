@@ -66,16 +66,17 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
     j["host_specific"].push_back({{"path", encode_path(f.path)}, {"why", f.why}, {"exclude_line", f.exclude_line}});
   nlohmann::json packages = nlohmann::json::array();
   for (const PackageUsage& u : package_usage(plan))
-    packages.push_back({{"package", u.package}, {"files_used", u.files_used}, {"bytes_used", u.bytes_used},
-                        {"files_installed", u.files_installed}, {"bytes_installed", u.bytes_installed}});
+    packages.push_back({{"package", u.package},
+                        {"files_used", u.files_used},
+                        {"bytes_used", u.bytes_used},
+                        {"files_installed", u.files_installed},
+                        {"bytes_installed", u.bytes_installed}});
   j["packages"] = packages;
   return j;
 }
 
 // A line on stderr as each test ends, on the host or in the bundle.
-void print_progress(const TestProgress& progress) {
-  std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str());
-}
+void print_progress(const TestProgress& progress) { std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str()); }
 
 // Bytes packed against the installed size of the Debian packages they came from.
 void print_packages(const BundlePlan& plan) {
@@ -154,21 +155,21 @@ int run_build(const BuildArgs& args) {
     std::printf("%s\n", summary.dump(2).c_str());
     return passed ? 0 : 1;
   }
-  std::fprintf(stderr, "tracepack: %zu test(s) traced; packed %llu files (%.1f MiB) into %s (%s, %.1f MiB)\n",
-               runs.size(), static_cast<unsigned long long>(written.files),
-               static_cast<double>(written.bytes) / 1048576.0, (passed ? output : failed).c_str(), written.format.c_str(),
-               static_cast<double>(written.output_bytes) / 1048576.0);
+  std::fprintf(stderr, "tracepack: %zu test(s) traced; packed %llu files (%.1f MiB) into %s (%s, %.1f MiB)\n", runs.size(),
+               static_cast<unsigned long long>(written.files), static_cast<double>(written.bytes) / 1048576.0,
+               (passed ? output : failed).c_str(), written.format.c_str(), static_cast<double>(written.output_bytes) / 1048576.0);
   if (!written.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", written.image_digest.c_str());
   print_packages(plan);
-  for (const auto& [reason, count] : count_exclusions(plan))
-    std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
+  for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
   std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)
-    throw Error("build: the bundle failed verification and did not replace " + output + " (left as it was); the failed bundle is kept at " + failed);
-  if (!passed) throw Error("build: the bundle failed verification and was not written to " + output + "; the failed bundle is kept at " + failed);
+    throw Error("build: the bundle failed verification and did not replace " + output + " (left as it was); the failed bundle is kept at " +
+                failed);
+  if (!passed)
+    throw Error("build: the bundle failed verification and was not written to " + output + "; the failed bundle is kept at " + failed);
   return 0;
 }
 

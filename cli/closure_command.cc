@@ -20,14 +20,12 @@ struct ClosureOptions {
 
 nlohmann::json to_json(const ElfClosure& closure) {
   // Paths may be any bytes; encode_path keeps the JSON valid UTF-8.
-  nlohmann::json out{{"roots", nlohmann::json::array()}, {"dependencies", nlohmann::json::array()},
-                     {"missing", nlohmann::json::array()}};
+  nlohmann::json out{{"roots", nlohmann::json::array()}, {"dependencies", nlohmann::json::array()}, {"missing", nlohmann::json::array()}};
   for (const PathBytes& root : closure.roots) out["roots"].push_back(encode_path(root));
   for (const std::string& missing : closure.missing) out["missing"].push_back(encode_path(missing));
   for (const ElfDependency& dep : closure.dependencies) {
     nlohmann::json links = nlohmann::json::array();
-    for (const Symlink& link : dep.links)
-      links.push_back({{"path", encode_path(link.path)}, {"target", encode_path(link.target)}});
+    for (const Symlink& link : dep.links) links.push_back({{"path", encode_path(link.path)}, {"target", encode_path(link.target)}});
     out["dependencies"].push_back({{"needed", encode_path(dep.needed)},
                                    {"needed_by", encode_path(dep.needed_by)},
                                    {"path", encode_path(dep.path)},
@@ -50,10 +48,11 @@ int run_closure(const ClosureOptions& options) {
   config.library_path.assign(options.library_path.begin(), options.library_path.end());
   config.use_ld_so_cache = !options.no_cache;
   ElfClosure closure = elf_closure({options.files.begin(), options.files.end()}, config);
-  if (options.json) std::printf("%s\n", to_json(closure).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  else print_text(closure);
-  for (const std::string& missing : closure.missing)
-    std::fprintf(stderr, "tracepack: warning: not found: %s\n", missing.c_str());
+  if (options.json)
+    std::printf("%s\n", to_json(closure).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  else
+    print_text(closure);
+  for (const std::string& missing : closure.missing) std::fprintf(stderr, "tracepack: warning: not found: %s\n", missing.c_str());
   return closure.missing.empty() ? 0 : 1;
 }
 
@@ -66,10 +65,9 @@ Action add_closure_command(CLI::App& app) {
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->add_option("-L,--library-path", options->library_path, "Directory list searched like LD_LIBRARY_PATH");
   cmd->add_option("--root", options->root, "Resolve inside this file system tree")->capture_default_str();
-  cmd->add_flag("--no-ld-so-cache", options->no_cache,
-                "Search the directories of <root>/etc/ld.so.conf instead of <root>/etc/ld.so.cache");
-  cmd->footer(exit_status_footer({{"0", "every library was found"},
-                                  {"1", "a library was not found (a warning names it), or an error (message on stderr)"}}));
+  cmd->add_flag("--no-ld-so-cache", options->no_cache, "Search the directories of <root>/etc/ld.so.conf instead of <root>/etc/ld.so.cache");
+  cmd->footer(exit_status_footer(
+      {{"0", "every library was found"}, {"1", "a library was not found (a warning names it), or an error (message on stderr)"}}));
   return [options] { return run_closure(*options); };
 }
 

@@ -40,11 +40,9 @@ std::vector<DiffEntry> entries_of_input(const std::string& input, const DiffArgs
 
 int compare_inputs(const DiffArgs& args) {
   if (args.a.empty() || args.b.empty()) throw Error("diff: two inputs are needed (tracepack diff A B)");
-  if (args.format != "text" && args.format != "json")
-    throw Error("diff: unknown format '" + args.format + "' (expected text or json)");
+  if (args.format != "text" && args.format != "json") throw Error("diff: unknown format '" + args.format + "' (expected text or json)");
   bool a_trace = is_trace_file(args.a), b_trace = is_trace_file(args.b);
-  BundleDiff diff = diff_entries(entries_of_input(args.a, args, a_trace != b_trace),
-                                 entries_of_input(args.b, args, a_trace != b_trace));
+  BundleDiff diff = diff_entries(entries_of_input(args.a, args, a_trace != b_trace), entries_of_input(args.b, args, a_trace != b_trace));
   std::string text = args.format == "json" ? render_diff_json(diff, args.a, args.b) : render_diff_text(diff);
   std::fputs(text.c_str(), stdout);
   return diff.equal() ? kExitEqual : kExitDifferent;

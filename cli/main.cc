@@ -25,8 +25,10 @@ std::string packer_program() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   std::string path;
-  if (n > 0) path.assign(self, static_cast<std::size_t>(n));
-  else if (const char* executed = reinterpret_cast<const char*>(getauxval(AT_EXECFN)); executed != nullptr) path = executed;
+  if (n > 0)
+    path.assign(self, static_cast<std::size_t>(n));
+  else if (const char* executed = reinterpret_cast<const char*>(getauxval(AT_EXECFN)); executed != nullptr)
+    path = executed;
   return path.substr(0, path.rfind('/') + 1) + "tracepack-packer";
 }
 
@@ -56,8 +58,8 @@ bool is_packer_command(const char* name) {
   std::string program = packer_program();
   ask_for_huge_pages();
   execv(program.c_str(), argv);
-  std::fprintf(stderr, "tracepack: error: %s: cannot run %s: %s (it is built and installed beside tracepack)\n",
-               command, program.c_str(), std::strerror(errno));
+  std::fprintf(stderr, "tracepack: error: %s: cannot run %s: %s (it is built and installed beside tracepack)\n", command, program.c_str(),
+               std::strerror(errno));
   _exit(127);
 }
 
@@ -77,7 +79,6 @@ int main(int argc, char** argv) {
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
   for (const tracepack::cli::CommandInfo& command : tracepack::cli::command_table())
     if (command.program == tracepack::cli::Program::packer) add_forwarding_help(app, command);
-  return tracepack::cli::run_app(app, {tracepack::cli::add_trace_command, tracepack::cli::add_summary_command,
-                                       tracepack::cli::add_merge_command},
-                                 argc, argv);
+  return tracepack::cli::run_app(
+      app, {tracepack::cli::add_trace_command, tracepack::cli::add_summary_command, tracepack::cli::add_merge_command}, argc, argv);
 }

@@ -25,11 +25,9 @@ double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 
 void print_outcome(const BundlePlan& plan, const WriteResult& w, const std::string& output) {
   std::fprintf(stderr, "tracepack: packed %llu files, %llu directories, %llu symlinks (%.1f MiB) into %s (%s, %.1f MiB)\n",
                static_cast<unsigned long long>(w.files), static_cast<unsigned long long>(w.directories),
-               static_cast<unsigned long long>(w.symlinks), mib(w.bytes), output.c_str(), w.format.c_str(),
-               mib(w.output_bytes));
+               static_cast<unsigned long long>(w.symlinks), mib(w.bytes), output.c_str(), w.format.c_str(), mib(w.output_bytes));
   if (!w.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", w.image_digest.c_str());
-  for (const auto& [reason, count] : count_exclusions(plan))
-    std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
+  for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
 }
@@ -72,13 +70,12 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("traces", args->traces, "Trace files written by `tracepack trace`")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec file (tracepack.yaml) with include/exclude rules and output");
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
-  cmd->add_option("-f,--format", args->format,
-                  output_format_list(" or ") + " (default: from the output's extension)");
+  cmd->add_option("-f,--format", args->format, output_format_list(" or ") + " (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
-  cmd->footer(exit_status_footer({{"0", "the bundle was written (or, with --explain, the answer printed)"},
-                                  {"1", "an error (message on stderr)"}}));
+  cmd->footer(exit_status_footer(
+      {{"0", "the bundle was written (or, with --explain, the answer printed)"}, {"1", "an error (message on stderr)"}}));
   return [args] { return run_pack(*args); };
 }
 

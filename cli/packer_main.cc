@@ -14,8 +14,10 @@ namespace {
 void restore_tunables() {
   const char* saved = std::getenv(tracepack::cli::kSavedTunables);
   if (saved == nullptr) return;
-  if (saved[0] == '=') setenv("GLIBC_TUNABLES", saved + 1, 1);
-  else unsetenv("GLIBC_TUNABLES");
+  if (saved[0] == '=')
+    setenv("GLIBC_TUNABLES", saved + 1, 1);
+  else
+    unsetenv("GLIBC_TUNABLES");
   unsetenv(tracepack::cli::kSavedTunables);
 }
 
@@ -25,9 +27,9 @@ int main(int argc, char** argv) {
   restore_tunables();
   CLI::App app{"tracepack: find and bundle exactly the files an application uses"};
   app.name("tracepack");
-  return tracepack::cli::run_app(app, {tracepack::cli::add_pack_command, tracepack::cli::add_build_command,
-                                       tracepack::cli::add_closure_command, tracepack::cli::add_verify_command,
-                                       tracepack::cli::add_exec_command, tracepack::cli::add_why_command,
-                                       tracepack::cli::add_diff_command, tracepack::cli::add_report_command},
+  return tracepack::cli::run_app(app,
+                                 {tracepack::cli::add_pack_command, tracepack::cli::add_build_command, tracepack::cli::add_closure_command,
+                                  tracepack::cli::add_verify_command, tracepack::cli::add_exec_command, tracepack::cli::add_why_command,
+                                  tracepack::cli::add_diff_command, tracepack::cli::add_report_command},
                                  argc, argv);
 }

@@ -51,14 +51,11 @@ std::string closest(const std::string& text, const std::vector<std::string>& cho
 // after negated flags, and the command line a command takes in its Usage line.
 class HelpFormatter : public CLI::Formatter {
  public:
-  HelpFormatter() {
-    label("SUBCOMMAND", "COMMAND");
-  }
+  HelpFormatter() { label("SUBCOMMAND", "COMMAND"); }
   std::string make_usage(const CLI::App* app, std::string name) const override {
     std::string usage = CLI::Formatter::make_usage(app, std::move(name));
     auto tail = tails().find(app);
-    if (tail != tails().end() && !usage.empty() && usage.back() == '\n')
-      usage.insert(usage.size() - 1, " " + tail->second.usage);
+    if (tail != tails().end() && !usage.empty() && usage.back() == '\n') usage.insert(usage.size() - 1, " " + tail->second.usage);
     return usage;
   }
   std::string make_option_name(const CLI::Option* opt, bool is_positional) const override {
@@ -171,8 +168,10 @@ int parse_and_run(CLI::App& app, const std::vector<CommandAdder>& adders, int ar
   app.set_version_flag("--version", "tracepack " TRACEPACK_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'tracepack help COMMAND' for the options of a command and its exit statuses.\n\n" +
-             exit_status_footer({{"0", "success"}, {"1", "an error (message on stderr); why, diff, verify and build "
-                                                         "give 1 a meaning of their own: see their help"}}));
+             exit_status_footer({{"0", "success"},
+                                 {"1",
+                                  "an error (message on stderr); why, diff, verify and build "
+                                  "give 1 a meaning of their own: see their help"}}));
   std::map<CLI::App*, Action> actions;
   for (CommandAdder adder : adders) {
     std::size_t before = app.get_subcommands({}).size();

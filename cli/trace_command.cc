@@ -34,8 +34,8 @@ int exit_status(const TraceOptions& options, const TraceOutcome& outcome, bool q
     return outcome.start_error == ENOENT ? 127 : 126;
   }
   if (!quiet)
-    std::fprintf(stderr, "tracepack: %zu process(es), %zu file accesses (%zu distinct) in %.2f s; trace in %s\n",
-                 outcome.processes, outcome.total_accesses, outcome.accesses, outcome.seconds, options.output.c_str());
+    std::fprintf(stderr, "tracepack: %zu process(es), %zu file accesses (%zu distinct) in %.2f s; trace in %s\n", outcome.processes,
+                 outcome.total_accesses, outcome.accesses, outcome.seconds, options.output.c_str());
   if (outcome.timed_out) return 124;
   if (outcome.signal != 0) reraise(outcome.signal);
   return outcome.exit_code;
@@ -52,8 +52,7 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_option("--label", options->label, "Test-case name stored in the trace (default: the command line)");
   cmd->add_option("--timeout", options->timeout, "Kill every traced process after SECONDS (exit status 124)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--grace", options->grace,
-                  "Seconds left to other processes once the command exits, before they are killed")
+  cmd->add_option("--grace", options->grace, "Seconds left to other processes once the command exits, before they are killed")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--record-env", options->record_env_values, "Store environment values, not only their names");
@@ -71,17 +70,17 @@ Action add_trace_command(CLI::App& app) {
   // everything after it are the command's, untouched (as strace, env, nice).
   auto command = std::make_shared<std::vector<std::string>>();
   take_command_line(cmd, command, "[--] COMMAND [ARGS...]");
-  cmd->footer("The command starts at the first argument that is not an option (or at the one after --);\n"
-              "it and everything after it are the command's.\n\n" +
-              exit_status_footer({{"N", "the command's exit status, or its fatal signal re-raised"},
-                                  {"124", "the command was killed after --timeout"},
-                                  {"126", "the command cannot be executed"},
-                                  {"127", "the command is not found"},
-                                  {"1", "tracepack could not trace it (message on stderr)"}}));
+  cmd->footer(
+      "The command starts at the first argument that is not an option (or at the one after --);\n"
+      "it and everything after it are the command's.\n\n" +
+      exit_status_footer({{"N", "the command's exit status, or its fatal signal re-raised"},
+                          {"124", "the command was killed after --timeout"},
+                          {"126", "the command cannot be executed"},
+                          {"127", "the command is not found"},
+                          {"1", "tracepack could not trace it (message on stderr)"}}));
   return [options, command, quiet] {
     options->argv = *command;
-    if (options->argv.empty())
-      throw UsageError("trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])");
+    if (options->argv.empty()) throw UsageError("trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])");
     return exit_status(*options, record_trace(*options), *quiet);
   };
 }

@@ -20,9 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A line on stderr as each test ends in the bundle.
-void print_progress(const TestProgress& progress) {
-  std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str());
-}
+void print_progress(const TestProgress& progress) { std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str()); }
 
 struct VerifyArgs {
   std::string bundle;
@@ -41,7 +39,8 @@ int run_verify(const VerifyArgs& args) {
   if (args.command.empty()) {
     std::error_code ec;
     if (!args.spec_given && !fs::exists(args.spec, ec))
-      throw UsageError("verify: no " + args.spec + " in the current directory: give the spec with --spec SPEC, "
+      throw UsageError("verify: no " + args.spec +
+                       " in the current directory: give the spec with --spec SPEC, "
                        "or a command to run in the bundle with -- COMMAND [ARGS...]");
     spec = load_spec(args.spec);
     spec_dir = fs::absolute(args.spec).parent_path();
@@ -61,8 +60,10 @@ int run_verify(const VerifyArgs& args) {
   request.jobs = std::max(1u, args.jobs);
   if (!args.json && isatty(STDERR_FILENO)) request.on_test_end = print_progress;
   request.stdout_to_stderr = args.json;
-  if (!args.traces.empty()) request.original_traces = fs::absolute(args.traces);
-  else if (args.command.empty()) request.original_traces = spec_dir / ".tracepack" / "traces";
+  if (!args.traces.empty())
+    request.original_traces = fs::absolute(args.traces);
+  else if (args.command.empty())
+    request.original_traces = spec_dir / ".tracepack" / "traces";
   VerifyResult result = verify_bundle(request);
   std::fputs((args.json ? render_verify_json(result) : render_verify_text(result)).c_str(), stdout);
   return result.passed ? 0 : 1;
@@ -89,10 +90,11 @@ Action add_verify_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", args->jobs, "Tests run at once")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the results as JSON on stdout (the tests' own output goes to stderr)");
   take_command_line(cmd, command, "[[--] COMMAND [ARGS...]]");
-  cmd->footer("With a COMMAND (the first argument after BUNDLE that is not an option, or the one after --),\n"
-              "runs it instead of the spec's tests; it and everything after it are the command's.\n\n" +
-              exit_status_footer({{"0", "every test passed in the bundle"},
-                                  {"1", "a test failed in the bundle, or an error (message on stderr)"}}));
+  cmd->footer(
+      "With a COMMAND (the first argument after BUNDLE that is not an option, or the one after --),\n"
+      "runs it instead of the spec's tests; it and everything after it are the command's.\n\n" +
+      exit_status_footer(
+          {{"0", "every test passed in the bundle"}, {"1", "a test failed in the bundle, or an error (message on stderr)"}}));
   return [args, command, spec] {
     args->command = *command;
     args->spec_given = spec->count() > 0;
@@ -108,14 +110,14 @@ Action add_exec_command(CLI::App& app) {
   cmd->add_option("bundle", *bundle, "The bundle: a directory or an archive tracepack wrote")->required();
   cmd->add_option("--cwd", *cwd, "Directory to run the command in, inside the bundle (default: its root)");
   take_command_line(cmd, command, "[--] COMMAND [ARGS...]");
-  cmd->footer("The command starts at the first argument after BUNDLE that is not an option (or at the one\n"
-              "after --); it and everything after it are the command's.\n\n" +
-              exit_status_footer({{"N", "the command's exit status; 128 + N when signal N killed it"},
-                                  {"127", "the command is not in the bundle"},
-                                  {"1", "the bundle cannot be read or the sandbox built (message on stderr)"}}));
+  cmd->footer(
+      "The command starts at the first argument after BUNDLE that is not an option (or at the one\n"
+      "after --); it and everything after it are the command's.\n\n" +
+      exit_status_footer({{"N", "the command's exit status; 128 + N when signal N killed it"},
+                          {"127", "the command is not in the bundle"},
+                          {"1", "the bundle cannot be read or the sandbox built (message on stderr)"}}));
   return [bundle, cwd, command] {
-    if (command->empty())
-      throw UsageError("exec: no command given (usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...])");
+    if (command->empty()) throw UsageError("exec: no command given (usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...])");
     return run_exec(*bundle, *command, *cwd);
   };
 }

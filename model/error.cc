@@ -5,12 +5,8 @@
 
 namespace tracepack {
 
-std::string system_error_message(const std::string& what, int err) {
-  return what + ": " + std::strerror(err);
-}
+std::string system_error_message(const std::string& what, int err) { return what + ": " + std::strerror(err); }
 
-void throw_system_error(const std::string& what) {
-  throw Error(system_error_message(what, errno));
-}
+void throw_system_error(const std::string& what) { throw Error(system_error_message(what, errno)); }
 
 }  // namespace tracepack

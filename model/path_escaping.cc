@@ -17,9 +17,7 @@ namespace trace_format {
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   // 0x100 stands for "past the end": it is in no byte range below.
-  auto byte = [&](std::size_t k) -> unsigned {
-    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100u;
-  };
+  auto byte = [&](std::size_t k) -> unsigned { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100u; };
   auto in = [](unsigned b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
   unsigned b0 = byte(0);
   if (b0 < 0x80) return 1;
@@ -55,14 +53,29 @@ void append_percent(std::string& out, unsigned char byte) {
 /// Appends an ASCII character as it must appear inside a JSON string.
 void append_json_ascii(std::string& out, char c) {
   switch (c) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\n': out += "\\n"; return;
-    case '\t': out += "\\t"; return;
-    case '\r': out += "\\r"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    default: break;
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    default:
+      break;
   }
   if (static_cast<unsigned char>(c) < 0x20) {
     static constexpr char kHex[] = "0123456789abcdef";

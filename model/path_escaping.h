@@ -19,9 +19,7 @@ void append_percent(std::string& out, unsigned char byte);
 void append_json_ascii(std::string& out, char c);
 
 /// True for ASCII that passes through both escapings untouched.
-inline bool is_plain_ascii(char c) {
-  return c >= 0x20 && c < 0x7F && c != '%' && c != '"' && c != '\\';
-}
+inline bool is_plain_ascii(char c) { return c >= 0x20 && c < 0x7F && c != '%' && c != '"' && c != '\\'; }
 
 /// Appends the escaped form of `bytes` (see encode_path); with kJson, also
 /// escapes it for the inside of a JSON string literal.
@@ -40,8 +38,10 @@ void append_encoded(std::string& out, std::string_view bytes) {
       append_percent(out, c);
       length = 1;
     } else if (c < 0x80) {
-      if constexpr (kJson) append_json_ascii(out, bytes[i]);
-      else out += bytes[i];
+      if constexpr (kJson)
+        append_json_ascii(out, bytes[i]);
+      else
+        out += bytes[i];
     } else {
       out.append(bytes.data() + i, length);
     }

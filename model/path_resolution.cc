@@ -67,11 +67,16 @@ std::string_view parent_of(std::string_view path) {
 
 ResolveOutcome PathResolution::outcome() const {
   switch (error) {
-    case 0: return ResolveOutcome::resolved;
-    case ENOENT: return ResolveOutcome::missing;
-    case ENOTDIR: return ResolveOutcome::not_directory;
-    case ELOOP: return ResolveOutcome::too_many_links;
-    default: return ResolveOutcome::lookup_failed;
+    case 0:
+      return ResolveOutcome::resolved;
+    case ENOENT:
+      return ResolveOutcome::missing;
+    case ENOTDIR:
+      return ResolveOutcome::not_directory;
+    case ELOOP:
+      return ResolveOutcome::too_many_links;
+    default:
+      return ResolveOutcome::lookup_failed;
   }
 }
 
@@ -90,8 +95,10 @@ PathLookup host_lookup(PathBytes root) {
     if (node.type == FileType::symlink) {
       char buffer[4096];
       ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
-      if (n < 0) node = PathNode{FileType::none, errno, {}, {}, FileType::none};
-      else node.target.assign(buffer, static_cast<std::size_t>(n));
+      if (n < 0)
+        node = PathNode{FileType::none, errno, {}, {}, FileType::none};
+      else
+        node.target.assign(buffer, static_cast<std::size_t>(n));
     }
     return node;
   };

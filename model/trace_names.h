@@ -14,12 +14,12 @@ namespace tracepack::trace_format {
 inline constexpr std::string_view kFormatName = "tracepack-trace";
 
 /// Indexed by the enums' values (trace.h).
-inline constexpr std::array<std::string_view, 16> kAccessKindNames = {
-    "read", "write", "create", "exec",    "stat",    "readlink", "list",  "chdir",
-    "mkdir", "remove", "rename", "link", "symlink", "attr",     "watch", "other"};
+inline constexpr std::array<std::string_view, 16> kAccessKindNames = {"read",    "write", "create", "exec",   "stat",   "readlink",
+                                                                      "list",    "chdir", "mkdir",  "remove", "rename", "link",
+                                                                      "symlink", "attr",  "watch",  "other"};
 inline constexpr std::array<std::string_view, 4> kOriginNames = {"syscall", "shebang", "elf_interp", "exe"};
-inline constexpr std::array<std::string_view, 9> kFileTypeNames = {
-    "none", "regular", "directory", "symlink", "fifo", "socket", "char_device", "block_device", "other"};
+inline constexpr std::array<std::string_view, 9> kFileTypeNames = {"none",   "regular",     "directory",    "symlink", "fifo",
+                                                                   "socket", "char_device", "block_device", "other"};
 
 /// The name of `value` in `names` (indexed by the enum's value), "unknown" past the end.
 template <class Enum, std::size_t N>

@@ -34,8 +34,8 @@ namespace {
 using namespace trace_format;
 using Json = nlohmann::json;
 
-constexpr std::size_t kReadChunk = 1024 * 1024;     // read(2) size when reading a trace
-constexpr std::size_t kMaxLineBytes = 256u << 20;   // longer lines are refused, not buffered
+constexpr std::size_t kReadChunk = 1024 * 1024;    // read(2) size when reading a trace
+constexpr std::size_t kMaxLineBytes = 256u << 20;  // longer lines are refused, not buffered
 
 /// Splits a file into lines, reading it in large chunks.
 class LineReader {
@@ -89,8 +89,7 @@ class LineReader {
       end_ = pending;
     }
     if (pending >= kMaxLineBytes) {
-      throw Error(file_ + ":" + std::to_string(line_number_ + 1) + ": line longer than " +
-                  std::to_string(kMaxLineBytes) + " bytes");
+      throw Error(file_ + ":" + std::to_string(line_number_ + 1) + ": line longer than " + std::to_string(kMaxLineBytes) + " bytes");
     }
     if (buffer_.size() - end_ < kReadChunk / 2) buffer_.resize(std::max(kReadChunk, buffer_.size() * 2));
     for (;;) {
@@ -211,8 +210,7 @@ struct Fields {
   }
 
   template <class Enum, std::size_t N>
-  Enum enum_value(std::string_view key, const std::array<std::string_view, N>& names, Enum fallback,
-                  bool required) const {
+  Enum enum_value(std::string_view key, const std::array<std::string_view, N>& names, Enum fallback, bool required) const {
     const Json* value = find(key);
     if (value == nullptr) {
       if (required) get(key);
@@ -291,7 +289,7 @@ class TraceReader {
   /// moves every access about twice, into freshly faulted pages: a third of
   /// the reading time. An overestimate only reserves untouched address space.
   void reserve_accesses() {
-    constexpr std::size_t kShortestAccessLine = 100;  // typical lines are two to three times longer
+    constexpr std::size_t kShortestAccessLine = 100;            // typical lines are two to three times longer
     constexpr std::size_t kMaxReserved = std::size_t{1} << 20;  // about 330 MB of address space
     trace_.accesses.reserve(std::min(lines_.file_size() / kShortestAccessLine, kMaxReserved));
   }
@@ -301,8 +299,8 @@ class TraceReader {
     if (!version.is_number_integer()) f.fail_type("version", "an integer");
     auto number = version.get<std::int64_t>();
     if (number != kTraceFormatVersion) {
-      throw Error(location() + ": unsupported trace format version " + std::to_string(number) +
-                  " (this tracepack reads version " + std::to_string(kTraceFormatVersion) + ")");
+      throw Error(location() + ": unsupported trace format version " + std::to_string(number) + " (this tracepack reads version " +
+                  std::to_string(kTraceFormatVersion) + ")");
     }
   }
 
@@ -323,7 +321,7 @@ class TraceReader {
     try {
       object = Json::parse(line.begin(), line.end());
     } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-      if (!terminated) {  // the tracer was killed while writing this line
+      if (!terminated) {                  // the tracer was killed while writing this line
         trace_.cut_line = lines_.line_number();
         return false;
       }
@@ -352,7 +350,8 @@ class TraceReader {
   static std::string parse_error_detail(std::string_view what) {
     std::size_t column = what.find("column ");
     std::size_t colon = column == std::string_view::npos ? column : what.find(": ", column);
-    if (colon != std::string_view::npos) what.remove_prefix(colon + 2);
+    if (colon != std::string_view::npos)
+      what.remove_prefix(colon + 2);
     else if (std::size_t id = what.find("] "); what.starts_with("[json.exception.") && id != what.npos)
       what.remove_prefix(id + 2);  // no position: "[json.exception.out_of_range.406] number overflow..."
     constexpr std::size_t kMax = 160;
@@ -481,8 +480,7 @@ std::string check_trace_complete(const Trace& trace, const std::string& file, bo
   std::string why = truncation_of(trace);
   if (why.empty()) return "";
   std::string head = file + ": truncated trace (" + why + "): the traced run was cut short";
-  if (!allow_truncated)
-    throw Error(head + ", so a bundle made from it would be incomplete (--allow-truncated uses what it holds)");
+  if (!allow_truncated) throw Error(head + ", so a bundle made from it would be incomplete (--allow-truncated uses what it holds)");
   return head + "; using what it holds, the bundle may lack files the run used after the cut";
 }
 

@@ -42,12 +42,25 @@ void file_access(Sets& s, const FileAccess& a) {
     case AccessKind::read:
       if (a.type == FileType::regular) (is_shared_object(a.resolved) ? s.libraries : s.data).insert(a.resolved);
       break;
-    case AccessKind::list: s.dirs.insert(a.resolved); break;
+    case AccessKind::list:
+      s.dirs.insert(a.resolved);
+      break;
     case AccessKind::create:
-    case AccessKind::write: s.outputs.insert(a.resolved); break;
-    case AccessKind::stat: case AccessKind::readlink: case AccessKind::chdir: case AccessKind::mkdir:
-    case AccessKind::remove: case AccessKind::rename: case AccessKind::link: case AccessKind::symlink:
-    case AccessKind::attr: case AccessKind::watch: case AccessKind::other: break;
+    case AccessKind::write:
+      s.outputs.insert(a.resolved);
+      break;
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::chdir:
+    case AccessKind::mkdir:
+    case AccessKind::remove:
+    case AccessKind::rename:
+    case AccessKind::link:
+    case AccessKind::symlink:
+    case AccessKind::attr:
+    case AccessKind::watch:
+    case AccessKind::other:
+      break;
   }
 }
 

@@ -35,8 +35,8 @@ namespace {
 
 using namespace trace_format;
 
-constexpr double kFlushInterval = 0.1;              // seconds a line may wait in the buffer
-constexpr std::size_t kFlushBytes = 64 * 1024;      // buffer size that forces a write
+constexpr double kFlushInterval = 0.1;          // seconds a line may wait in the buffer
+constexpr std::size_t kFlushBytes = 64 * 1024;  // buffer size that forces a write
 
 // ---------------------------------------------------------------------------
 // Building lines. Each record opens with its first field and appends the
@@ -245,14 +245,11 @@ void append_end_line(std::string& out, const RunEnd& end) {
 // ---------------------------------------------------------------------------
 // Output files
 
-
 /// A file written in large chunks from an in-memory buffer of whole lines.
 /// `name` is the file name used in error messages.
 class LineFile {
  public:
-  LineFile(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {
-    buffer_.reserve(kFlushBytes + 4096);
-  }
+  LineFile(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) { buffer_.reserve(kFlushBytes + 4096); }
 
   std::string& buffer() { return buffer_; }
   const std::string& buffer() const { return buffer_; }
@@ -402,7 +399,6 @@ bool TraceWriter::flush_due() const {
   if (buffer.empty()) return false;
   return buffer.size() >= kFlushBytes || monotonic_seconds() - impl_->oldest_pending >= kFlushInterval;
 }
-
 
 void write_trace(const Trace& trace, const std::string& file) {
   if (is_special_file(file)) {

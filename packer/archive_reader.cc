@@ -31,17 +31,20 @@ constexpr std::size_t kBlockSize = 64 * 1024;
 std::string message_of(archive* a, std::string_view unknown, bool lower_case) {
   const char* text = archive_error_string(a);
   std::string message = text != nullptr ? text : std::string(unknown);
-  if (lower_case && !message.empty() && message[0] >= 'A' && message[0] <= 'Z')
-    message[0] = static_cast<char>(message[0] - 'A' + 'a');
+  if (lower_case && !message.empty() && message[0] >= 'A' && message[0] <= 'Z') message[0] = static_cast<char>(message[0] - 'A' + 'a');
   return message;
 }
 
 MemberKind kind_of(mode_t type) {
   switch (type) {
-    case AE_IFREG: return MemberKind::regular;
-    case AE_IFDIR: return MemberKind::directory;
-    case AE_IFLNK: return MemberKind::symlink;
-    default: return MemberKind::other;
+    case AE_IFREG:
+      return MemberKind::regular;
+    case AE_IFDIR:
+      return MemberKind::directory;
+    case AE_IFLNK:
+      return MemberKind::symlink;
+    default:
+      return MemberKind::other;
   }
 }
 
@@ -105,10 +108,14 @@ std::string ArchiveReader::format_name() const {
   if (format == ARCHIVE_FORMAT_ZIP) return "zip";
   if (format == ARCHIVE_FORMAT_CPIO) return "cpio";
   switch (archive_filter_code(archive_.get(), 0)) {
-    case ARCHIVE_FILTER_GZIP: return "tar.gz";
-    case ARCHIVE_FILTER_ZSTD: return "tar.zst";
-    case ARCHIVE_FILTER_XZ: return "tar.xz";
-    default: return "tar";
+    case ARCHIVE_FILTER_GZIP:
+      return "tar.gz";
+    case ARCHIVE_FILTER_ZSTD:
+      return "tar.zst";
+    case ARCHIVE_FILTER_XZ:
+      return "tar.xz";
+    default:
+      return "tar";
   }
 }
 
@@ -122,14 +129,12 @@ void ArchiveReader::fail(std::string_view prefix) const {
 ArchiveExtractor::ArchiveExtractor(std::string dest, std::string archive_path)
     : dest_(std::move(dest)), archive_path_(std::move(archive_path)), disk_(archive_write_disk_new()) {
   if (!disk_) throw Error("libarchive: out of memory");
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
   if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(disk_.get(), flags);
 }
 
-void ArchiveExtractor::extract(ArchiveReader& reader, std::string_view name,
-                               const std::optional<std::string_view>& hardlink_to) {
+void ArchiveExtractor::extract(ArchiveReader& reader, std::string_view name, const std::optional<std::string_view>& hardlink_to) {
   archive_entry* entry = reader.entry_;
   if (hardlink_to) archive_entry_copy_hardlink(entry, (dest_ + "/" + std::string(*hardlink_to)).c_str());
   archive_entry_copy_pathname(entry, (dest_ + "/" + std::string(name)).c_str());
@@ -141,8 +146,7 @@ void ArchiveExtractor::extract(ArchiveReader& reader, std::string_view name,
 }
 
 void ArchiveExtractor::close() {
-  if (archive_write_close(disk_.get()) != ARCHIVE_OK)
-    throw Error(archive_path_ + ": cannot extract: " + error(/*strip_dest=*/false));
+  if (archive_write_close(disk_.get()) != ARCHIVE_OK) throw Error(archive_path_ + ": cannot extract: " + error(/*strip_dest=*/false));
 }
 
 std::string ArchiveExtractor::error(bool strip_dest) const {

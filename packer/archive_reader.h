@@ -43,13 +43,13 @@ struct ArchiveMember {
 /// and <prefix> the one for the step that failed. The texts are not copied:
 /// they must outlive the reader (string literals do).
 struct ArchiveReadOptions {
-  bool only_bundle_formats = false;   ///< tar, zip and cpio only (behind any filter); false: every format
-  bool skip_damaged_headers = false;  ///< a damaged header (ARCHIVE_RETRY) is passed over; false: an error
-  std::string_view open_error;        ///< the file cannot be opened (not an archive, cannot be read)
-  std::string_view header_error;      ///< a header cannot be read
-  std::string_view data_error;        ///< a member's data cannot be read
+  bool only_bundle_formats = false;                             ///< tar, zip and cpio only (behind any filter); false: every format
+  bool skip_damaged_headers = false;                            ///< a damaged header (ARCHIVE_RETRY) is passed over; false: an error
+  std::string_view open_error;                                  ///< the file cannot be opened (not an archive, cannot be read)
+  std::string_view header_error;                                ///< a header cannot be read
+  std::string_view data_error;                                  ///< a member's data cannot be read
   std::string_view unknown_error = "unknown libarchive error";  ///< <why> when libarchive gives none
-  bool lower_case = false;            ///< lower-case the first letter of libarchive's message
+  bool lower_case = false;                                      ///< lower-case the first letter of libarchive's message
 };
 
 /// Frees a libarchive handle (read or write) when its owner is destroyed.

@@ -58,8 +58,8 @@ struct FormatName {
 };
 
 constexpr FormatName kFormats[] = {
-    {"tar", Format::tar},         {"tar.gz", Format::tar_gz}, {"tar.zst", Format::tar_zst},
-    {"tar.xz", Format::tar_xz},   {"zip", Format::zip},       {"cpio", Format::cpio},
+    {"tar", Format::tar},       {"tar.gz", Format::tar_gz}, {"tar.zst", Format::tar_zst},
+    {"tar.xz", Format::tar_xz}, {"zip", Format::zip},       {"cpio", Format::cpio},
 };
 
 Format archive_format(std::string_view name) {
@@ -74,13 +74,10 @@ std::string_view format_name(Format format) {
   return "tar";
 }
 
-bool is_tar(Format f) {
-  return f == Format::tar || f == Format::tar_gz || f == Format::tar_zst || f == Format::tar_xz;
-}
+bool is_tar(Format f) { return f == Format::tar || f == Format::tar_gz || f == Format::tar_zst || f == Format::tar_xz; }
 
 // ---------------------------------------------------------------------------
 // Small RAII owners
-
 
 /// Closes `fd`, reporting a deferred write error (NFS, quotas) against `what`.
 void close_checked(UniqueFd& fd, const std::string& what) {
@@ -102,7 +99,6 @@ class ThreadLocale {
  private:
   locale_t previous_;
 };
-
 
 /// A path for messages: the JSON form (raw bytes that are not UTF-8 escaped).
 std::string shown(std::string_view path) { return encode_path(path); }
@@ -169,8 +165,7 @@ class ArchiveStream {
 
   /// Starts the output once the format and filters are set.
   void open() {
-    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveStream::callback, nullptr, nullptr) != ARCHIVE_OK)
-      fail(shown_);
+    if (archive_write_open2(archive_.get(), this, nullptr, &ArchiveStream::callback, nullptr, nullptr) != ARCHIVE_OK) fail(shown_);
   }
 
   /// Adds the bytes of the current entry.
@@ -242,9 +237,7 @@ class ArchiveStream {
 /// the thread count), so any number keeps reproducibility. At least two:
 /// with one, libarchive switches xz to its single-threaded encoder, whose
 /// output differs.
-unsigned compressor_threads(unsigned requested) {
-  return std::max(2u, requested != 0 ? requested : std::thread::hardware_concurrency());
-}
+unsigned compressor_threads(unsigned requested) { return std::max(2u, requested != 0 ? requested : std::thread::hardware_concurrency()); }
 
 /// Adds libarchive's `name` filter ("gzip", "xz" or "zstd") to `a`: a gzip
 /// header without a timestamp when `reproducible`, zstd and xz on
@@ -257,23 +250,22 @@ void add_filter(archive* a, std::string_view name, bool reproducible, unsigned t
     if (reproducible) archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
     return;
   }
-  if (name == "xz") archive_write_add_filter_xz(a);
-  else archive_write_add_filter_zstd(a);
+  if (name == "xz")
+    archive_write_add_filter_xz(a);
+  else
+    archive_write_add_filter_zstd(a);
   std::string workers = std::to_string(compressor_threads(threads));
   archive_write_set_filter_option(a, std::string(name).c_str(), "threads", workers.c_str());
 }
 
-
 /// An archive written through libarchive into a temporary file beside the target.
 class ArchiveSink final : public Sink {
  public:
-  ArchiveSink(Format format, const WriteOptions& options)
-      : format_(format), out_(open_output_path(options.path)) {
+  ArchiveSink(Format format, const WriteOptions& options) : format_(format), out_(open_output_path(options.path)) {
     check_replaceable(out_.parent.get(), out_.name, format_name(format), out_.shown);
     check_level(options.compression_level);
     auto abort = format == Format::zip ? ArchiveStream::Abort::close_only : ArchiveStream::Abort::fail_then_close;
-    temp_.emplace(out_.parent.get(), out_.temp_prefix(), AtomicFile::Kind::file,
-                  out_.shown + ": cannot create a temporary file beside it");
+    temp_.emplace(out_.parent.get(), out_.temp_prefix(), AtomicFile::Kind::file, out_.shown + ": cannot create a temporary file beside it");
     stream_.emplace(temp_->take_fd(), out_.shown, /*hash=*/false, abort);
     if (!entry_ || !c_locale_) throw Error("libarchive: out of memory");
     setup_format(options);
@@ -316,8 +308,7 @@ class ArchiveSink final : public Sink {
       // Headers are written under C.UTF-8 (see header_locale): UTF-8 names go
       // in unchanged, others raw with hdrcharset=BINARY. Without that locale,
       // every name is stored raw that way.
-      if (!utf8_locale_ && archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK)
-        stream_->fail("pax");
+      if (!utf8_locale_ && archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) stream_->fail("pax");
     } else if (format_ == Format::zip) {
       archive_write_set_format_zip(a);
       if (options.compression_level >= 0) set_level("zip", /*format_option=*/true, options.compression_level);
@@ -347,8 +338,7 @@ class ArchiveSink final : public Sink {
     std::string value = std::to_string(level);
     int status = format_option ? archive_write_set_format_option(a, module, "compression-level", value.c_str())
                                : archive_write_set_filter_option(a, module, "compression-level", value.c_str());
-    if (status != ARCHIVE_OK)
-      throw Error("compression level " + value + ": not accepted by " + module + " (" + lowered_error(a) + ")");
+    if (status != ARCHIVE_OK) throw Error("compression level " + value + ": not accepted by " + module + " (" + lowered_error(a) + ")");
   }
 
   void fill_entry(const Item& item) {
@@ -405,7 +395,6 @@ class ArchiveSink final : public Sink {
   UniqueLocale c_locale_ = make_locale("C");
 };
 
-
 // ---------------------------------------------------------------------------
 // The image writer's files: its outer tar and its compressed layer
 
@@ -445,8 +434,7 @@ void add_member(ArchiveStream& out, archive_entry* entry, const TarMember& membe
 
 /// A hashing stream into the new file at `path`, with an entry to fill.
 struct NewFile {
-  NewFile(UniqueFd fd, const std::string& shown)
-      : out(std::move(fd), shown, /*hash=*/true, ArchiveStream::Abort::fail_then_close) {
+  NewFile(UniqueFd fd, const std::string& shown) : out(std::move(fd), shown, /*hash=*/true, ArchiveStream::Abort::fail_then_close) {
     if (!entry) throw Error("libarchive: out of memory");
   }
 
@@ -482,8 +470,7 @@ WrittenFile compress_file(const std::string& source, UniqueFd out, const Compres
   const char* filter = how.compressor == Compressor::gzip ? "gzip" : "zstd";
   add_filter(a, filter, how.reproducible, how.threads);
   std::string level = std::to_string(how.level);
-  if (how.level >= 0 && archive_write_set_filter_option(a, filter, "compression-level", level.c_str()) != ARCHIVE_OK)
-    file.out.fail();
+  if (how.level >= 0 && archive_write_set_filter_option(a, filter, "compression-level", level.c_str()) != ARCHIVE_OK) file.out.fail();
   archive_write_set_bytes_in_last_block(a, 1);
   file.out.open();
   add_member(file.out, file.entry.get(), {"layer", /*directory=*/false, source, 0});

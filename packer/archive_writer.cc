@@ -75,15 +75,16 @@ std::string_view kind_of(mode_t mode) {
   return "device";
 }
 
-std::string_view kind_of(EntryType type) {
-  return type == EntryType::regular ? "regular file" : to_string(type);
-}
+std::string_view kind_of(EntryType type) { return type == EntryType::regular ? "regular file" : to_string(type); }
 
 bool has_type(mode_t mode, EntryType type) {
   switch (type) {
-    case EntryType::regular: return S_ISREG(mode);
-    case EntryType::directory: return S_ISDIR(mode);
-    case EntryType::symlink: return S_ISLNK(mode);
+    case EntryType::regular:
+      return S_ISREG(mode);
+    case EntryType::directory:
+      return S_ISDIR(mode);
+    case EntryType::symlink:
+      return S_ISLNK(mode);
   }
   return false;
 }
@@ -128,8 +129,8 @@ class SourceTree {
   }
 
   [[noreturn]] void changed_size(const PlanEntry& entry, std::uint64_t planned, std::uint64_t now) const {
-    throw Error(shown_path(entry.path) + ": changed since the trace was planned (" + std::to_string(planned) +
-                " bytes planned, " + std::to_string(now) + " now)");
+    throw Error(shown_path(entry.path) + ": changed since the trace was planned (" + std::to_string(planned) + " bytes planned, " +
+                std::to_string(now) + " now)");
   }
 
  private:
@@ -138,8 +139,8 @@ class SourceTree {
     throw Error(system_error_message(shown_path(entry.path) + ": cannot open", err));
   }
   [[noreturn]] void changed_type(const PlanEntry& entry, mode_t mode) const {
-    throw Error(shown_path(entry.path) + ": changed type since the trace was planned (planned " +
-                std::string(kind_of(entry.type)) + ", found " + std::string(kind_of(mode)) + ")");
+    throw Error(shown_path(entry.path) + ": changed type since the trace was planned (planned " + std::string(kind_of(entry.type)) +
+                ", found " + std::string(kind_of(mode)) + ")");
   }
 
   PathBytes root_;
@@ -205,7 +206,6 @@ struct LinkTarget {
   Digest digest;
 };
 
-
 class BundleWriter {
  public:
   /// `buffer` must outlive the sink: a compressor may still point into it
@@ -240,9 +240,8 @@ class BundleWriter {
     item.mode = e.mode & 07777;
     item.uid = options_.reproducible ? 0 : e.uid;
     item.gid = options_.reproducible ? 0 : e.gid;
-    item.mtime = e.type == EntryType::directory && options_.reproducible && !options_.source_date_epoch
-                     ? kDefaultSourceDateEpoch
-                     : clamp(e.mtime);
+    item.mtime =
+        e.type == EntryType::directory && options_.reproducible && !options_.source_date_epoch ? kDefaultSourceDateEpoch : clamp(e.mtime);
     item.link_target = e.link_target;
     item.ino = ++next_ino_;
     item.nlink = e.type == EntryType::directory ? 2 : 1;

@@ -70,9 +70,7 @@ struct Placement {
 /// Checks one member; the views point into `m`.
 Placement place(const ArchiveMember& m, const std::string& archive_path) {
   std::string_view name = trimmed(m.name);
-  auto refuse = [&](const std::string& why) {
-    throw Error(archive_path + ": entry '" + encode_path(m.name) + "' refused: " + why);
-  };
+  auto refuse = [&](const std::string& why) { throw Error(archive_path + ": entry '" + encode_path(m.name) + "' refused: " + why); };
   if (name.empty()) return {};
   if (std::string why = unsafe(name); !why.empty()) refuse(why);
   Placement placement{name, std::nullopt};

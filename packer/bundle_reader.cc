@@ -67,9 +67,7 @@ PathBytes absolute_member(std::string_view name) {
 BundleEntry entry_of(const ArchiveMember& m) {
   BundleEntry e;
   e.path = absolute_member(m.name);
-  e.type = m.kind == MemberKind::directory ? EntryType::directory
-           : m.kind == MemberKind::symlink ? EntryType::symlink
-                                           : EntryType::regular;
+  e.type = m.kind == MemberKind::directory ? EntryType::directory : m.kind == MemberKind::symlink ? EntryType::symlink : EntryType::regular;
   e.mode = m.mode;
   e.size = static_cast<std::uint64_t>(m.size);
   e.link_target = m.link_target;
@@ -91,8 +89,10 @@ BundleContents read_archive(const std::string& path, std::string& manifest) {
   while (reader.next(member)) {
     if (out.format.empty()) out.format = reader.format_name();
     BundleEntry e = entry_of(member);
-    if (e.path == kManifestPath) manifest = read_manifest_data(reader, path);
-    else if (e.path != kManifestDir && e.path != "/") out.entries.push_back(std::move(e));
+    if (e.path == kManifestPath)
+      manifest = read_manifest_data(reader, path);
+    else if (e.path != kManifestDir && e.path != "/")
+      out.entries.push_back(std::move(e));
   }
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) out.output_bytes = static_cast<std::uint64_t>(st.st_size);

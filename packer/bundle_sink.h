@@ -20,16 +20,16 @@ inline constexpr std::size_t kChunkSize = 256 * 1024;
 
 /// One entry as stored: relative name and the metadata the format records.
 struct Item {
-  std::string name;            ///< relative, no leading '/'; "" for the root
+  std::string name;  ///< relative, no leading '/'; "" for the root
   EntryType type = EntryType::regular;
-  std::uint32_t mode = 0;      ///< permission bits
+  std::uint32_t mode = 0;  ///< permission bits
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
   std::int64_t mtime = 0;
-  std::uint64_t size = 0;      ///< regular files with data
-  PathBytes link_target;       ///< symlinks
-  std::string hardlink_name;   ///< hard links: the relative name holding the data
-  std::uint32_t ino = 0;       ///< cpio: hard links share it
+  std::uint64_t size = 0;     ///< regular files with data
+  PathBytes link_target;      ///< symlinks
+  std::string hardlink_name;  ///< hard links: the relative name holding the data
+  std::uint32_t ino = 0;      ///< cpio: hard links share it
   std::uint32_t nlink = 1;
 };
 

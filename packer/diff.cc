@@ -51,9 +51,12 @@ void sort_by_path(std::vector<DiffEntry>& entries) {
 
 std::string entry_summary(const DiffEntry& e) {
   switch (e.type) {
-    case EntryType::symlink: return "symlink -> " + encode_path(e.link_target);
-    case EntryType::directory: return "directory, mode " + octal(e.mode);
-    case EntryType::regular: break;
+    case EntryType::symlink:
+      return "symlink -> " + encode_path(e.link_target);
+    case EntryType::directory:
+      return "directory, mode " + octal(e.mode);
+    case EntryType::regular:
+      break;
   }
   return "regular, " + std::to_string(e.size) + " bytes, mode " + octal(e.mode);
 }
@@ -75,7 +78,6 @@ nlohmann::ordered_json field_value(const std::string& field, const std::string& 
   if (field == "mode") return std::stoul(text, nullptr, 8);
   return text;
 }
-
 
 }  // namespace
 
@@ -116,8 +118,10 @@ BundleDiff diff_entries(std::vector<DiffEntry> a, std::vector<DiffEntry> b) {
       diff.added.push_back(std::move(b[j++]));
     } else {
       std::vector<FieldChange> changes = compare(a[i], b[j]);
-      if (changes.empty()) ++diff.unchanged;
-      else diff.changed.push_back({.path = a[i].path, .changes = std::move(changes)});
+      if (changes.empty())
+        ++diff.unchanged;
+      else
+        diff.changed.push_back({.path = a[i].path, .changes = std::move(changes)});
       ++i, ++j;
     }
   }
@@ -147,9 +151,8 @@ std::string render_diff_json(const BundleDiff& diff, const std::string& a_name, 
   doc["a"] = encode_path(a_name);
   doc["b"] = encode_path(b_name);
   doc["equal"] = diff.equal();
-  doc["totals"] = {{"added", diff.added.size()},          {"removed", diff.removed.size()},
-                   {"changed", diff.changed.size()},      {"unchanged", diff.unchanged},
-                   {"added_bytes", diff.added_bytes},     {"removed_bytes", diff.removed_bytes}};
+  doc["totals"] = {{"added", diff.added.size()},  {"removed", diff.removed.size()},  {"changed", diff.changed.size()},
+                   {"unchanged", diff.unchanged}, {"added_bytes", diff.added_bytes}, {"removed_bytes", diff.removed_bytes}};
   nlohmann::ordered_json added = nlohmann::ordered_json::array(), removed = nlohmann::ordered_json::array(),
                          changed = nlohmann::ordered_json::array();
   for (const DiffEntry& e : diff.added) added.push_back(entry_json(e));

@@ -26,8 +26,7 @@ namespace {
 /// A directory tree built beside the target, then swapped in.
 class DirectorySink final : public Sink {
  public:
-  explicit DirectorySink(const WriteOptions& options)
-      : out_(open_output_path(options.path)), as_root_(geteuid() == 0) {
+  explicit DirectorySink(const WriteOptions& options) : out_(open_output_path(options.path)), as_root_(geteuid() == 0) {
     check_replaceable(out_.parent.get(), out_.name, "dir", out_.shown);
     temp_.emplace(out_.parent.get(), out_.temp_prefix(), AtomicFile::Kind::directory,
                   out_.shown + ": cannot create a temporary directory beside it");
@@ -84,8 +83,10 @@ class DirectorySink final : public Sink {
   std::uint64_t commit() override {
     for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) finish_directory(*it);
     // Without a planned "/", the root keeps the time it was built at.
-    if (root_planned_) finish_directory(root_);
-    else if (fchmod(root_fd_.get(), 0755) != 0) fail(".");
+    if (root_planned_)
+      finish_directory(root_);
+    else if (fchmod(root_fd_.get(), 0755) != 0)
+      fail(".");
     if (syncfs(root_fd_.get()) != 0) throw_system_error(out_.shown + ": cannot write");
     publish();
     return written_;
@@ -94,8 +95,7 @@ class DirectorySink final : public Sink {
  private:
   void own(const Item& item, int flags) {
     // Only root can give files away; others get files they own, like tar.
-    if (as_root_ && fchownat(root_fd_.get(), item.name.c_str(), item.uid, item.gid, flags | AT_EMPTY_PATH) != 0)
-      fail(item.name);
+    if (as_root_ && fchownat(root_fd_.get(), item.name.c_str(), item.uid, item.gid, flags | AT_EMPTY_PATH) != 0) fail(item.name);
   }
 
   void set_mtime(const Item& item, int flags) {
@@ -137,8 +137,6 @@ class DirectorySink final : public Sink {
 
 }  // namespace
 
-std::unique_ptr<Sink> open_directory_sink(const WriteOptions& options) {
-  return std::make_unique<DirectorySink>(options);
-}
+std::unique_ptr<Sink> open_directory_sink(const WriteOptions& options) { return std::make_unique<DirectorySink>(options); }
 
 }  // namespace tracepack

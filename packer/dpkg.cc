@@ -39,8 +39,10 @@ std::map<std::string, std::uint64_t> installed_sizes(const std::string& status_f
   std::ifstream in(status_file);
   std::string line, package;
   while (std::getline(in, line)) {
-    if (line.starts_with("Package: ")) package = line.substr(9);
-    else if (line.starts_with("Installed-Size: ")) sizes[package] = std::strtoull(line.c_str() + 16, nullptr, 10) * 1024;
+    if (line.starts_with("Package: "))
+      package = line.substr(9);
+    else if (line.starts_with("Installed-Size: "))
+      sizes[package] = std::strtoull(line.c_str() + 16, nullptr, 10) * 1024;
   }
   return sizes;
 }

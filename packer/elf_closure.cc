@@ -77,8 +77,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <initializer_list>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <set>
@@ -136,7 +136,7 @@ struct ElfFacts {
   unsigned machine = EM_NONE;
   PathBytes interp;
   std::vector<std::string> needed;
-  std::optional<std::string> rpath;    // already dropped when DT_RUNPATH exists
+  std::optional<std::string> rpath;  // already dropped when DT_RUNPATH exists
   std::optional<std::string> runpath;
   std::string soname;
   bool nodeflib = false;
@@ -174,21 +174,35 @@ DynamicRefs read_dynamic(Elf* elf, const GElf_Phdr& ph, ElfFacts& facts) {
   GElf_Dyn dyn;
   for (int i = 0; gelf_getdyn(data, i, &dyn) != nullptr && dyn.d_tag != DT_NULL; ++i) {
     switch (dyn.d_tag) {
-      case DT_NEEDED: refs.needed.push_back(dyn.d_un.d_val); break;
-      case DT_RPATH: refs.rpath = dyn.d_un.d_val; break;
-      case DT_RUNPATH: refs.runpath = dyn.d_un.d_val; break;
-      case DT_SONAME: refs.soname = dyn.d_un.d_val; break;
-      case DT_STRTAB: refs.strtab = dyn.d_un.d_ptr; break;
-      case DT_STRSZ: refs.strsz = dyn.d_un.d_val; break;
-      case DT_FLAGS_1: facts.nodeflib = (dyn.d_un.d_val & DF_1_NODEFLIB) != 0; break;
-      default: break;
+      case DT_NEEDED:
+        refs.needed.push_back(dyn.d_un.d_val);
+        break;
+      case DT_RPATH:
+        refs.rpath = dyn.d_un.d_val;
+        break;
+      case DT_RUNPATH:
+        refs.runpath = dyn.d_un.d_val;
+        break;
+      case DT_SONAME:
+        refs.soname = dyn.d_un.d_val;
+        break;
+      case DT_STRTAB:
+        refs.strtab = dyn.d_un.d_ptr;
+        break;
+      case DT_STRSZ:
+        refs.strsz = dyn.d_un.d_val;
+        break;
+      case DT_FLAGS_1:
+        facts.nodeflib = (dyn.d_un.d_val & DF_1_NODEFLIB) != 0;
+        break;
+      default:
+        break;
     }
   }
   return refs;
 }
 
-void resolve_dynamic_strings(Elf* elf, const std::vector<GElf_Phdr>& phdrs, const DynamicRefs& refs,
-                             ElfFacts& facts) {
+void resolve_dynamic_strings(Elf* elf, const std::vector<GElf_Phdr>& phdrs, const DynamicRefs& refs, ElfFacts& facts) {
   std::optional<GElf_Off> offset = file_offset(phdrs, refs.strtab, refs.strsz);
   if (!offset || refs.strsz == 0) return;
   Elf_Data* strings = elf_getdata_rawchunk(elf, static_cast<int64_t>(*offset), refs.strsz, ELF_T_BYTE);
@@ -196,7 +210,8 @@ void resolve_dynamic_strings(Elf* elf, const std::vector<GElf_Phdr>& phdrs, cons
     if (std::optional<std::string> name = string_at(strings, needed)) facts.needed.push_back(*name);
   if (refs.runpath) facts.runpath = string_at(strings, *refs.runpath);
   // get-dynamic-info.h: with both present, DT_RPATH is ignored.
-  else if (refs.rpath) facts.rpath = string_at(strings, *refs.rpath);
+  else if (refs.rpath)
+    facts.rpath = string_at(strings, *refs.rpath);
   if (refs.soname) facts.soname = string_at(strings, *refs.soname).value_or("");
 }
 
@@ -225,8 +240,7 @@ std::optional<ElfFacts> read_elf(const PathBytes& host, const PathBytes& shown) 
   if (fd.fd < 0) throw_system_error(shown);
   ElfHandle handle{elf_begin(fd.fd, ELF_C_READ, nullptr)};
   GElf_Ehdr ehdr;
-  if (handle.elf == nullptr || elf_kind(handle.elf) != ELF_K_ELF || gelf_getehdr(handle.elf, &ehdr) == nullptr)
-    return std::nullopt;
+  if (handle.elf == nullptr || elf_kind(handle.elf) != ELF_K_ELF || gelf_getehdr(handle.elf, &ehdr) == nullptr) return std::nullopt;
   ElfFacts facts;
   facts.elf_class = ehdr.e_ident[EI_CLASS];
   facts.data = ehdr.e_ident[EI_DATA];
@@ -241,13 +255,13 @@ std::optional<ElfFacts> read_elf(const PathBytes& host, const PathBytes& shown) 
 struct LoaderAbi {
   int elf_class = ELFCLASS64;
   unsigned machine = EM_X86_64;
-  std::string lib;                       // $LIB
-  std::string platform;                  // $PLATFORM
-  std::vector<std::string> hwcaps;       // glibc-hwcaps subdirectories, best first
-  std::vector<std::string> subdirs;      // tried in each search directory, "" (itself) last
-  std::vector<PathBytes> default_dirs;   // built-in system directories
-  std::int32_t cache_flags = 0x0303;     // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
-  std::uint64_t cache_hwcap_bits = 0;    // legacy hwcap bits a cache entry may require
+  std::string lib;                      // $LIB
+  std::string platform;                 // $PLATFORM
+  std::vector<std::string> hwcaps;      // glibc-hwcaps subdirectories, best first
+  std::vector<std::string> subdirs;     // tried in each search directory, "" (itself) last
+  std::vector<PathBytes> default_dirs;  // built-in system directories
+  std::int32_t cache_flags = 0x0303;    // FLAG_ELF_LIBC6 | FLAG_X8664_LIB64
+  std::uint64_t cache_hwcap_bits = 0;   // legacy hwcap bits a cache entry may require
 };
 
 constexpr std::uint64_t kHwcapX86Sse2 = 1u << 0;
@@ -287,16 +301,13 @@ bool all_bits(unsigned word, std::initializer_list<int> bits) {
   return true;
 }
 
-bool avx2_usable(const CpuidBits& c) {
-  return all_bits(c.leaf1_ecx, {27, 28}) && (c.xcr0 & 0x6) == 0x6 && all_bits(c.leaf7_ebx, {5});
-}
+bool avx2_usable(const CpuidBits& c) { return all_bits(c.leaf1_ecx, {27, 28}) && (c.xcr0 & 0x6) == 0x6 && all_bits(c.leaf7_ebx, {5}); }
 
 // 2, 3 or 4: x86-64-v2, -v3, -v4.
 bool x86_64_level(const CpuidBits& c, int level) {
   bool v2 = all_bits(c.leaf1_ecx, {0, 9, 13, 19, 20, 23}) && all_bits(c.ext1_ecx, {0});
   if (level <= 2 || !v2) return v2;
-  bool v3 = avx2_usable(c) && all_bits(c.leaf1_ecx, {12, 22, 29}) && all_bits(c.leaf7_ebx, {3, 8}) &&
-            all_bits(c.ext1_ecx, {5});
+  bool v3 = avx2_usable(c) && all_bits(c.leaf1_ecx, {12, 22, 29}) && all_bits(c.leaf7_ebx, {3, 8}) && all_bits(c.ext1_ecx, {5});
   if (level == 3 || !v3) return v3;
   return (c.xcr0 & 0xe6) == 0xe6 && all_bits(c.leaf7_ebx, {16, 17, 28, 30, 31});
 }
@@ -311,12 +322,10 @@ bool cpu_has(const char* feature) {
   if (std::strcmp(feature, "x86-64-v3") == 0) return x86_64_level(cpuid, 3);
   if (std::strcmp(feature, "x86-64-v4") == 0) return x86_64_level(cpuid, 4);
   if (std::strcmp(feature, "avx512_1") == 0)
-    return __builtin_cpu_supports("avx512cd") && !__builtin_cpu_supports("avx512er") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vl");
+    return __builtin_cpu_supports("avx512cd") && !__builtin_cpu_supports("avx512er") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   if (std::strcmp(feature, "xeon_phi") == 0)
-    return __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512er") &&
-           __builtin_cpu_supports("avx512pf");
+    return __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512er") && __builtin_cpu_supports("avx512pf");
   if (std::strcmp(feature, "haswell") == 0)
     return avx2_usable(cpuid) && all_bits(cpuid.leaf1_ecx, {12, 22, 23}) && all_bits(cpuid.leaf7_ebx, {3, 8}) &&
            all_bits(cpuid.ext1_ecx, {5});
@@ -386,8 +395,8 @@ LoaderAbi i386_abi() {
 LoaderAbi abi_for(const ElfFacts& root, const PathBytes& shown) {
   if (root.elf_class == ELFCLASS64 && root.machine == EM_X86_64) return x86_64_abi();
   if (root.elf_class == ELFCLASS32 && root.machine == EM_386) return i386_abi();
-  throw Error(shown + ": unsupported ELF machine " + std::to_string(root.machine) + " (class " +
-              std::to_string(root.elf_class) + "): only x86-64 and i386 loaders are modelled");
+  throw Error(shown + ": unsupported ELF machine " + std::to_string(root.machine) + " (class " + std::to_string(root.elf_class) +
+              "): only x86-64 and i386 loaders are modelled");
 }
 
 // ---------------------------------------------------------------------------
@@ -407,9 +416,9 @@ struct LdCache {
 
 constexpr std::string_view kOldCacheMagic = "ld.so-1.7.0";
 constexpr std::string_view kNewCacheMagic = "glibc-ld.so.cache1.1";
-constexpr std::size_t kOldEntrySize = 12;   // int32 flags, uint32 key, uint32 value
+constexpr std::size_t kOldEntrySize = 12;  // int32 flags, uint32 key, uint32 value
 constexpr std::size_t kNewHeaderSize = 48;
-constexpr std::size_t kNewEntrySize = 24;   // int32 flags, uint32 key, value, osversion; uint64 hwcap
+constexpr std::size_t kNewEntrySize = 24;  // int32 flags, uint32 key, value, osversion; uint64 hwcap
 constexpr std::uint32_t kCacheExtensionMagic = 0xeaa42174;
 constexpr std::uint32_t kCacheExtensionTagHwcaps = 1;
 constexpr std::uint64_t kCacheHwcapExtension = 1ull << 62;
@@ -456,8 +465,7 @@ LdCache parse_ld_cache(std::string_view bytes, const PathBytes& shown) {
     if (skip >= bytes.size()) throw Error(shown + ": truncated ld.so cache");
     bytes.remove_prefix(skip);
   }
-  if (!bytes.starts_with(kNewCacheMagic) || bytes.size() < kNewHeaderSize)
-    throw Error(shown + ": not a glibc-ld.so.cache1.1 file");
+  if (!bytes.starts_with(kNewCacheMagic) || bytes.size() < kNewHeaderSize) throw Error(shown + ": not a glibc-ld.so.cache1.1 file");
   std::uint64_t count = load<std::uint32_t>(bytes, 20);
   if (count > (bytes.size() - kNewHeaderSize) / kNewEntrySize) throw Error(shown + ": truncated ld.so cache");
   LdCache cache;
@@ -467,8 +475,7 @@ LdCache parse_ld_cache(std::string_view bytes, const PathBytes& shown) {
     std::optional<std::string> key = cache_string(bytes, load<std::uint32_t>(bytes, at + 4));
     std::optional<std::string> value = cache_string(bytes, load<std::uint32_t>(bytes, at + 8));
     if (!key || !value) continue;  // dl-cache.c skips entries with bad string offsets
-    cache.entries.push_back(
-        CacheEntry{load<std::int32_t>(bytes, at), *key, *value, load<std::uint64_t>(bytes, at + 16)});
+    cache.entries.push_back(CacheEntry{load<std::int32_t>(bytes, at), *key, *value, load<std::uint64_t>(bytes, at + 16)});
   }
   return cache;
 }
@@ -483,8 +490,7 @@ std::optional<LdCache> load_ld_cache(const LoaderConfig& config) {
 
 std::uint64_t parse_digits(std::string_view s, std::size_t& at) {
   std::uint64_t n = 0;
-  while (at < s.size() && std::isdigit(static_cast<unsigned char>(s[at])))
-    n = n * 10 + static_cast<std::uint64_t>(s[at++] - '0');
+  while (at < s.size() && std::isdigit(static_cast<unsigned char>(s[at]))) n = n * 10 + static_cast<std::uint64_t>(s[at++] - '0');
   return n;
 }
 
@@ -580,15 +586,15 @@ void read_ld_so_conf(const LoaderConfig& config, const PathBytes& file, int dept
 // One simulated process
 
 struct Object {
-  PathBytes path;                  // as opened, absolute
+  PathBytes path;  // as opened, absolute
   PathBytes resolved;
   dev_t dev = 0;
   ino_t ino = 0;
   std::vector<std::string> names;  // names it answers to (requested names, path, soname)
   ElfFacts facts;
-  PathBytes origin;                // $ORIGIN
-  int loader = -1;                 // the object whose DT_NEEDED loaded it
-  bool queued = false;             // in the dependency search list
+  PathBytes origin;     // $ORIGIN
+  int loader = -1;      // the object whose DT_NEEDED loaded it
+  bool queued = false;  // in the dependency search list
 };
 
 // A candidate the search settled on.
@@ -606,8 +612,8 @@ struct Simulation {
   const std::optional<LdCache>& cache;
   const std::vector<PathBytes>& conf_dirs;
   PathBytes cwd;
-  std::vector<Object> objects;     // [0] is the executable
-  std::vector<int> search_list;    // breadth-first order
+  std::vector<Object> objects;   // [0] is the executable
+  std::vector<int> search_list;  // breadth-first order
   std::vector<ElfDependency> dependencies;
   std::vector<std::string> missing;
 };
@@ -618,8 +624,7 @@ std::size_t dst_length(std::string_view text, std::string_view name) {
   if (curly) text.remove_prefix(1);
   if (!text.starts_with(name)) return 0;
   if (curly) return text.size() > name.size() && text[name.size()] == '}' ? name.size() + 2 : 0;
-  if (text.size() > name.size() && (std::isalnum(static_cast<unsigned char>(text[name.size()])) || text[name.size()] == '_'))
-    return 0;
+  if (text.size() > name.size() && (std::isalnum(static_cast<unsigned char>(text[name.size()])) || text[name.size()] == '_')) return 0;
   return name.size();
 }
 
@@ -628,19 +633,23 @@ std::string expand_dst(std::string_view text, const PathBytes& origin, const Loa
   for (std::size_t i = 0; i < text.size(); ++i) {
     std::string_view rest = text.substr(i + 1);
     std::size_t n = 0;
-    if (text[i] != '$') out.push_back(text[i]);
-    else if ((n = dst_length(rest, "ORIGIN")) != 0) out += origin;
-    else if ((n = dst_length(rest, "PLATFORM")) != 0) out += abi.platform;
-    else if ((n = dst_length(rest, "LIB")) != 0) out += abi.lib;
-    else out.push_back('$');
+    if (text[i] != '$')
+      out.push_back(text[i]);
+    else if ((n = dst_length(rest, "ORIGIN")) != 0)
+      out += origin;
+    else if ((n = dst_length(rest, "PLATFORM")) != 0)
+      out += abi.platform;
+    else if ((n = dst_length(rest, "LIB")) != 0)
+      out += abi.lib;
+    else
+      out.push_back('$');
     i += n;
   }
   return out;
 }
 
 // Splits a search path and expands each element; "" stands for the working directory.
-std::vector<PathBytes> search_dirs(const Simulation& p, std::string_view list, std::string_view separators,
-                                   const PathBytes& origin) {
+std::vector<PathBytes> search_dirs(const Simulation& p, std::string_view list, std::string_view separators, const PathBytes& origin) {
   std::vector<PathBytes> dirs;
   std::size_t at = 0;
   while (at <= list.size()) {
@@ -659,8 +668,7 @@ std::vector<PathBytes> search_dirs(const Simulation& p, std::string_view list, s
 std::optional<Found> probe(const Simulation& p, const PathBytes& path, std::string via) {
   PathResolution walk = resolve_path(host_lookup(p.config.root), path);
   struct stat st;
-  if (walk.error != 0 || stat(host_path(p.config.root, walk.resolved).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    return std::nullopt;
+  if (walk.error != 0 || stat(host_path(p.config.root, walk.resolved).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   std::optional<ElfFacts> facts;
   try {
     facts = read_elf(host_path(p.config.root, walk.resolved), path);
@@ -672,8 +680,7 @@ std::optional<Found> probe(const Simulation& p, const PathBytes& path, std::stri
   return Found{path, std::move(walk), std::move(*facts), std::move(via), ""};
 }
 
-std::optional<Found> open_path(const Simulation& p, const std::vector<PathBytes>& dirs, std::string_view name,
-                               const char* via) {
+std::optional<Found> open_path(const Simulation& p, const std::vector<PathBytes>& dirs, std::string_view name, const char* via) {
   for (const PathBytes& dir : dirs)
     for (const std::string& sub : p.abi.subdirs)
       if (std::optional<Found> found = probe(p, join(sub.empty() ? dir : join(dir, sub), name), via)) return found;
@@ -685,8 +692,7 @@ std::optional<Found> search_rpaths(const Simulation& p, int requester, std::stri
   for (int l = requester; l >= 0; l = p.objects[l].loader) {
     const Object& object = p.objects[l];
     if (!object.facts.rpath) continue;
-    if (auto found = open_path(p, search_dirs(p, *object.facts.rpath, ":", object.origin), name, "DT_RPATH"))
-      return found;
+    if (auto found = open_path(p, search_dirs(p, *object.facts.rpath, ":", object.origin), name, "DT_RPATH")) return found;
     did_main |= l == 0;
   }
   const Object& main = p.objects[0];
@@ -717,8 +723,7 @@ std::optional<Found> search(const Simulation& p, int requester, std::string_view
     if (found) break;
     found = open_path(p, search_dirs(p, list, ":;", p.objects[0].origin), name, "LD_LIBRARY_PATH");
   }
-  if (!found && object.facts.runpath)
-    found = open_path(p, search_dirs(p, *object.facts.runpath, ":", object.origin), name, "DT_RUNPATH");
+  if (!found && object.facts.runpath) found = open_path(p, search_dirs(p, *object.facts.runpath, ":", object.origin), name, "DT_RUNPATH");
   if (!found) found = search_cache(p, name, object.facts.nodeflib);
   if (!found && !object.facts.nodeflib) found = open_path(p, p.abi.default_dirs, name, "default path");
   return found;
@@ -749,7 +754,7 @@ int add_object(Simulation& p, Found found, const std::string& name, int loader) 
   Object object;
   object.path = found.path;
   object.resolved = found.walk.resolved;
-  struct stat st{};
+  struct stat st {};
   stat(host_path(p.config.root, object.resolved).c_str(), &st);
   object.dev = st.st_dev;
   object.ino = st.st_ino;
@@ -759,8 +764,7 @@ int add_object(Simulation& p, Found found, const std::string& name, int loader) 
   object.loader = loader;
   object.facts = std::move(found.facts);
   PathBytes needed_by = loader >= 0 ? p.objects[loader].resolved : PathBytes();
-  p.dependencies.push_back(
-      ElfDependency{name, needed_by, found.path, object.resolved, std::move(found.walk.links), std::move(found.via)});
+  p.dependencies.push_back(ElfDependency{name, needed_by, found.path, object.resolved, std::move(found.walk.links), std::move(found.via)});
   p.objects.push_back(std::move(object));
   return static_cast<int>(p.objects.size()) - 1;
 }
@@ -781,7 +785,7 @@ void map_needed(Simulation& p, int requester, const std::string& name) {
     found = search(p, requester, name);
   }
   if (!found || !found->problem.empty()) return note_missing(p, name, requester, found ? found->problem : "");
-  struct stat st{};
+  struct stat st {};
   stat(host_path(p.config.root, found->walk.resolved).c_str(), &st);
   if (int index = loaded_by_file(p, st.st_dev, st.st_ino); index >= 0) {
     p.objects[index].names.push_back(name);
@@ -808,7 +812,7 @@ Object load_root(const LoaderConfig& config, const PathBytes& cwd, const PathByt
   if (walk.error != 0) throw Error(system_error_message(file, walk.error));
   std::optional<ElfFacts> facts = read_elf(host_path(config.root, walk.resolved), file);
   if (!facts) throw Error(file + ": not an ELF file");
-  struct stat st{};
+  struct stat st {};
   stat(host_path(config.root, walk.resolved).c_str(), &st);
   root.resolved = walk.resolved;
   root.dev = st.st_dev;
@@ -837,8 +841,10 @@ struct Environment {
 
 Environment load_environment(const LoaderConfig& config) {
   Environment env;
-  if (config.use_ld_so_cache) env.cache = load_ld_cache(config);
-  else read_ld_so_conf(config, "/etc/ld.so.conf", 0, env.conf_dirs);
+  if (config.use_ld_so_cache)
+    env.cache = load_ld_cache(config);
+  else
+    read_ld_so_conf(config, "/etc/ld.so.conf", 0, env.conf_dirs);
   return env;
 }
 

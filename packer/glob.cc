@@ -99,8 +99,8 @@ bool match_components(const std::vector<std::string_view>& pattern, const std::v
   return p == pattern.size();
 }
 
-constexpr std::array<std::string_view, 12> kCharClasses = {
-    "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "xdigit"};
+constexpr std::array<std::string_view, 12> kCharClasses = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+                                                           "lower", "print", "punct", "space", "upper", "xdigit"};
 
 bool is_char_class(std::string_view name) {
   for (std::string_view known : kCharClasses)

@@ -122,15 +122,15 @@ std::string pth_kind(const PlanEntry& e, const HostSpecificOptions& options) {
 }
 
 bool acknowledged(const PlanEntry& e, const HostSpecificSpec& allowed) {
-  if (std::any_of(allowed.allow.begin(), allowed.allow.end(), [&](const AllowedHostFile& a) { return a.path == e.path; }))
-    return true;
+  if (std::any_of(allowed.allow.begin(), allowed.allow.end(), [&](const AllowedHostFile& a) { return a.path == e.path; })) return true;
   return std::any_of(e.reasons.begin(), e.reasons.end(), [](const PlanReason& r) { return r.source == PlanReason::Source::rule; });
 }
 
 // A YAML plain scalar is safe for these bytes; anything else is single-quoted.
 bool plain_yaml_safe(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || std::string_view("/._+-~@\\=,").find(c) != std::string_view::npos;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("/._+-~@\\=,").find(c) != std::string_view::npos;
   });
 }
 
@@ -166,9 +166,7 @@ HostKind classify_host_file(std::string_view path, const std::vector<PathBytes>&
 
 }  // namespace
 
-std::string host_specific_kind(std::string_view path, const std::vector<PathBytes>& homes) {
-  return classify_host_file(path, homes).why;
-}
+std::string host_specific_kind(std::string_view path, const std::vector<PathBytes>& homes) { return classify_host_file(path, homes).why; }
 
 std::string exclude_line_for(std::string_view path) {
   std::string pattern;
@@ -202,10 +200,8 @@ std::vector<std::string> host_specific_lines(const std::vector<HostSpecificFindi
     lines.push_back("  to leave it out: exclude: " + findings[i].exclude_line);
   }
   if (findings.size() > max_files)
-    lines.push_back("host-specific: ... and " + std::to_string(findings.size() - max_files) +
-                    " more (tracepack report lists them all)");
-  if (!findings.empty())
-    lines.push_back("host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec");
+    lines.push_back("host-specific: ... and " + std::to_string(findings.size() - max_files) + " more (tracepack report lists them all)");
+  if (!findings.empty()) lines.push_back("host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec");
   return lines;
 }
 

@@ -15,9 +15,7 @@ std::optional<nlohmann::json> parse_json(std::string_view text) {
   return doc;
 }
 
-void JsonField::fail(const std::string& problem) const {
-  throw Error(*file_ + ": " + (path_.empty() ? "" : path_ + ": ") + problem);
-}
+void JsonField::fail(const std::string& problem) const { throw Error(*file_ + ": " + (path_.empty() ? "" : path_ + ": ") + problem); }
 
 void JsonField::expect_object() const {
   if (!value_->is_object()) fail("expected an object");
@@ -40,8 +38,7 @@ std::vector<JsonField> JsonField::elements() const {
   if (!value_->is_array()) fail("expected an array");
   std::vector<JsonField> out;
   out.reserve(value_->size());
-  for (std::size_t i = 0; i < value_->size(); ++i)
-    out.push_back(JsonField((*value_)[i], *file_, path_ + "[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < value_->size(); ++i) out.push_back(JsonField((*value_)[i], *file_, path_ + "[" + std::to_string(i) + "]"));
   return out;
 }
 
@@ -51,8 +48,7 @@ std::string JsonField::string() const {
 }
 
 std::int64_t JsonField::integer() const {
-  if (value_->is_number_unsigned() && value_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-    fail("out of range");
+  if (value_->is_number_unsigned() && value_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) fail("out of range");
   if (!value_->is_number_integer()) fail("expected an integer");
   return value_->get<std::int64_t>();
 }

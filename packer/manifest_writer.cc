@@ -18,8 +18,7 @@ namespace {
 nlohmann::ordered_json tests_of(const PlanEntry& e) {
   std::vector<std::string> tests;
   for (const PlanReason& r : e.reasons)
-    if (r.source == PlanReason::Source::traced && std::find(tests.begin(), tests.end(), r.test) == tests.end())
-      tests.push_back(r.test);
+    if (r.source == PlanReason::Source::traced && std::find(tests.begin(), tests.end(), r.test) == tests.end()) tests.push_back(r.test);
   std::sort(tests.begin(), tests.end());
   return tests;
 }
@@ -54,7 +53,8 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
   // two builds of the same application must give the same bundle.
   nlohmann::ordered_json excluded = nlohmann::ordered_json::array();
   for (const PlanExclusion& x : plan.excluded)
-    if (pseudo_root(x.path).empty() && scratch_root(x.path).empty()) excluded.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
+    if (pseudo_root(x.path).empty() && scratch_root(x.path).empty())
+      excluded.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   // Reason texts are for people and may hold stray bytes: replace, never throw.

@@ -103,16 +103,13 @@ bool is_path_component(std::string_view part) {
 bool is_host(std::string_view part) {
   std::size_t colon = part.find(':');
   std::string_view host = part.substr(0, colon);
-  if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) { return is_alnum(c) || c == '.' || c == '-'; }))
-    return false;
+  if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) { return is_alnum(c) || c == '.' || c == '-'; })) return false;
   if (colon == part.npos) return true;
   std::string_view port = part.substr(colon + 1);
   return !port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool looks_like_host(std::string_view part) {
-  return part == "localhost" || part.find('.') != part.npos || part.find(':') != part.npos;
-}
+bool looks_like_host(std::string_view part) { return part == "localhost" || part.find('.') != part.npos || part.find(':') != part.npos; }
 
 bool is_tag_part(std::string_view tag) {
   if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
@@ -244,8 +241,8 @@ ImageConfig checked_config(const WriteOptions& options) {
     throw Error("layer compression '" + c.layer_compression + "': unknown (use none, gzip, zstd)");
   int max = c.layer_compression == "zstd" ? 22 : 9;
   if (c.layer_compression != "none" && options.compression_level > max)
-    throw Error("compression level " + std::to_string(options.compression_level) + ": out of range for " +
-                c.layer_compression + " (0-" + std::to_string(max) + ")");
+    throw Error("compression level " + std::to_string(options.compression_level) + ": out of range for " + c.layer_compression + " (0-" +
+                std::to_string(max) + ")");
   return c;
 }
 
@@ -305,14 +302,12 @@ class Staging {
   std::string shown_;
   ImageFormat format_;
   fs::path target_;
-  std::optional<AtomicFile> dir_;   ///< the layout being built
-  std::optional<AtomicFile> tar_;   ///< the archive formats: the outer tar beside the target
+  std::optional<AtomicFile> dir_;  ///< the layout being built
+  std::optional<AtomicFile> tar_;  ///< the archive formats: the outer tar beside the target
   std::vector<std::string> files_;
 };
 
-std::uint64_t Staging::commit(std::int64_t mtime) {
-  return format_ == ImageFormat::oci ? publish_directory() : publish_archive(mtime);
-}
+std::uint64_t Staging::commit(std::int64_t mtime) { return format_ == ImageFormat::oci ? publish_directory() : publish_archive(mtime); }
 
 std::uint64_t Staging::publish_directory() {
   std::uint64_t total = 0;
@@ -354,9 +349,7 @@ Blob compress_layer(const fs::path& tar, UniqueFd out, const ImageConfig& config
 // ---------------------------------------------------------------------------
 // The image's JSON documents
 
-Json descriptor(const Blob& blob) {
-  return Json{{"mediaType", blob.media_type}, {"digest", blob.digest}, {"size", blob.size}};
-}
+Json descriptor(const Blob& blob) { return Json{{"mediaType", blob.media_type}, {"digest", blob.digest}, {"size", blob.size}}; }
 
 Json container_config(const ImageConfig& c) {
   Json j = Json::object();
@@ -421,8 +414,8 @@ Blob add_json_blob(Staging& staging, const Json& doc, std::string_view media_typ
 }
 
 /// Writes the layer tar, its compressed blob, and returns the blob with the tar's digest.
-std::pair<Blob, std::string> add_layer(Staging& staging, const BundlePlan& plan, const WriteOptions& options,
-                                       const ImageConfig& config, WriteResult& result) {
+std::pair<Blob, std::string> add_layer(Staging& staging, const BundlePlan& plan, const WriteOptions& options, const ImageConfig& config,
+                                       WriteResult& result) {
   WriteOptions tar = options;
   tar.format = "tar";
   tar.path = (staging.dir() / "layer.tar").string();

@@ -13,9 +13,9 @@ namespace {
 // Extensions of archives and compressors tracepack does not write: naming one
 // is a mistake, not a directory called "x.rar".
 constexpr std::string_view kForeignArchives[] = {
-    ".rar", ".7z",  ".gz",  ".bz2",  ".tbz", ".tbz2", ".tb2", ".lz",  ".lzma", ".tlz",   ".lz4",
-    ".lzo", ".zst", ".zstd", ".xz",  ".z",   ".jar",  ".war", ".apk", ".iso",  ".cab",   ".ar",
-    ".deb", ".rpm", ".squashfs", ".sqfs", ".wim", ".cpgz", ".shar", ".arj", ".lha", ".lzh", ".zoo",
+    ".rar", ".7z",  ".gz",       ".bz2",  ".tbz", ".tbz2", ".tb2",  ".lz",  ".lzma", ".tlz", ".lz4",
+    ".lzo", ".zst", ".zstd",     ".xz",   ".z",   ".jar",  ".war",  ".apk", ".iso",  ".cab", ".ar",
+    ".deb", ".rpm", ".squashfs", ".sqfs", ".wim", ".cpgz", ".shar", ".arj", ".lha",  ".lzh", ".zoo",
 };
 
 std::string lower(std::string_view text) {
@@ -84,8 +84,7 @@ std::string format_from_path(const std::string& path) {
       if (!suffix.empty() && low.size() > suffix.size() && low.ends_with(suffix)) return std::string(f.name);
   std::string_view foreign = foreign_extension(name);
   if (!foreign.empty())
-    throw Error(path + ": unknown archive extension '" + std::string(foreign) + "' (use --format: " +
-                output_format_list() + ")");
+    throw Error(path + ": unknown archive extension '" + std::string(foreign) + "' (use --format: " + output_format_list() + ")");
   return "dir";
 }
 

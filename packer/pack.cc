@@ -37,14 +37,18 @@ ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& 
   if (!plan.runs.empty()) run = plan.runs.front();
   const TestCase* test = request.spec.tests.empty() ? nullptr : &request.spec.tests.front();
   if (!image.entrypoint && !image.cmd) {
-    if (test) image.cmd = test_command(*test);
-    else if (run && !run->argv.empty()) image.cmd = std::vector<std::string>(run->argv.begin(), run->argv.end());
+    if (test)
+      image.cmd = test_command(*test);
+    else if (run && !run->argv.empty())
+      image.cmd = std::vector<std::string>(run->argv.begin(), run->argv.end());
     if (image.workdir.empty() && run && run->cwd.starts_with('/')) image.workdir = run->cwd;
   }
   if (image.architecture.empty() && run && !run->arch.empty()) image.architecture = oci_architecture(run->arch);
   if (!image.env.contains("PATH")) {
-    if (test && test->env.contains("PATH")) image.env["PATH"] = test->env.at("PATH");
-    else if (run && run->env_values.contains("PATH")) image.env["PATH"] = run->env_values.at("PATH");
+    if (test && test->env.contains("PATH"))
+      image.env["PATH"] = test->env.at("PATH");
+    else if (run && run->env_values.contains("PATH"))
+      image.env["PATH"] = run->env_values.at("PATH");
   }
   return image;
 }

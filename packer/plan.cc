@@ -30,9 +30,9 @@
 // step 5; nothing in planning opens a file.
 // Candidates live in a std::map keyed by path, so the result is sorted and
 // independent of the order of the traces.
-#include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,7 +75,6 @@ PathNode node_of(const std::optional<FileInfo>& info) {
 bool under(std::string_view path, std::string_view root) {
   return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
 }
-
 
 std::string location(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
@@ -171,7 +170,7 @@ class Planner {
   void expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written);
   void close_tree();
   struct Physical {
-    PathBytes path;              ///< symlink-free; empty when the walk failed (dangling link, loop)
+    PathBytes path;                ///< symlink-free; empty when the walk failed (dangling link, loop)
     std::vector<PathBytes> links;  ///< symlinks met on the way
   };
   Physical resolve(const PathBytes& path) const;
@@ -182,12 +181,12 @@ class Planner {
   const FileSystemView& fs_;
   std::map<PathBytes, Candidate> candidates_;
   std::map<PathBytes, ExclusionReason> excluded_;
-  std::map<PathBytes, std::string> outputs_;  // path -> test that produced it
+  std::map<PathBytes, std::string> outputs_;      // path -> test that produced it
   std::map<PathBytes, std::string> output_dirs_;  // made (mkdir) or renamed into place by the run -> test
-  std::set<PathBytes> project_dirs_;  ///< physical, each under a scratch root (the rest need no exception)
+  std::set<PathBytes> project_dirs_;              ///< physical, each under a scratch root (the rest need no exception)
   std::vector<std::string> warnings_;
   std::vector<DanglingLink> dangling_;
-  std::unordered_map<std::uint64_t, const Process*> processes_;  ///< of the trace being read
+  std::unordered_map<std::uint64_t, const Process*> processes_;           ///< of the trace being read
   mutable std::unordered_map<PathBytes, std::optional<FileInfo>> infos_;  ///< each path is looked up once
 };
 
@@ -234,9 +233,8 @@ void Planner::find_outputs(const Trace& trace) {
   std::set<PathBytes> seen;
   for (const FileAccess& a : trace.accesses) {
     if (a.error != 0) continue;
-    const PathBytes& target = (a.kind == AccessKind::rename || a.kind == AccessKind::link || a.kind == AccessKind::symlink)
-                                  ? a.resolved2
-                                  : a.resolved;
+    const PathBytes& target =
+        (a.kind == AccessKind::rename || a.kind == AccessKind::link || a.kind == AccessKind::symlink) ? a.resolved2 : a.resolved;
     if (target.empty()) continue;
     if (writes_first(a) && !seen.contains(target)) {
       outputs_.emplace(target, test_of(trace, a.process));
@@ -277,13 +275,9 @@ std::optional<ExclusionReason> Planner::excluded_by_rule(const PathBytes& path) 
   return std::nullopt;
 }
 
-ExclusionReason kernel_reason(std::string_view root) {
-  return {.cause = ExclusionCause::kernel_file_system, .subject = std::string(root)};
-}
+ExclusionReason kernel_reason(std::string_view root) { return {.cause = ExclusionCause::kernel_file_system, .subject = std::string(root)}; }
 
-ExclusionReason special_reason(FileType type) {
-  return {.cause = ExclusionCause::special_file, .subject = std::string(to_string(type))};
-}
+ExclusionReason special_reason(FileType type) { return {.cause = ExclusionCause::special_file, .subject = std::string(to_string(type))}; }
 
 // True (and the path excluded) when it lies in a kernel pseudo file system.
 bool Planner::refuse_kernel_file(const PathBytes& path) {
@@ -356,14 +350,14 @@ void Planner::add_traced(const Trace& trace) {
   for (const FileAccess& a : trace.accesses) {
     if (a.error != 0) {
       if (!a.resolved.empty())
-        exclude(a.resolved, {.cause = ExclusionCause::lookup_failed, .subject = test_of(trace, a.process), .detail = std::strerror(a.error)});
+        exclude(a.resolved,
+                {.cause = ExclusionCause::lookup_failed, .subject = test_of(trace, a.process), .detail = std::strerror(a.error)});
       continue;
     }
     if (!needs_file(a)) continue;
     PlanReason reason = traced_reason(trace, a);
     for (const Symlink& link : a.links) propose(link.path, reason, false);
-    if (a.type == FileType::fifo || a.type == FileType::socket || a.type == FileType::char_device ||
-        a.type == FileType::block_device) {
+    if (a.type == FileType::fifo || a.type == FileType::socket || a.type == FileType::char_device || a.type == FileType::block_device) {
       exclude(a.resolved, special_reason(a.type));
       continue;
     }
@@ -375,8 +369,7 @@ void Planner::add_traced(const Trace& trace) {
 // the rule asked for it, and left out. Its lstat type says so; it is never opened.
 bool Planner::refuse_special(const PathBytes& path, const IncludeRule& rule) {
   const std::optional<FileInfo>& info = this->info(path);
-  if (!info || info->file_type == FileType::regular || info->file_type == FileType::directory ||
-      info->file_type == FileType::symlink)
+  if (!info || info->file_type == FileType::regular || info->file_type == FileType::directory || info->file_type == FileType::symlink)
     return false;
   std::string type(to_string(info->file_type));
   exclude(path, special_reason(info->file_type));
@@ -425,8 +418,8 @@ void Planner::add_include_globs() {
       continue;
     }
     if (std::string_view root = kernel_pseudo_root(physical.path); !root.empty()) {
-      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' leads to " + encode_path(physical.path) +
-                          ", in " + std::string(root) + ": a kernel pseudo file system is never packed");
+      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' leads to " + encode_path(physical.path) + ", in " +
+                          std::string(root) + ": a kernel pseudo file system is never packed");
       continue;
     }
     std::size_t before = candidates_.size();
@@ -437,8 +430,7 @@ void Planner::add_include_globs() {
     if (info->type == EntryType::directory) expand_glob(rule, physical.path, start);
     if (candidates_.size() != before)
       for (const PathBytes& link : physical.links) propose(link, r, true);
-    if (candidates_.size() == before)
-      warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
+    if (candidates_.size() == before) warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
   }
 }
 
@@ -529,8 +521,8 @@ void Planner::close_tree() {
 
 void Planner::note_dangling(const PathBytes& link, const PathBytes& contents, const PathBytes& blocked, const ExclusionReason& reason) {
   dangling_.push_back({.link = link, .contents = contents, .blocked = blocked, .reason = reason});
-  warnings_.push_back("symlink " + encode_path(link) + " -> " + encode_path(contents) + " dangles in the bundle: " +
-                      encode_path(blocked) + " is left out: " + render_exclusion(reason));
+  warnings_.push_back("symlink " + encode_path(link) + " -> " + encode_path(contents) + " dangles in the bundle: " + encode_path(blocked) +
+                      " is left out: " + render_exclusion(reason));
 }
 
 void Planner::fill_metadata(BundlePlan& plan) {
@@ -542,8 +534,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
       missing.push_back(path);
       continue;
     }
-    if (info->file_type != FileType::regular && info->file_type != FileType::directory &&
-        info->file_type != FileType::symlink) {
+    if (info->file_type != FileType::regular && info->file_type != FileType::directory && info->file_type != FileType::symlink) {
       plan.excluded.push_back({.path = path, .reason = special_reason(info->file_type)});
       continue;
     }
@@ -590,8 +581,7 @@ BundlePlan Planner::run() {
   fill_metadata(plan);
   for (auto& [path, reason] : excluded_)
     if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
-  std::sort(plan.excluded.begin(), plan.excluded.end(),
-            [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
+  std::sort(plan.excluded.begin(), plan.excluded.end(), [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
   plan.warnings = in_.warnings;
   plan.warnings.insert(plan.warnings.end(), warnings_.begin(), warnings_.end());
   plan.dangling_links = std::move(dangling_);
@@ -601,7 +591,6 @@ BundlePlan Planner::run() {
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   return plan;
 }
-
 
 }  // namespace
 
@@ -674,9 +663,12 @@ std::optional<PlanReason::Source> reason_source(std::string_view line) {
 
 std::string_view to_string(EntryType type) {
   switch (type) {
-    case EntryType::regular: return "regular";
-    case EntryType::directory: return "directory";
-    case EntryType::symlink: return "symlink";
+    case EntryType::regular:
+      return "regular";
+    case EntryType::directory:
+      return "directory";
+    case EntryType::symlink:
+      return "symlink";
   }
   return "regular";
 }
@@ -709,18 +701,24 @@ std::string render_exclusion(const ExclusionReason& r) {
   switch (r.cause) {
     case ExclusionCause::lookup_failed:
       return out.append(kLookupFailedHead).append(r.subject).append(kLookupFailedMiddle).append(r.detail);
-    case ExclusionCause::kernel_file_system: return out.append(r.subject).append(kKernelTail);
-    case ExclusionCause::pseudo_file_system: return out.append(r.subject).append(kPseudoTail);
-    case ExclusionCause::scratch: return out.append(r.subject).append(kScratchTail);
-    case ExclusionCause::output_of_run: return out.append(kOutputHead).append(r.subject).append("'");
+    case ExclusionCause::kernel_file_system:
+      return out.append(r.subject).append(kKernelTail);
+    case ExclusionCause::pseudo_file_system:
+      return out.append(r.subject).append(kPseudoTail);
+    case ExclusionCause::scratch:
+      return out.append(r.subject).append(kScratchTail);
+    case ExclusionCause::output_of_run:
+      return out.append(kOutputHead).append(r.subject).append("'");
     case ExclusionCause::in_output_directory:
       return out.append(kOutputDirHead).append(r.detail).append(kOutputDirMiddle).append(r.subject).append(kOutputDirTail);
     case ExclusionCause::excluded_by_rule:
       out.append(kRuleHead).append(r.subject).append(kRuleMiddle).append(r.detail);
       if (r.symlink.empty()) return out.append(")");
       return out.append(kLinkHead).append(encode_path(r.symlink)).append(kLinkTail);
-    case ExclusionCause::special_file: return out.append(r.subject).append(kSpecialTail);
-    case ExclusionCause::recorded: return r.subject;
+    case ExclusionCause::special_file:
+      return out.append(r.subject).append(kSpecialTail);
+    case ExclusionCause::recorded:
+      return r.subject;
   }
   return r.subject;
 }
@@ -765,7 +763,8 @@ std::optional<ExclusionReason> parse_known_exclusion(std::string_view text) {
                            .subject = std::string(inside->substr(0, middle)),
                            .detail = std::string(inside->substr(middle + kLookupFailedMiddle.size()))};
   }
-  if (auto test = between(text, kOutputHead, "'")) return ExclusionReason{.cause = ExclusionCause::output_of_run, .subject = std::string(*test)};
+  if (auto test = between(text, kOutputHead, "'"))
+    return ExclusionReason{.cause = ExclusionCause::output_of_run, .subject = std::string(*test)};
   if (auto inside = between(text, kOutputDirHead, kOutputDirTail)) {
     std::size_t middle = inside->rfind(kOutputDirMiddle);
     if (middle == std::string_view::npos) return std::nullopt;
@@ -796,15 +795,19 @@ ExclusionReason parse_exclusion(std::string_view text) {
 
 std::string exclusion_group(const ExclusionReason& r) {
   switch (r.cause) {
-    case ExclusionCause::lookup_failed: return std::string(kLookupFailedHead) + r.subject + "'";
+    case ExclusionCause::lookup_failed:
+      return std::string(kLookupFailedHead) + r.subject + "'";
     case ExclusionCause::kernel_file_system:
     case ExclusionCause::pseudo_file_system:
     case ExclusionCause::scratch:
     case ExclusionCause::special_file:
-    case ExclusionCause::recorded: return r.subject;
+    case ExclusionCause::recorded:
+      return r.subject;
     case ExclusionCause::output_of_run:
-    case ExclusionCause::in_output_directory: return "output of the run";
-    case ExclusionCause::excluded_by_rule: return std::string(kRuleHead) + r.subject + "'";
+    case ExclusionCause::in_output_directory:
+      return "output of the run";
+    case ExclusionCause::excluded_by_rule:
+      return std::string(kRuleHead) + r.subject + "'";
   }
   return r.subject;
 }

@@ -38,9 +38,11 @@ constexpr std::size_t kLargestDirectories = 10;
 
 std::string_view type_name(EntryType type) {
   switch (type) {
-    case EntryType::regular: return "regular file";
+    case EntryType::regular:
+      return "regular file";
     case EntryType::directory:
-    case EntryType::symlink: return to_string(type);
+    case EntryType::symlink:
+      return to_string(type);
   }
   return "regular file";
 }
@@ -99,8 +101,7 @@ std::string disagreement(const ManifestEntry& m, const BundleEntry* held, std::u
   std::string path = "bundle: " + encode_path(m.path) + ": ";
   if (held == nullptr) return path + "in the manifest but not in the bundle";
   if (held->type != m.type)
-    return path + "a " + std::string(type_name(held->type)) + " in the bundle, a " + std::string(type_name(m.type)) +
-           " in the manifest";
+    return path + "a " + std::string(type_name(held->type)) + " in the bundle, a " + std::string(type_name(m.type)) + " in the manifest";
   if (held->type == EntryType::regular && m.hardlink_to.empty() && stored != m.size)
     return path + std::to_string(stored) + " bytes in the bundle, " + std::to_string(m.size) + " in the manifest";
   return "";
@@ -132,9 +133,12 @@ void count_totals(BundleReport& r) {
   ReportTotals& t = r.totals;
   for (const ReportFile& f : r.files) {
     if (f.path == "/") continue;  // not an entry of any archive
-    if (f.type == EntryType::directory) ++t.directories;
-    else if (f.type == EntryType::symlink) ++t.symlinks;
-    else if (!f.hardlink_to.empty()) ++t.hardlinks;
+    if (f.type == EntryType::directory)
+      ++t.directories;
+    else if (f.type == EntryType::symlink)
+      ++t.symlinks;
+    else if (!f.hardlink_to.empty())
+      ++t.hardlinks;
     else {
       ++t.files;
       t.bytes += f.size;
@@ -240,8 +244,10 @@ std::vector<ReportTest> tests_of(const Trace& trace) {
     t.name = it->first;
     t.processes = t.processes.value_or(0) + 1;
     if (!first || !p.exited) continue;
-    if (p.signal != 0) t.signal = p.signal;
-    else t.exit_code = p.exit_code;
+    if (p.signal != 0)
+      t.signal = p.signal;
+    else
+      t.exit_code = p.exit_code;
   }
   std::vector<ReportTest> out;
   for (auto& [name, t] : tests) out.push_back(std::move(t));
@@ -257,10 +263,14 @@ std::vector<std::string> csv_fields(const std::string& line) {
   bool quoted = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
-    else if (c == '"') quoted = !quoted;
-    else if (c == ',' && !quoted) fields.emplace_back();
-    else fields.back() += c;
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+      fields.back() += '"', ++i;
+    else if (c == '"')
+      quoted = !quoted;
+    else if (c == ',' && !quoted)
+      fields.emplace_back();
+    else
+      fields.back() += c;
   }
   return fields;
 }
@@ -361,7 +371,8 @@ std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>&
       DistributionUsage d = read_record(site, dist_info, prefix, regular);
       if (d.files_used > 0) out.push_back(std::move(d));
     }
-  std::stable_sort(out.begin(), out.end(), [](const DistributionUsage& a, const DistributionUsage& b) { return a.bytes_used > b.bytes_used; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const DistributionUsage& a, const DistributionUsage& b) { return a.bytes_used > b.bytes_used; });
   return out;
 }
 
@@ -416,8 +427,7 @@ BundleReport report_bundle_file(const std::string& path) {
 }
 
 BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated) {
-  if (is_trace_file(path))
-    return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated);
+  if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated);
   if (!spec_file.empty()) throw Error(path + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)");
   return report_bundle_file(path);
 }

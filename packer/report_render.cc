@@ -44,11 +44,16 @@ Json input_json(const BundleReport& r) {
 }
 
 Json totals_json(const ReportTotals& t) {
-  return {{"files", t.files},         {"hardlinks", t.hardlinks},
-          {"directories", t.directories}, {"symlinks", t.symlinks},
-          {"bytes", t.bytes},         {"processes", optional_json(t.processes)},
-          {"tests", t.tests},         {"excluded", t.excluded},
-          {"failed_lookups", t.failed_lookups}, {"warnings", t.warnings},
+  return {{"files", t.files},
+          {"hardlinks", t.hardlinks},
+          {"directories", t.directories},
+          {"symlinks", t.symlinks},
+          {"bytes", t.bytes},
+          {"processes", optional_json(t.processes)},
+          {"tests", t.tests},
+          {"excluded", t.excluded},
+          {"failed_lookups", t.failed_lookups},
+          {"warnings", t.warnings},
           {"host_specific", t.host_specific}};
 }
 
@@ -56,8 +61,11 @@ Json packages_json(const std::vector<PackageUsage>& packages) {
   Json out = Json::array();
   for (const PackageUsage& u : packages)
     if (!u.package.empty())
-      out.push_back({{"package", u.package}, {"files_used", u.files_used}, {"bytes_used", u.bytes_used},
-                     {"files_installed", u.files_installed}, {"bytes_installed", u.bytes_installed}});
+      out.push_back({{"package", u.package},
+                     {"files_used", u.files_used},
+                     {"bytes_used", u.bytes_used},
+                     {"files_installed", u.files_installed},
+                     {"bytes_installed", u.bytes_installed}});
   return out;
 }
 
@@ -70,9 +78,13 @@ Json unpackaged_json(const std::vector<PackageUsage>& packages) {
 Json distributions_json(const std::vector<DistributionUsage>& distributions) {
   Json out = Json::array();
   for (const DistributionUsage& d : distributions)
-    out.push_back({{"name", d.name}, {"version", d.version}, {"record", encode_path(d.record)},
-                   {"files_used", d.files_used}, {"bytes_used", d.bytes_used},
-                   {"files_installed", d.files_installed}, {"bytes_installed", d.bytes_installed}});
+    out.push_back({{"name", d.name},
+                   {"version", d.version},
+                   {"record", encode_path(d.record)},
+                   {"files_used", d.files_used},
+                   {"bytes_used", d.bytes_used},
+                   {"files_installed", d.files_installed},
+                   {"bytes_installed", d.bytes_installed}});
   return out;
 }
 
@@ -85,8 +97,12 @@ Json exclusions_json(const std::vector<PlanExclusion>& exclusions) {
 Json tests_json(const std::vector<ReportTest>& tests) {
   Json out = Json::array();
   for (const ReportTest& t : tests)
-    out.push_back({{"name", t.name}, {"processes", optional_json(t.processes)}, {"exit_code", optional_json(t.exit_code)},
-                   {"signal", optional_json(t.signal)}, {"files", t.files}, {"bytes", t.bytes}});
+    out.push_back({{"name", t.name},
+                   {"processes", optional_json(t.processes)},
+                   {"exit_code", optional_json(t.exit_code)},
+                   {"signal", optional_json(t.signal)},
+                   {"files", t.files},
+                   {"bytes", t.bytes}});
   return out;
 }
 
@@ -100,10 +116,16 @@ Json processes_json(const std::vector<ReportProcess>& processes) {
   Json out = Json::array();
   for (const ReportProcess& p : processes) {
     Json execs = Json::array();
-    for (const ReportExec& e : p.execs)
-      execs.push_back({{"time", e.time}, {"path", encode_path(e.path)}, {"argv", paths_json(e.argv)}});
-    out.push_back({{"id", p.id}, {"parent", p.parent}, {"pid", p.pid}, {"test", p.test}, {"start", p.start},
-                   {"end", p.end}, {"exited", p.exited}, {"exit_code", p.exit_code}, {"signal", p.signal},
+    for (const ReportExec& e : p.execs) execs.push_back({{"time", e.time}, {"path", encode_path(e.path)}, {"argv", paths_json(e.argv)}});
+    out.push_back({{"id", p.id},
+                   {"parent", p.parent},
+                   {"pid", p.pid},
+                   {"test", p.test},
+                   {"start", p.start},
+                   {"end", p.end},
+                   {"exited", p.exited},
+                   {"exit_code", p.exit_code},
+                   {"signal", p.signal},
                    {"execs", std::move(execs)}});
   }
   return out;
@@ -143,7 +165,8 @@ Json report_json(const BundleReport& r) {
           {"packages", packages_json(r.packages)},
           {"unpackaged", unpackaged_json(r.packages)},
           {"distributions", distributions_json(r.distributions)},
-          {"excluded_by_reason", [&] {
+          {"excluded_by_reason",
+           [&] {
              Json out = Json::array();
              for (const ExclusionCount& x : r.excluded_by_reason) out.push_back({{"reason", x.reason}, {"count", x.count}});
              return out;
@@ -193,8 +216,8 @@ class TextWriter {
 
 void text_totals(TextWriter& w, const BundleReport& r) {
   const ReportTotals& t = r.totals;
-  std::string title = "tracepack report: " + (r.bundle.empty() ? std::string("(unnamed bundle)") : r.bundle) + " — " +
-                      r.input_kind + " " + encode_path(r.input);
+  std::string title = "tracepack report: " + (r.bundle.empty() ? std::string("(unnamed bundle)") : r.bundle) + " — " + r.input_kind + " " +
+                      encode_path(r.input);
   if (!r.format.empty()) title += " (" + r.format + ", " + human(r.output_bytes) + ")";
   w.heading(title);
   w.line(format("files          %" PRIu64 " (%s, %" PRIu64 " bytes)", t.files, human(t.bytes).c_str(), t.bytes));
@@ -215,8 +238,7 @@ void text_directories(TextWriter& w, const BundleReport& r) {
     w.line(format("%10s  %6" PRIu64 " %s  ", human(d.bytes).c_str(), d.files, files_word(d.files)) + encode_path(d.path));
 }
 
-std::string share(std::uint64_t files_used, std::uint64_t files_installed, std::uint64_t bytes_used,
-                  std::uint64_t bytes_installed) {
+std::string share(std::uint64_t files_used, std::uint64_t files_installed, std::uint64_t bytes_used, std::uint64_t bytes_installed) {
   return format("%6" PRIu64 " / %-6" PRIu64 " files  %10s / %-10s", files_used, files_installed, human(bytes_used).c_str(),
                 human(bytes_installed).c_str());
 }
@@ -227,7 +249,8 @@ void text_packages(TextWriter& w, const BundleReport& r) {
   for (const PackageUsage& u : r.packages) {
     if (u.package.empty())
       w.line(format("%6" PRIu64 " %s  %10s  in no package", u.files_used, files_word(u.files_used), human(u.bytes_used).c_str()));
-    else w.line(share(u.files_used, u.files_installed, u.bytes_used, u.bytes_installed) + "  " + u.package);
+    else
+      w.line(share(u.files_used, u.files_installed, u.bytes_used, u.bytes_installed) + "  " + u.package);
   }
   w.heading("Python distributions (files used / installed, bytes used / installed)");
   if (r.distributions.empty()) w.dim("none (no *.dist-info/RECORD lists a bundled file)");
@@ -269,10 +292,14 @@ std::string script_safe_json(const Json& j) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else out += c;
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else
+      out += c;
   }
   return out;
 }

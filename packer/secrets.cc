@@ -92,8 +92,7 @@ bool is_allowed(const SecretsSpec& allowed, const PathBytes& path) {
 }  // namespace
 
 std::string secret_kind_by_name(std::string_view path) {
-  if (path == "/etc/shadow" || path == "/etc/shadow-" || path == "/etc/gshadow" || path == "/etc/gshadow-")
-    return "password hashes";
+  if (path == "/etc/shadow" || path == "/etc/shadow-" || path == "/etc/gshadow" || path == "/etc/gshadow-") return "password hashes";
   std::string_view name = base_name(path);
   if (std::string_view rest = below_home(path); !rest.empty())
     if (std::string kind = kind_in_home(rest); !kind.empty()) return kind;

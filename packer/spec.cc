@@ -94,9 +94,7 @@ std::string printable(std::string_view text) {
 
 bool is_plain(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "?"; }
 
-bool is_bool_word(std::string_view s) {
-  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
-}
+bool is_bool_word(std::string_view s) { return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE"; }
 
 std::size_t skip_digits(std::string_view s, std::size_t i) {
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
@@ -174,8 +172,8 @@ Fields read_fields(const YAML::Node& map, std::span<const std::string_view> keys
     } else if (std::find(keys.begin(), keys.end(), key.Scalar()) == keys.end()) {
       problems.add(key.Mark(), unknown_key_message(key.Scalar(), keys));
     } else if (auto first = fields.find(key.Scalar()); first != fields.end()) {
-      problems.add(key.Mark(), "duplicate key " + quoted(key.Scalar()) + " (first at line " +
-                                   std::to_string(first->second.key.Mark().line + 1) + ")");
+      problems.add(key.Mark(),
+                   "duplicate key " + quoted(key.Scalar()) + " (first at line " + std::to_string(first->second.key.Mark().line + 1) + ")");
     } else {
       fields.emplace(key.Scalar(), Field{key.Scalar(), key, pair.second});
     }
@@ -253,7 +251,8 @@ std::optional<int> read_integer(const Field& field, int low, int high, Problems&
   std::string_view digits = text;
   if (digits.starts_with('+')) digits.remove_prefix(1);
   long long value = 0;
-  if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc::result_out_of_range) value = digits.starts_with('-') ? LLONG_MIN : LLONG_MAX;
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc::result_out_of_range)
+    value = digits.starts_with('-') ? LLONG_MIN : LLONG_MAX;
   if (value < low || value > high) {
     std::string bound = value < low ? "at least " + std::to_string(low) : "at most " + std::to_string(high);
     problems.add(field.mark(), quoted(field.name) + " must be " + bound + ", not " + text);
@@ -327,9 +326,7 @@ void read_run(const Field& field, TestCase& test, Problems& problems) {
   if (!test.argv.empty() && test.argv[0].empty()) problems.add((*items)[0].Mark(), "'run' must not start with an empty string");
 }
 
-bool is_valid_env_name(std::string_view name) {
-  return !name.empty() && name.find('=') == name.npos && name.find('\0') == name.npos;
-}
+bool is_valid_env_name(std::string_view name) { return !name.empty() && name.find('=') == name.npos && name.find('\0') == name.npos; }
 
 void read_env(const Field& field, std::map<std::string, std::string>& env, Problems& problems) {
   if (field.value.IsNull()) return;
@@ -343,7 +340,8 @@ void read_env(const Field& field, std::map<std::string, std::string>& env, Probl
       Field value{pair.first.Scalar(), pair.first, pair.second};
       problems.add(value.mark(), "'env' values must be strings, not " + kind_name(pair.second));
     } else if (auto [first, fresh] = first_line.emplace(pair.first.Scalar(), pair.first.Mark().line + 1); !fresh) {
-      problems.add(pair.first.Mark(), "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
+      problems.add(pair.first.Mark(),
+                   "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
     } else {
       env[pair.first.Scalar()] = pair.second.Scalar();
     }
@@ -462,8 +460,7 @@ void read_excludes(const Field& field, std::vector<ExcludeRule>& rules, Problems
   std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
   if (!items) return;
   for (const YAML::Node& item : *items)
-    if (auto pattern = read_glob_item(item, "exclude", problems))
-      rules.push_back({*pattern, problems.location(item.Mark())});
+    if (auto pattern = read_glob_item(item, "exclude", problems)) rules.push_back({*pattern, problems.location(item.Mark())});
 }
 
 void read_format(const Field& field, std::string& format, Problems& problems) {
@@ -534,7 +531,8 @@ void read_string_map(const Field& field, std::map<std::string, std::string>& out
       Field value{pair.first.Scalar(), pair.first, pair.second};
       problems.add(value.mark(), quoted(field.name) + " values must be strings, not " + kind_name(pair.second));
     } else if (auto [first, fresh] = first_line.emplace(pair.first.Scalar(), pair.first.Mark().line + 1); !fresh) {
-      problems.add(pair.first.Mark(), "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
+      problems.add(pair.first.Mark(),
+                   "duplicate key " + quoted(pair.first.Scalar()) + " (first at line " + std::to_string(first->second) + ")");
     } else {
       out[pair.first.Scalar()] = pair.second.Scalar();
     }
@@ -547,8 +545,11 @@ void read_exposed_ports(const Field& field, std::vector<std::string>& ports, Pro
   for (const YAML::Node& item : *items) {
     std::optional<std::string> text = read_string_item(item, field.name, problems);
     if (!text) continue;
-    if (std::optional<std::string> port = normalize_port(*text)) ports.push_back(*port);
-    else problems.add(item.Mark(), "invalid port " + quoted(*text) + " (expected PORT or PORT/PROTO, PORT from 1 to 65535, PROTO tcp, udp or sctp)");
+    if (std::optional<std::string> port = normalize_port(*text))
+      ports.push_back(*port);
+    else
+      problems.add(item.Mark(),
+                   "invalid port " + quoted(*text) + " (expected PORT or PORT/PROTO, PORT from 1 to 65535, PROTO tcp, udp or sctp)");
   }
 }
 
@@ -564,8 +565,10 @@ void read_image_tag(const Field& field, std::string& tag, Problems& problems) {
 void read_workdir(const Field& field, std::string& workdir, Problems& problems) {
   std::optional<std::string> text = read_nonempty_string(field, problems);
   if (!text) return;
-  if (!text->starts_with('/')) problems.add(field.mark(), "'workdir' must be an absolute path, not " + quoted(*text));
-  else workdir = *text;
+  if (!text->starts_with('/'))
+    problems.add(field.mark(), "'workdir' must be an absolute path, not " + quoted(*text));
+  else
+    workdir = *text;
 }
 
 void read_layer_compression(const Field& field, std::string& compression, Problems& problems) {
@@ -622,13 +625,9 @@ class DocumentMarks : public YAML::EventHandler {
   void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    node(mark);
-  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { node(mark); }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    node(mark);
-  }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { node(mark); }
   void OnMapEnd() override {}
 
  private:

@@ -50,8 +50,7 @@ SplitPath split_output(const std::string& path) {
   std::string trimmed = path;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   std::string name(base_name(trimmed));
-  if (name.empty() || name == "." || name == "..")
-    throw Error(path + ": not a usable output name (name a file or directory to create)");
+  if (name.empty() || name == "." || name == "..") throw Error(path + ": not a usable output name (name a file or directory to create)");
   std::string dir = trimmed.size() == name.size() ? "." : trimmed.substr(0, trimmed.size() - name.size());
   if (dir.size() > 1) dir.pop_back();  // the '/' before the name
   return {dir, name};
@@ -59,7 +58,6 @@ SplitPath split_output(const std::string& path) {
 
 /// The path of `split` again, without a trailing '/'.
 std::string joined(const SplitPath& split) { return (split.dir == "/" ? "" : split.dir) + "/" + split.name; }
-
 
 /// Makes a rename of `target` in `dirfd` durable, best effort: the output is
 /// in place either way (`dirfd` may be an O_PATH descriptor, which fsync
@@ -70,7 +68,6 @@ void sync_directory(int dirfd, const std::string& target = {}) {
   UniqueFd fd(openat(dirfd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) fsync(fd.get());
 }
-
 
 // ---------------------------------------------------------------------------
 // What an output may replace
@@ -112,7 +109,6 @@ bool is_replaceable_directory(int dirfd, const std::string& name) {
   return is_empty_directory(fd.get()) || is_regular_at(fd.get(), ".tracepack/manifest.json") || is_tracepack_layout(fd.get());
 }
 
-
 }  // namespace
 
 OutputPath open_output_path(const std::string& path) {
@@ -131,13 +127,13 @@ void check_replaceable(int dirfd, const std::string& target, std::string_view fo
   if (is_directory_format(format)) {
     if (!S_ISDIR(st.st_mode)) throw Error(shown + ": exists and is not a directory (the " + std::string(format) + " format was chosen)");
     if (!is_replaceable_directory(dirfd, target))
-      throw Error(shown + ": not replaced: a directory that is neither empty nor a bundle tracepack wrote "
-                          "(it has no .tracepack/manifest.json); nothing in it was changed");
+      throw Error(shown +
+                  ": not replaced: a directory that is neither empty nor a bundle tracepack wrote "
+                  "(it has no .tracepack/manifest.json); nothing in it was changed");
     return;
   }
   if (S_ISDIR(st.st_mode)) throw Error(shown + ": is a directory (an archive format was chosen)");
-  if (!S_ISREG(st.st_mode))
-    throw Error(shown + ": exists and is not a regular file (an archive format replaces only a regular file)");
+  if (!S_ISREG(st.st_mode)) throw Error(shown + ": exists and is not a regular file (an archive format replaces only a regular file)");
 }
 
 void put_in_place(int dirfd, const std::string& temp, const std::string& target, const std::string& shown) {

@@ -34,13 +34,24 @@ namespace {
 const PathBytes& created_path(const FileAccess& a) {
   static const PathBytes none;
   switch (a.kind) {
-    case AccessKind::create: case AccessKind::write: case AccessKind::mkdir:
+    case AccessKind::create:
+    case AccessKind::write:
+    case AccessKind::mkdir:
       return a.resolved;
-    case AccessKind::symlink: case AccessKind::link: case AccessKind::rename:
+    case AccessKind::symlink:
+    case AccessKind::link:
+    case AccessKind::rename:
       return a.resolved2;
-    case AccessKind::read: case AccessKind::exec: case AccessKind::stat: case AccessKind::readlink:
-    case AccessKind::list: case AccessKind::chdir: case AccessKind::remove: case AccessKind::attr:
-    case AccessKind::watch: case AccessKind::other:
+    case AccessKind::read:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::chdir:
+    case AccessKind::remove:
+    case AccessKind::attr:
+    case AccessKind::watch:
+    case AccessKind::other:
       return none;
   }
   return none;
@@ -118,8 +129,8 @@ const Process* find_process(const std::map<std::uint64_t, const Process*>& proce
 }
 
 // First pass: the failed lookups of the run in the bundle.
-std::map<PathBytes, MissingFile> failed_lookups(const Trace& sandboxed, const std::vector<Trace>& original,
-                                                const FileSystemView& bundle, const FileSystemView& host) {
+std::map<PathBytes, MissingFile> failed_lookups(const Trace& sandboxed, const std::vector<Trace>& original, const FileSystemView& bundle,
+                                                const FileSystemView& host) {
   std::set<PathBytes> used = used_paths(original);
   std::map<std::uint64_t, const Process*> processes = index_processes(sandboxed);
   std::map<PathBytes, MissingFile> missing;
@@ -140,11 +151,22 @@ std::map<PathBytes, MissingFile> failed_lookups(const Trace& sandboxed, const st
 // writing explains what it reads.
 bool writes(const FileAccess& a) {
   switch (a.kind) {
-    case AccessKind::write: case AccessKind::create: case AccessKind::mkdir: case AccessKind::remove:
-    case AccessKind::rename: case AccessKind::link: case AccessKind::symlink:
+    case AccessKind::write:
+    case AccessKind::create:
+    case AccessKind::mkdir:
+    case AccessKind::remove:
+    case AccessKind::rename:
+    case AccessKind::link:
+    case AccessKind::symlink:
       return true;
-    case AccessKind::read: case AccessKind::exec: case AccessKind::stat: case AccessKind::readlink:
-    case AccessKind::list: case AccessKind::chdir: case AccessKind::attr: case AccessKind::watch:
+    case AccessKind::read:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::chdir:
+    case AccessKind::attr:
+    case AccessKind::watch:
     case AccessKind::other:
       return false;
   }
@@ -153,8 +175,8 @@ bool writes(const FileAccess& a) {
 
 // Second pass: what the original run of the same test read or executed
 // before writing it, that the bundle lacks and the host has.
-std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std::vector<Trace>& original,
-                                               const FileSystemView& bundle, const FileSystemView& host) {
+std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std::vector<Trace>& original, const FileSystemView& bundle,
+                                               const FileSystemView& host) {
   std::map<PathBytes, MissingFile> missing;
   for (const Trace& trace : original) {
     if (trace.run.label != sandboxed.run.label) continue;
@@ -164,8 +186,7 @@ std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std
       if (a.resolved.empty() || a.resolved.front() != '/' || written.contains(a.resolved)) continue;
       if (writes(a)) written.insert(a.resolved);
       bool input = a.kind == AccessKind::read || a.kind == AccessKind::exec;
-      if (!input || a.error != 0 || a.type != FileType::regular || missing.contains(a.resolved) ||
-          !pseudo_root(a.resolved).empty())
+      if (!input || a.error != 0 || a.type != FileType::regular || missing.contains(a.resolved) || !pseudo_root(a.resolved).empty())
         continue;
       std::optional<FileInfo> on_host = host.info(a.resolved);
       if (bundle.info(a.resolved) || !on_host || on_host->type != EntryType::regular) continue;
@@ -180,16 +201,14 @@ std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std
 // Whether a path (it starts with '/', so never with a YAML indicator) would
 // not read back as itself from a plain YAML scalar.
 bool needs_quotes(const PathBytes& path) {
-  if (path.find(": ") != PathBytes::npos || path.find(" #") != PathBytes::npos || path.back() == ' ' ||
-      path.back() == ':')
-    return true;
+  if (path.find(": ") != PathBytes::npos || path.find(" #") != PathBytes::npos || path.back() == ' ' || path.back() == ':') return true;
   return std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
 }  // namespace
 
-std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<Trace>& original,
-                                      const FileSystemView& bundle, const FileSystemView& host) {
+std::vector<MissingFile> find_missing(const Trace& sandboxed, const std::vector<Trace>& original, const FileSystemView& bundle,
+                                      const FileSystemView& host) {
   std::map<PathBytes, MissingFile> missing = failed_lookups(sandboxed, original, bundle, host);
   if (missing.empty()) missing = unread_inputs(sandboxed, original, bundle, host);
   std::vector<MissingFile> out;

@@ -15,7 +15,8 @@ std::string render_verify_text(const VerifyResult& result) {
     for (const MissingFile& m : r.missing) {
       text += "  missing: " + encode_path(m.path) + (m.directory ? "/ (a directory)" : "") + "\n";
       std::string process = "pid " + std::to_string(m.pid) + (m.command.empty() ? "" : " (" + m.command + ")");
-      if (m.looked_up) text += "    wanted by " + process + ", " + m.syscall + "\n";
+      if (m.looked_up)
+        text += "    wanted by " + process + ", " + m.syscall + "\n";
       else
         text += "    read by " + process + ", " + m.syscall + ", in the traced run; the run in the bundle never looked it up\n";
     }
@@ -31,8 +32,13 @@ std::string render_verify_json(const VerifyResult& result) {
   for (const TestVerdict& r : result.tests) {
     nlohmann::json missing = nlohmann::json::array();
     for (const MissingFile& m : r.missing)
-      missing.push_back({{"path", encode_path(m.path)}, {"directory", m.directory}, {"test", m.test}, {"pid", m.pid},
-                         {"command", m.command}, {"syscall", m.syscall}, {"looked_up", m.looked_up}});
+      missing.push_back({{"path", encode_path(m.path)},
+                         {"directory", m.directory},
+                         {"test", m.test},
+                         {"pid", m.pid},
+                         {"command", m.command},
+                         {"syscall", m.syscall},
+                         {"looked_up", m.looked_up}});
     tests.push_back({{"test", r.test}, {"passed", r.passed}, {"failure", r.failure}, {"missing", missing}});
   }
   nlohmann::json doc = {{"format", "tracepack-verify"}, {"version", 1}, {"passed", result.passed}, {"tests", tests}};

@@ -66,8 +66,7 @@ class BundleTree {
       unpack_image(tree.string(), bundle + (extracted_ ? ":" : "/"), unpacked_->path().string());
       tree = unpacked_->path();
     }
-    if (!fs::exists(tree / ".tracepack" / "manifest.json"))
-      throw Error(bundle + ": not a tracepack bundle (no .tracepack/manifest.json)");
+    if (!fs::exists(tree / ".tracepack" / "manifest.json")) throw Error(bundle + ": not a tracepack bundle (no .tracepack/manifest.json)");
     root_ = fs::absolute(tree).string();
   }
   const std::string& root() const { return root_; }
@@ -126,9 +125,8 @@ void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spe
     std::string cwd = test_directory(spec_dir, test);
     std::string root(pseudo_root(cwd));
     if (root.empty()) continue;
-    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root +
-                ", a pseudo file system no bundle holds (in the sandbox " + root +
-                " is the run's own): move the test's cwd out of " + root);
+    throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root + ", a pseudo file system no bundle holds (in the sandbox " +
+                root + " is the run's own): move the test's cwd out of " + root);
   }
 }
 

@@ -52,19 +52,19 @@ std::string default_tracepack_program() {
   return ec ? std::string("tracepack") : (self.parent_path() / "tracepack").string();
 }
 
-std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const TestRunOptions& options,
-                                     unsigned cpu) {
+std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const TestRunOptions& options, unsigned cpu) {
   const TestCase& t = *run.test;
   const std::string& sandbox = options.sandbox;
   std::string program = options.tracepack_program.empty() ? default_tracepack_program() : options.tracepack_program;
-  std::vector<std::string> argv = {program, "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name,
-                                   "-o", run.trace_file};
+  std::vector<std::string> argv = {program, "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name, "-o", run.trace_file};
   // In a sandbox the test's directory is the same path inside the bundle.
   if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
   if (t.timeout > 0) argv.insert(argv.end(), {"--timeout", std::to_string(t.timeout)});
   argv.push_back("--");
-  if (t.argv.empty()) argv.insert(argv.end(), {"/bin/sh", "-c", t.shell});
-  else argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+  if (t.argv.empty())
+    argv.insert(argv.end(), {"/bin/sh", "-c", t.shell});
+  else
+    argv.insert(argv.end(), t.argv.begin(), t.argv.end());
   return argv;
 }
 
@@ -95,11 +95,13 @@ pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOpti
   pid_t pid = fork();
   if (pid < 0) throw_system_error("fork");
   if (pid == 0) {
-    if (out >= 0) dup2(out, STDOUT_FILENO);
-    else if (options.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
+    if (out >= 0)
+      dup2(out, STDOUT_FILENO);
+    else if (options.stdout_to_stderr)
+      dup2(STDERR_FILENO, STDOUT_FILENO);
     if (sandbox.empty() && chdir(cwd.c_str()) != 0) {
-      std::fprintf(stderr, "tracepack: error: test '%s': cannot change to directory %s: %s\n", run.test->name.c_str(),
-                   cwd.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "tracepack: error: test '%s': cannot change to directory %s: %s\n", run.test->name.c_str(), cwd.c_str(),
+                   std::strerror(errno));
       _exit(126);
     }
     execve(cargv[0], cargv.data(), cenv.data());
@@ -169,8 +171,8 @@ std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir,
 std::string progress_line(const TestProgress& progress) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.1f", progress.run->seconds);
-  return "[" + std::to_string(progress.done) + "/" + std::to_string(progress.total) + "] " + progress.run->test->name +
-         ": " + (progress.failure.empty() ? "ok" : "FAILED") + " (" + seconds + " s)";
+  return "[" + std::to_string(progress.done) + "/" + std::to_string(progress.total) + "] " + progress.run->test->name + ": " +
+         (progress.failure.empty() ? "ok" : "FAILED") + " (" + seconds + " s)";
 }
 
 }  // namespace tracepack

@@ -91,8 +91,8 @@ PathBytes follow_route(const PathBytes& path, const PathLookup& lookup, std::vec
       PathBytes written = link.target.starts_with('/') ? link.target : PathBytes(parent_of(link.path)) + "/" + link.target;
       next = continued(physical ? led.resolved : written, r.remaining[i], physical);
     }
-    route.push_back(encode_path(link.path) + " is a symlink to " + encode_path(link.target) + ": " + encode_path(current) +
-                    " is " + encode_path(next));
+    route.push_back(encode_path(link.path) + " is a symlink to " + encode_path(link.target) + ": " + encode_path(current) + " is " +
+                    encode_path(next));
     current = std::move(next);
   }
   return r.resolved;
@@ -170,8 +170,7 @@ void render_accesses(const WhyAnswer& answer, std::string& out) {
   out += "accesses:\n";
   for (const WhyAccess& w : answer.accesses) {
     out += "  " + access_line(w) + "\n";
-    for (const Symlink& link : w.links)
-      out += "    via symlink " + encode_path(link.path) + " -> " + encode_path(link.target) + "\n";
+    for (const Symlink& link : w.links) out += "    via symlink " + encode_path(link.path) + " -> " + encode_path(link.target) + "\n";
     if (w.through_link) out += "    (this path is a symlink crossed on the way)\n";
   }
   if (answer.more_accesses > 0) out += "  ... and " + std::to_string(answer.more_accesses) + " more\n";
@@ -212,10 +211,10 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
   for (const ManifestEntry& e : manifest.entries) entries.emplace(e.path, &e);
   WhyAnswer answer;
   answer.path = asked;
-  PathBytes path = follow_route(asked, entry_lookup(entries, [](const ManifestEntry& e) { return file_type_of(e.type); }),
-                                answer.route);
-  answer.reasons.emplace_back(manifest.has_exclusions ? std::string(kNeverTouched)
-                                                      : "not in the manifest (this bundle records no exclusions, so the reason is unknown)");
+  PathBytes path = follow_route(asked, entry_lookup(entries, [](const ManifestEntry& e) { return file_type_of(e.type); }), answer.route);
+  answer.reasons.emplace_back(manifest.has_exclusions
+                                  ? std::string(kNeverTouched)
+                                  : "not in the manifest (this bundle records no exclusions, so the reason is unknown)");
   for (const ManifestEntry& e : manifest.entries) {
     if (e.path != path) continue;
     answer.in_bundle = true;

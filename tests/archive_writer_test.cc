@@ -274,13 +274,17 @@ TEST(BundleFormat, UnknownArchiveExtension) {
     format_from_path("x.rar");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "x.rar: unknown archive extension '.rar' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
+    EXPECT_STREQ(e.what(),
+                 "x.rar: unknown archive extension '.rar' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, "
+                 "docker-archive)");
   }
   try {
     format_from_path("out/x.tar.bz2");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "out/x.tar.bz2: unknown archive extension '.tar.bz2' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
+    EXPECT_STREQ(e.what(),
+                 "out/x.tar.bz2: unknown archive extension '.tar.bz2' (use --format: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, "
+                 "oci-archive, docker-archive)");
   }
 }
 
@@ -293,7 +297,8 @@ TEST(BundleFormat, UnknownFormatOption) {
     write_bundle({}, o);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
+    EXPECT_STREQ(e.what(),
+                 "rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)");
   }
   EXPECT_TRUE(list_dir(tmp.path()).empty());
 }
@@ -331,8 +336,7 @@ TEST_P(ArchiveWriterTarTest, BsdtarExtractsEveryNameExactly) {
   expect_tree(tree_, dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(ArchiveFormats, ArchiveWriterTarTest, ::testing::Values("tar", "tar.gz", "tar.zst", "tar.xz"),
-                         format_test_name);
+INSTANTIATE_TEST_SUITE_P(ArchiveFormats, ArchiveWriterTarTest, ::testing::Values("tar", "tar.gz", "tar.zst", "tar.xz"), format_test_name);
 
 TEST_F(ArchiveWriterTest, UnzipExtractsZip) {
   std::string archive = write("zip", "out.zip");
@@ -708,8 +712,9 @@ TEST_F(ArchiveWriterTest, DirNeverReplacesADirectoryItDidNotWrite) {
   fs::create_directory(out);
   write_file(out + "/notes.txt", "precious\n");
   EXPECT_EQ(refusal(tree_.plan(), options_for(tree_, out + "/")),
-            out + "/: not replaced: a directory that is neither empty nor a bundle tracepack wrote (it has no "
-                  ".tracepack/manifest.json); nothing in it was changed");
+            out +
+                "/: not replaced: a directory that is neither empty nor a bundle tracepack wrote (it has no "
+                ".tracepack/manifest.json); nothing in it was changed");
   EXPECT_EQ(list_dir(out), std::vector<std::string>{"notes.txt"});
   EXPECT_EQ(read_file(out + "/notes.txt"), "precious\n");
   EXPECT_EQ(list_dir(tmp_.path()), (std::vector<std::string>{"out", "src"}));

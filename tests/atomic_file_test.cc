@@ -6,11 +6,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <gtest/gtest.h>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -58,9 +58,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-void write_fd(int fd, const std::string& text) {
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-}
+void write_fd(int fd, const std::string& text) { ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size())); }
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> names;

@@ -13,8 +13,8 @@
 //
 // Each test checks one behaviour and is named after the flag or command it
 // exercises. Error messages are compared byte for byte.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -259,8 +259,7 @@ struct SpecCase {
 
 /// Paths every bundle of a dynamically linked program holds.
 std::vector<std::string> loader_paths() {
-  return {"/lib64", "/lib64/ld-linux-x86-64.so.2", canonical("/lib64/ld-linux-x86-64.so.2"),
-          canonical("/lib/x86_64-linux-gnu/libc.so.6")};
+  return {"/lib64", "/lib64/ld-linux-x86-64.so.2", canonical("/lib64/ld-linux-x86-64.so.2"), canonical("/lib/x86_64-linux-gnu/libc.so.6")};
 }
 
 SpecCase python_stdlib_case(const TempDir&) {
@@ -278,9 +277,9 @@ SpecCase python_stdlib_case(const TempDir&) {
 
 SpecCase shell_pipeline_case(const TempDir&) {
   SpecCase c{kApps + "/shell-pipeline/tracepack.yaml", {}, loader_paths(), {}};
-  c.present.insert(c.present.end(), {"/bin", "/usr/bin/bash", "/usr/bin/sed", "/usr/bin/grep", "/usr/bin/sort",
-                                     "/usr/bin/head", "/usr/bin/awk", canonical("/usr/bin/awk"),
-                                     kApps + "/shell-pipeline/pipeline.sh", kApps + "/shell-pipeline/inventory.txt"});
+  c.present.insert(c.present.end(),
+                   {"/bin", "/usr/bin/bash", "/usr/bin/sed", "/usr/bin/grep", "/usr/bin/sort", "/usr/bin/head", "/usr/bin/awk",
+                    canonical("/usr/bin/awk"), kApps + "/shell-pipeline/pipeline.sh", kApps + "/shell-pipeline/inventory.txt"});
   return c;
 }
 
@@ -292,10 +291,9 @@ SpecCase gcc_hello_case(const TempDir& scratch) {
   std::string program = scratch.path() + "-hello";
   SpecCase c{kApps + "/gcc-hello/tracepack.yaml", {"GCC_HELLO_OUT=" + program}, loader_paths(), {program}};
   c.present.insert(c.present.end(),
-                   {"/usr/bin/gcc", canonical("/usr/bin/gcc"), gcc_path("-print-prog-name=cc1"),
-                    gcc_path("-print-prog-name=collect2"), "/usr/bin/as", canonical("/usr/bin/as"), "/usr/bin/ld",
-                    canonical("/usr/bin/ld"), gcc_path("-print-file-name=crtbeginS.o"),
-                    gcc_path("-print-file-name=Scrt1.o"), gcc_path("-print-file-name=crti.o"),
+                   {"/usr/bin/gcc", canonical("/usr/bin/gcc"), gcc_path("-print-prog-name=cc1"), gcc_path("-print-prog-name=collect2"),
+                    "/usr/bin/as", canonical("/usr/bin/as"), "/usr/bin/ld", canonical("/usr/bin/ld"),
+                    gcc_path("-print-file-name=crtbeginS.o"), gcc_path("-print-file-name=Scrt1.o"), gcc_path("-print-file-name=crti.o"),
                     gcc_path("-print-file-name=libc.so"), "/usr/include/stdio.h", kApps + "/gcc-hello/hello.c"});
   return c;
 }
@@ -382,12 +380,11 @@ std::vector<FormatParam> format_params() {
   return params;
 }
 
-INSTANTIATE_TEST_SUITE_P(Specs, BuildFormat, ::testing::ValuesIn(format_params()),
-                         [](const ::testing::TestParamInfo<FormatParam>& param) {
-                           std::string name = param.param.spec + "_" + param.param.format;
-                           std::replace(name.begin(), name.end(), '.', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Specs, BuildFormat, ::testing::ValuesIn(format_params()), [](const ::testing::TestParamInfo<FormatParam>& param) {
+  std::string name = param.param.spec + "_" + param.param.format;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+});
 
 // ---------------------------------------------------------------------------
 // build: other flags
@@ -411,9 +408,8 @@ TEST(BuildCli, JsonPrintsASummaryThatMatchesTheArchive) {
 
   std::set<std::string> keys;
   for (const auto& [key, value] : summary.items()) keys.insert(key);
-  EXPECT_EQ(keys, (std::set<std::string>{"bundle", "output", "format", "files", "directories", "symlinks", "bytes",
-                                         "output_bytes", "tests", "excluded", "packages", "warnings", "host_specific",
-                                         "verify"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"bundle", "output", "format", "files", "directories", "symlinks", "bytes", "output_bytes", "tests",
+                                         "excluded", "packages", "warnings", "host_specific", "verify"}));
   EXPECT_TRUE(summary["host_specific"].is_array());
   TarCounts counts = count_tar_entries(output);
   EXPECT_EQ(summary.value("bundle", ""), "shell-pipeline");
@@ -455,8 +451,8 @@ TEST(BuildCli, JobsTwoPacksTheSameEntriesAsJobsOne) {
 
 TEST(BuildCli, TracesRelativePathIsTakenFromTheCurrentDirectory) {
   TempDir dir;
-  RunResult built = tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--traces", "traces", "-o", "out.tar"},
-                              {.cwd = dir.path()});
+  RunResult built =
+      tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--traces", "traces", "-o", "out.tar"}, {.cwd = dir.path()});
   EXPECT_TRUE(exited_with(built, 0));
   EXPECT_TRUE(fs::exists(dir / "traces/sections.jsonl"));
   EXPECT_TRUE(fs::exists(dir / "out.tar"));
@@ -510,12 +506,13 @@ TEST(BuildCli, TestsSeeTheCallersGlibcTunables) {
     return spec_with_failing_test(dir,
                                   "  - name: tunables\n"
                                   "    run: [/bin/sh, -c, 'echo \"${GLIBC_TUNABLES-unset}\"; env | grep -c TRACEPACK_ || true']\n"
-                                  "    stdout: \"" + tunables + "\\n0\\n\"\n");
+                                  "    stdout: \"" +
+                                      tunables + "\\n0\\n\"\n");
   };
   RunResult unset = build(spec_expecting("unset"), dir, dir / "unset.tar", "");
   EXPECT_TRUE(exited_with(unset, 0)) << unset.err;
-  RunResult set = build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {},
-                        {.env = {"GLIBC_TUNABLES=glibc.malloc.check=0"}});
+  RunResult set =
+      build(spec_expecting("glibc.malloc.check=0"), dir, dir / "set.tar", "", {}, {.env = {"GLIBC_TUNABLES=glibc.malloc.check=0"}});
   EXPECT_TRUE(exited_with(set, 0)) << set.err;
 }
 
@@ -524,7 +521,8 @@ TEST(BuildCli, UnknownFormatIsRefused) {
   RunResult built = build(kApps + "/shell-pipeline/tracepack.yaml", dir, dir / "out.rar", "rar");
   EXPECT_TRUE(exited_with(built, 1));
   EXPECT_EQ(error_text(built),
-            "tracepack: error: rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, docker-archive)\n");
+            "tracepack: error: rar: unknown bundle format (use dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, oci-archive, "
+            "docker-archive)\n");
   EXPECT_FALSE(fs::exists(dir / "out.rar"));
 }
 
@@ -549,8 +547,7 @@ TEST(BuildCli, MisspeltSpecKeyIsRefusedWithDidYouMean) {
 
 /// `tracepack trace --label LABEL -o TRACE -- COMMAND...`, run in `cwd` (the
 /// caller's when empty); ADD_FAILUREs when it fails.
-std::string trace(const std::string& file, const std::string& label, const std::vector<std::string>& command,
-                  const std::string& cwd = "") {
+std::string trace(const std::string& file, const std::string& label, const std::vector<std::string>& command, const std::string& cwd = "") {
   std::vector<std::string> args = {"trace", "-q", "--label", label, "-o", file, "--"};
   args.insert(args.end(), command.begin(), command.end());
   EXPECT_TRUE(exited_with(tracepack(args, {.cwd = cwd}), 0));
@@ -597,7 +594,8 @@ TEST(PackCli, MissingTracedFileIsAnError) {
   EXPECT_TRUE(exited_with(packed, 1));
   EXPECT_EQ(packed.err,
             "tracepack: error: plan: 1 file(s) used by the traced run are gone or unreadable now "
-            "(use --allow-missing to pack without them):\n  " + v.file + "\n");
+            "(use --allow-missing to pack without them):\n  " +
+                v.file + "\n");
   EXPECT_FALSE(fs::exists(v.dir / "out.tar"));
 }
 
@@ -605,8 +603,8 @@ TEST(PackCli, AllowMissingPacksTheRestWithAWarning) {
   VanishedInput v;
   RunResult packed = tracepack({"pack", "--spec", v.spec, "-o", v.dir / "out.tar", "--allow-missing", v.trace_file});
   ASSERT_TRUE(exited_with(packed, 0));
-  EXPECT_NE(packed.err.find("tracepack: warning: 1 traced file(s) are gone and were left out:\n  " + v.file + "\n"),
-            std::string::npos) << packed.err;
+  EXPECT_NE(packed.err.find("tracepack: warning: 1 traced file(s) are gone and were left out:\n  " + v.file + "\n"), std::string::npos)
+      << packed.err;
   RunResult listed = run({"tar", "-tf", v.dir / "out.tar"});
   ASSERT_TRUE(exited_with(listed, 0));
   std::set<std::string> paths = as_paths(listed.out);
@@ -648,11 +646,10 @@ TEST(TraceCli, NoCommandIsRefused) {
 TEST(BuildCli, MissingTestDirectoryFailsTheTest) {
   TempDir dir;
   std::ofstream(dir / "tracepack.yaml") << "name: nodir\ntests:\n  - name: t\n    run: [/bin/true]\n    cwd: missing\n"
-                                         "output:\n  path: out.tar\n";
+                                           "output:\n  path: out.tar\n";
   RunResult built = tracepack({"build", dir / "tracepack.yaml"});
   EXPECT_TRUE(exited_with(built, 1));
-  EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") +
-                           ": No such file or directory\n"),
+  EXPECT_NE(built.err.find("tracepack: error: test 't': cannot change to directory " + (dir / "missing") + ": No such file or directory\n"),
             std::string::npos)
       << built.err;
   EXPECT_NE(built.err.find("test 't': exit status 126, expected 0"), std::string::npos) << built.err;
@@ -678,7 +675,8 @@ TEST(MergeCli, PackOfTheMergedTraceEqualsPackOfBoth) {
   ASSERT_TRUE(exited_with(both, 0));
   EXPECT_EQ(merged.out, both.out);
   EXPECT_TRUE(merged.out.find("usr/bin/cat\n") != std::string::npos && merged.out.find("usr/bin/sort\n") != std::string::npos)
-      << "the merged trace lost one of its inputs:\n" << merged.out;
+      << "the merged trace lost one of its inputs:\n"
+      << merged.out;
 }
 
 TEST(MergeCli, OrderOfTheInputsDoesNotMatter) {

@@ -188,10 +188,10 @@ TEST(Help, EveryCommandShowsUsageOnceAndItsExitStatuses) {
   }
   EXPECT_NE(tracepack({"help", "verify"}).out.find("Usage: tracepack verify [OPTIONS] BUNDLE [[--] COMMAND [ARGS...]]\n"),
             std::string::npos);
-  EXPECT_NE(tracepack({"help", "exec"}).out.find("Usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...]\n"),
-            std::string::npos);
-  EXPECT_NE(tracepack({"help", "why"}).out.find("\n  0   PATH is in the bundle\n  1   PATH is not in the bundle\n"
-                                                "  2   an error (message on stderr), or a usage error"),
+  EXPECT_NE(tracepack({"help", "exec"}).out.find("Usage: tracepack exec [OPTIONS] BUNDLE [--] COMMAND [ARGS...]\n"), std::string::npos);
+  EXPECT_NE(tracepack({"help", "why"})
+                .out.find("\n  0   PATH is in the bundle\n  1   PATH is not in the bundle\n"
+                          "  2   an error (message on stderr), or a usage error"),
             std::string::npos);
 }
 
@@ -225,8 +225,7 @@ TEST(Help, HelpOfAMistypedCommandGetsADidYouMean) {
 TEST(WhyExitStatus, InOutAndError) {
   RunResult in = tracepack({"why", "traces/shell-cat.jsonl", "/usr/bin/dash"}, {.cwd = kFixtures});
   EXPECT_TRUE(exited_with(in, 0));
-  RunResult out = tracepack({"why", "traces/shell-cat.jsonl", "/etc/passwd", "--spec", "specs/why-exclude.yaml"},
-                            {.cwd = kFixtures});
+  RunResult out = tracepack({"why", "traces/shell-cat.jsonl", "/etc/passwd", "--spec", "specs/why-exclude.yaml"}, {.cwd = kFixtures});
   EXPECT_TRUE(exited_with(out, 1));
   EXPECT_NE(out.out, "");
   RunResult never = tracepack({"why", "traces/shell-cat.jsonl", "/no/such/file"}, {.cwd = kFixtures});
@@ -285,8 +284,7 @@ TEST(PackerCommands, RunWithoutProc) {
   // /proc is made private before it is unmounted, so that the host's stays;
   // "/" need not be a mount point (a chroot), so its propagation is kept.
   RunResult r = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c",
-                     "mount --make-private /proc && umount -l /proc && test ! -e /proc/self && exec \"$0\" help pack",
-                     TRACEPACK_BIN});
+                     "mount --make-private /proc && umount -l /proc && test ! -e /proc/self && exec \"$0\" help pack", TRACEPACK_BIN});
   ASSERT_TRUE(exited_with(r, 0));
   EXPECT_EQ(r.out.rfind("Build a bundle from traces", 0), 0u) << r.out;
 }

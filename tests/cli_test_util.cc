@@ -82,8 +82,9 @@ RunResult tracepack(std::vector<std::string> args, const RunOptions& options) {
 
 ::testing::AssertionResult exited_with(const RunResult& r, int code) {
   if (r.exit_code == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.command << "\nexited " << r.exit_code << ", expected " << code
-                                       << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
+  return ::testing::AssertionFailure() << r.command << "\nexited " << r.exit_code << ", expected " << code << "\n--- stdout:\n"
+                                       << r.out << "--- stderr:\n"
+                                       << r.err;
 }
 
 bool have_program(const std::string& name) { return run({"sh", "-c", "command -v " + name}).exit_code == 0; }
@@ -104,8 +105,8 @@ Json manifest_of(const std::string& bundle, const std::string& format) {
 }
 
 std::ostream& operator<<(std::ostream& out, const Counts& c) {
-  return out << "{files " << c.files << ", hardlinks " << c.hardlinks << ", directories " << c.directories << ", symlinks "
-             << c.symlinks << ", bytes " << c.bytes << "}";
+  return out << "{files " << c.files << ", hardlinks " << c.hardlinks << ", directories " << c.directories << ", symlinks " << c.symlinks
+             << ", bytes " << c.bytes << "}";
 }
 
 Counts counts_of(const Json& report) {
@@ -117,9 +118,12 @@ Counts count_manifest(const Json& manifest) {
   Counts c;
   for (const Json& e : manifest["entries"]) {
     if (e["path"] == "/") continue;
-    if (e["type"] == "directory") ++c.directories;
-    else if (e["type"] == "symlink") ++c.symlinks;
-    else if (e.contains("hardlink_to")) ++c.hardlinks;
+    if (e["type"] == "directory")
+      ++c.directories;
+    else if (e["type"] == "symlink")
+      ++c.symlinks;
+    else if (e.contains("hardlink_to"))
+      ++c.hardlinks;
     else {
       ++c.files;
       c.bytes += e["size"].get<std::uint64_t>();
@@ -129,8 +133,8 @@ Counts count_manifest(const Json& manifest) {
 }
 
 RunResult render_in_chromium(const std::string& html) {
-  return run({"timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-              "--dump-dom", "file://" + html});
+  return run({"timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+              "file://" + html});
 }
 
 std::string element_text(const std::string& dom, const std::string& id) {

@@ -62,10 +62,10 @@ RunResult tracepack(std::vector<std::string> args, const RunOptions& options = {
 bool have_program(const std::string& name);
 
 /// Skips the test when `program` is not installed, naming its Debian package.
-#define REQUIRE_PROGRAM(program, package)                                                                   \
-  do {                                                                                                      \
-    if (!::tracepack::cli_test::have_program(program))                                                      \
-      GTEST_SKIP() << (program) << " is not installed (Debian package " << (package) << ")";              \
+#define REQUIRE_PROGRAM(program, package)                                                    \
+  do {                                                                                       \
+    if (!::tracepack::cli_test::have_program(program))                                       \
+      GTEST_SKIP() << (program) << " is not installed (Debian package " << (package) << ")"; \
   } while (false)
 
 /// The whole file (empty when it cannot be read: the test's assertions then say what is missing).

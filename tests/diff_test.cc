@@ -126,8 +126,8 @@ TEST(ManifestReader, ExclusionSentencesAreReadBackIntoTheirCause) {
 }
 
 TEST(ManifestReader, EscapedPathsAreDecoded) {
-  Manifest m = parse_manifest(
-      R"({"format": "tracepack-manifest", "version": 1, "entries": [{"path": "/r%E9sum%E9", "type": "regular"}]})", "m.json");
+  Manifest m = parse_manifest(R"({"format": "tracepack-manifest", "version": 1, "entries": [{"path": "/r%E9sum%E9", "type": "regular"}]})",
+                              "m.json");
   ASSERT_EQ(m.entries.size(), 1u);
   EXPECT_EQ(m.entries[0].path, "/r\xE9sum\xE9");
   EXPECT_FALSE(m.has_exclusions);

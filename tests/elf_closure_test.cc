@@ -97,8 +97,10 @@ void parse_ldd_line(const std::string& raw, LddView& view) {
   std::size_t arrow = line.find(" => ");
   if (arrow != std::string::npos) {
     std::string rest = line.substr(arrow + 4);
-    if (rest.starts_with("not found")) view.missing.insert(line.substr(0, arrow));
-    else if (rest.starts_with("/")) view.resolved.insert(realpath_of(rest.substr(0, rest.find(" ("))));
+    if (rest.starts_with("not found"))
+      view.missing.insert(line.substr(0, arrow));
+    else if (rest.starts_with("/"))
+      view.resolved.insert(realpath_of(rest.substr(0, rest.find(" ("))));
   } else if (line.starts_with("/")) {
     view.resolved.insert(realpath_of(line.substr(0, line.find(" ("))));  // the interpreter
   }
@@ -155,20 +157,31 @@ const ElfDependency* find_dep(const ElfClosure& closure, const std::string& need
 void build_chain(const TempDir& dir, const std::string& a_flags, const std::string& main_flags) {
   build_lib("libb", dir / "b/libb.so");
   build_lib("liba", dir / "a/liba.so", "-L" + quote(dir / "b") + " -lb " + a_flags);
-  build_exe("main", dir / "bin/main",
-            "-L" + quote(dir / "a") + " -la -Wl,-rpath-link," + quote(dir / "b") + " " + main_flags);
+  build_exe("main", dir / "bin/main", "-L" + quote(dir / "a") + " -la -Wl,-rpath-link," + quote(dir / "b") + " " + main_flags);
 }
 
 // ---------------------------------------------------------------------------
 // Differential test against ldd
 
 TEST(ElfClosureLdd, MatchesLddOnSystemFiles) {
-  const std::vector<std::string> candidates = {
-      "/usr/bin/python3", "/bin/bash", "/usr/bin/ssh", "/usr/bin/openssl", "/usr/bin/gcc",
-      "/usr/lib/x86_64-linux-gnu/libarchive.so.13", "/usr/bin/tar", "/usr/bin/perl", "/usr/bin/find",
-      "/usr/bin/sort", "/usr/bin/curl", "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/bin/strace",
-      "/usr/bin/git", "/usr/bin/cmake", "/usr/bin/ninja", "/usr/lib/x86_64-linux-gnu/libelf.so.1",
-      "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"};
+  const std::vector<std::string> candidates = {"/usr/bin/python3",
+                                               "/bin/bash",
+                                               "/usr/bin/ssh",
+                                               "/usr/bin/openssl",
+                                               "/usr/bin/gcc",
+                                               "/usr/lib/x86_64-linux-gnu/libarchive.so.13",
+                                               "/usr/bin/tar",
+                                               "/usr/bin/perl",
+                                               "/usr/bin/find",
+                                               "/usr/bin/sort",
+                                               "/usr/bin/curl",
+                                               "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                                               "/usr/bin/strace",
+                                               "/usr/bin/git",
+                                               "/usr/bin/cmake",
+                                               "/usr/bin/ninja",
+                                               "/usr/lib/x86_64-linux-gnu/libelf.so.1",
+                                               "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"};
   int compared = 0;
   for (const std::string& file : candidates) {
     if (access(file.c_str(), R_OK) != 0) continue;
@@ -241,8 +254,7 @@ TEST(ElfClosure, RunpathOfTheRequesterDisablesRpathOfItsLoaders) {
 
 TEST(ElfClosure, OriginExpandsInBothForms) {
   TempDir dir;
-  build_chain(dir, "-Wl,--enable-new-dtags,-rpath,'${ORIGIN}/../b'",
-              "-Wl,--enable-new-dtags,-rpath,'$ORIGIN/../a'");
+  build_chain(dir, "-Wl,--enable-new-dtags,-rpath,'${ORIGIN}/../b'", "-Wl,--enable-new-dtags,-rpath,'$ORIGIN/../a'");
   ElfClosure closure = elf_closure({dir / "bin/main"});
   EXPECT_TRUE(closure.missing.empty());
   const ElfDependency* a = find_dep(closure, "liba.so");
@@ -277,8 +289,7 @@ TEST(ElfClosure, LibAndPlatformExpandLikeTheLoader) {
   // name (or "haswell" on recent Intel CPUs). ldd is the judge.
   build_lib("libb", dir / "root/lib/x86_64-linux-gnu/libb.so");
   for (const char* platform : {"x86_64", "haswell", "xeon_phi"})
-    build_lib("liba", dir / ("p/" + std::string(platform) + "/liba.so"),
-              "-L" + quote(dir / "root/lib/x86_64-linux-gnu") + " -lb");
+    build_lib("liba", dir / ("p/" + std::string(platform) + "/liba.so"), "-L" + quote(dir / "root/lib/x86_64-linux-gnu") + " -lb");
   build_exe("main", dir / "bin/main",
             "-L" + quote(dir / "p/x86_64") + " -la -Wl,-rpath-link," + quote(dir / "root/lib/x86_64-linux-gnu") +
                 " -Wl,--disable-new-dtags,-rpath," + quote(dir / "root/$LIB:" + dir / "p/${PLATFORM}"));
@@ -334,9 +345,9 @@ TEST(ElfClosure, LibraryOfAnotherClassIsSkipped) {
     GTEST_SKIP() << "gcc -m32 cannot build i386 libraries here";
   build_lib("libb", dir / "lib32/libb.so", "-m32");
   build_lib("libb", dir / "lib64/libb.so");
-  build_exe("plain", dir / "bin/plain",
-            "-Wl,--no-as-needed -L" + quote(dir / "lib64") + " -lb -Wl,--disable-new-dtags,-rpath," +
-                quote(dir / "lib32:" + dir / "lib64"));
+  build_exe(
+      "plain", dir / "bin/plain",
+      "-Wl,--no-as-needed -L" + quote(dir / "lib64") + " -lb -Wl,--disable-new-dtags,-rpath," + quote(dir / "lib32:" + dir / "lib64"));
   ElfClosure closure = elf_closure({dir / "bin/plain"});
   const ElfDependency* b = find_dep(closure, "libb.so");
   ASSERT_NE(b, nullptr);
@@ -365,8 +376,7 @@ TEST(ElfClosure, LibraryPathComesAfterRpathAndBeforeRunpath) {
   build_lib("libb", dir / "runpath/libb.so");
   build_lib("libb", dir / "llp/libb.so");
   build_exe("plain", dir / "bin/plain",
-            "-Wl,--no-as-needed -L" + quote(dir / "runpath") + " -lb -Wl,--enable-new-dtags,-rpath," +
-                quote(dir / "runpath"));
+            "-Wl,--no-as-needed -L" + quote(dir / "runpath") + " -lb -Wl,--enable-new-dtags,-rpath," + quote(dir / "runpath"));
   LoaderConfig config;
   config.library_path = {dir / "nothing:" + dir / "llp"};
   ElfClosure closure = elf_closure({dir / "bin/plain"}, config);
@@ -378,8 +388,7 @@ TEST(ElfClosure, LibraryPathComesAfterRpathAndBeforeRunpath) {
 
   build_lib("libb", dir / "rpath/libb.so");
   build_exe("plain", dir / "bin/plain2",
-            "-Wl,--no-as-needed -L" + quote(dir / "rpath") + " -lb -Wl,--disable-new-dtags,-rpath," +
-                quote(dir / "rpath"));
+            "-Wl,--no-as-needed -L" + quote(dir / "rpath") + " -lb -Wl,--disable-new-dtags,-rpath," + quote(dir / "rpath"));
   closure = elf_closure({dir / "bin/plain2"}, config);
   b = find_dep(closure, "libb.so");
   ASSERT_NE(b, nullptr);
@@ -414,8 +423,8 @@ TEST(ElfClosure, SameFileUnderTwoNamesIsLoadedOnce) {
   fs::remove(dir / "b/libb-alias.so");
   fs::create_symlink("libb.so", dir / "b/libb-alias.so");
   build_exe("plain", dir / "bin/plain",
-            "-Wl,--no-as-needed -L" + quote(dir / "b") + " -lb -L" + quote(dir / "a") +
-                " -la -Wl,--disable-new-dtags,-rpath," + quote(dir / "b:" + dir / "a"));
+            "-Wl,--no-as-needed -L" + quote(dir / "b") + " -lb -L" + quote(dir / "a") + " -la -Wl,--disable-new-dtags,-rpath," +
+                quote(dir / "b:" + dir / "a"));
   ElfClosure closure = elf_closure({dir / "bin/plain", dir / "bin/plain"});
   EXPECT_EQ(closure.roots.size(), 2u);
   std::size_t count = std::count_if(closure.dependencies.begin(), closure.dependencies.end(),
@@ -454,8 +463,7 @@ TEST(ElfClosure, FakeRootWithoutCacheSearchesLdSoConf) {
   EXPECT_EQ(b->found_via, "ld.so.cache");
   EXPECT_EQ(b->needed_by, "/usr/bin/plain");
   // The fake root has no interpreter: it is reported, as ld.so's absence would be.
-  std::vector<std::string> missing = {"/lib64/ld-linux-x86-64.so.2 (needed by /usr/bin/plain)",
-                                      "libc.so.6 (needed by /usr/bin/plain)"};
+  std::vector<std::string> missing = {"/lib64/ld-linux-x86-64.so.2 (needed by /usr/bin/plain)", "libc.so.6 (needed by /usr/bin/plain)"};
   EXPECT_EQ(closure.missing, missing);
 }
 
@@ -547,8 +555,7 @@ TEST(ElfClosureCli, TextListsEachDependency) {
   build_exe("plain", dir / "plain", "-Wl,--no-as-needed " + quote(dir / "b/libb.so"));
   CommandResult r = run_command(std::string(TRACEPACK_BIN) + " closure " + quote(dir / "plain"));
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find(dir / "b/libb.so => " + dir / "b/libb.so (" + dir / "b/libb.so) via absolute, needed by " +
-                          dir / "plain\n"),
+  EXPECT_NE(r.output.find(dir / "b/libb.so => " + dir / "b/libb.so (" + dir / "b/libb.so) via absolute, needed by " + dir / "plain\n"),
             std::string::npos)
       << r.output;
 }

@@ -142,9 +142,12 @@ TEST(GlobMatch, EmptyComponentsAreIgnored) {
 }
 
 TEST(GlobError, AcceptsValidPatterns) {
-  for (const char* pattern : {"/usr/bin/gcc", "*.pyc", "**", "/**", "/a/**/b", "[!a]", "[^a]", "[]]", "[]a]", "[!]]",
-                              "[a-z]", "[[:alpha:][:digit:]]", "[[.a.]]", "[[=a=]]", "\\*", "\\[", "[\\]]", "x/", "/",
-                              "/usr/lib/python3.11/encodings/**", "\xff\xfe*"})
+  for (const char* pattern : {"/usr/bin/gcc", "*.pyc",   "**",    "/**",
+                              "/a/**/b",      "[!a]",    "[^a]",  "[]]",
+                              "[]a]",         "[!]]",    "[a-z]", "[[:alpha:][:digit:]]",
+                              "[[.a.]]",      "[[=a=]]", "\\*",   "\\[",
+                              "[\\]]",        "x/",      "/",     "/usr/lib/python3.11/encodings/**",
+                              "\xff\xfe*"})
     EXPECT_EQ(glob_error(pattern), "") << pattern;
 }
 

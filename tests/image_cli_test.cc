@@ -182,8 +182,7 @@ TEST(BuildImage, FormatDockerArchiveInspectsWithSkopeo) {
   RunResult other = run({"skopeo", "inspect", "docker-archive:" + output + ":tracepack/image-demo:2.0"});
   EXPECT_NE(other.exit_code, 0) << "a tag the archive does not have";
   // The same file is a valid OCI archive.
-  EXPECT_EQ(inspect("oci-archive:" + output + ":" + kTag)["Labels"],
-            json({{"org.opencontainers.image.title", "image-demo"}}));
+  EXPECT_EQ(inspect("oci-archive:" + output + ":" + kTag)["Labels"], json({{"org.opencontainers.image.title", "image-demo"}}));
 }
 
 TEST(PackImage, FormatFlagWithoutSpecTakesTheTracesDefaults) {
@@ -211,14 +210,17 @@ TEST(PackImage, SameTracesAndEpochGiveTheSameDigests) {
   for (std::string format : {"oci-archive", "docker-archive"}) {
     SCOPED_TRACE(format);
     std::vector<std::string> pack = {TRACEPACK_BIN, "pack", trace, "-s", kImageSpec, "-f", format};
-    ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "a"},
-                                {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}), 0));
+    ASSERT_TRUE(exited_with(
+        run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "a"}, {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}),
+        0));
     sleep(1);
-    ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "b"},
-                                {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}), 0));
+    ASSERT_TRUE(exited_with(
+        run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "b"}, {.env = {"SOURCE_DATE_EPOCH=" + kEpoch}}),
+        0));
     EXPECT_TRUE(exited_with(run({"cmp", dir / "a", dir / "b"}), 0));
-    ASSERT_TRUE(exited_with(run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "c"},
-                                {.env = {"SOURCE_DATE_EPOCH=1700000001"}}), 0));
+    ASSERT_TRUE(exited_with(
+        run({pack[0], pack[1], pack[2], pack[3], pack[4], pack[5], pack[6], "-o", dir / "c"}, {.env = {"SOURCE_DATE_EPOCH=1700000001"}}),
+        0));
     EXPECT_FALSE(exited_with(run({"cmp", "-s", dir / "a", dir / "c"}), 0)) << "another epoch, another image";
   }
 }
@@ -244,8 +246,8 @@ TEST(BuildImage, UnknownLayerCompressionIsRefused) {
   TempDir dir;
   RunResult built = build(spec_with_image(dir, "  layer_compression: bzip2\n"), dir, dir / "out.oci");
   EXPECT_TRUE(exited_with(built, 1));
-  EXPECT_EQ(built.err, "tracepack: error: " + (dir / "image.yaml") +
-                           ":6:22: unknown layer compression 'bzip2' (expected one of: none, gzip, zstd)\n");
+  EXPECT_EQ(built.err,
+            "tracepack: error: " + (dir / "image.yaml") + ":6:22: unknown layer compression 'bzip2' (expected one of: none, gzip, zstd)\n");
   EXPECT_FALSE(fs::exists(dir / "out.oci"));
 }
 
@@ -253,9 +255,8 @@ TEST(BuildImage, MisspeltImageKeyIsRefusedWithDidYouMean) {
   TempDir dir;
   RunResult built = build(spec_with_image(dir, "  exposed_port: [80]\n  workdir: 3\n"), dir, dir / "out.oci");
   EXPECT_TRUE(exited_with(built, 1));
-  EXPECT_EQ(built.err, "tracepack: error: " + (dir / "image.yaml") +
-                           ":6:3: unknown key 'exposed_port' (did you mean 'exposed_ports'?)\n" + (dir / "image.yaml") +
-                           ":7:12: 'workdir' must be an absolute path, not '3'\n");
+  EXPECT_EQ(built.err, "tracepack: error: " + (dir / "image.yaml") + ":6:3: unknown key 'exposed_port' (did you mean 'exposed_ports'?)\n" +
+                           (dir / "image.yaml") + ":7:12: 'workdir' must be an absolute path, not '3'\n");
   EXPECT_FALSE(fs::exists(dir / "traces")) << "a test ran although the spec is invalid";
 }
 

@@ -56,8 +56,7 @@ TEST(MalformedManifest, SignatureOfTheWrongTypeIsNotAManifest) {
   EXPECT_EQ(manifest_refusal(R"({"format":1})"), "b/.tracepack/manifest.json: not a tracepack manifest");
   EXPECT_EQ(manifest_refusal(R"({"format":["tracepack-manifest"]})"), "b/.tracepack/manifest.json: not a tracepack manifest");
   EXPECT_EQ(manifest_refusal(R"([{"format":"tracepack-manifest"}])"), "b/.tracepack/manifest.json: not a tracepack manifest");
-  EXPECT_EQ(manifest_refusal(R"({"format":"tracepack-manifest","version":1e999})"),
-            "b/.tracepack/manifest.json: not a tracepack manifest");
+  EXPECT_EQ(manifest_refusal(R"({"format":"tracepack-manifest","version":1e999})"), "b/.tracepack/manifest.json: not a tracepack manifest");
 }
 
 TEST(MalformedManifest, VersionIsChecked) {
@@ -99,8 +98,7 @@ TEST(MalformedManifest, EveryFieldIsNamedWithItsPath) {
       {R"("entries": [], "excluded": [[]]})", "excluded[0]: expected an object"},
       {R"("entries": [], "excluded": [{"path": "/p", "reason": 4}]})", "excluded[0].reason: expected a string"},
   };
-  for (const Case& c : cases)
-    EXPECT_EQ(manifest_refusal(kHead + c.rest), "b/.tracepack/manifest.json: " + c.message) << c.rest;
+  for (const Case& c : cases) EXPECT_EQ(manifest_refusal(kHead + c.rest), "b/.tracepack/manifest.json: " + c.message) << c.rest;
 }
 
 TEST(MalformedManifest, BundleWarningsOfTheWrongTypeAreNamed) {
@@ -135,8 +133,7 @@ std::string layout_refusal(const std::string& index, const std::string& manifest
 }
 
 std::string index_of(const std::string& digest) {
-  return R"({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": )" +
-         digest + "}]}";
+  return R"({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": )" + digest + "}]}";
 }
 
 TEST(MalformedImage, IndexIsCheckedFieldByField) {
@@ -172,17 +169,15 @@ TEST(MalformedImage, AWellFormedLayoutNamesItsLayersInOrder) {
   EXPECT_TRUE(is_image_layout(dir / "img"));
   EXPECT_FALSE(is_image_layout(dir.path()));
   EXPECT_EQ(read_image_layers(dir / "img", "img/"),
-            (std::vector<std::string>{dir / "img/blobs/sha256/" + std::string(64, 'b'),
-                                      dir / "img/blobs/sha256/" + std::string(64, 'a')}));
+            (std::vector<std::string>{dir / "img/blobs/sha256/" + std::string(64, 'b'), dir / "img/blobs/sha256/" + std::string(64, 'a')}));
 }
 
 // ---------------------------------------------------------------------------
 // Truncated traces: reported as data, refused by one check
 
-const std::string kHeader =
-    R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"t","kernel":"6.1.0","arch":"x86_64",)"
-    R"("argv":["/bin/true"],"cwd":"/","start_time":"2024-01-01T00:00:00.000000Z","env_names":[]})"
-    "\n";
+const std::string kHeader = R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"t","kernel":"6.1.0","arch":"x86_64",)"
+                            R"("argv":["/bin/true"],"cwd":"/","start_time":"2024-01-01T00:00:00.000000Z","env_names":[]})"
+                            "\n";
 const std::string kProcess = R"({"t":"process","id":1,"pid":10,"parent":0,"start":0})"
                              "\n";
 const std::string kAccess =
@@ -223,12 +218,14 @@ TEST(TruncatedTrace, PlanInputsRefuseItUnlessAllowedThenThePlanWarns) {
   request.trace_files = {file};
   request.allow_missing = true;
   EXPECT_EQ(refusal([&] { read_plan_inputs(request); }),
-            file + ": truncated trace (no end record): the traced run was cut short, so a bundle made from it would be "
-                   "incomplete (--allow-truncated uses what it holds)");
+            file +
+                ": truncated trace (no end record): the traced run was cut short, so a bundle made from it would be "
+                "incomplete (--allow-truncated uses what it holds)");
   request.allow_truncated = true;
   PlanInputs in = read_plan_inputs(request);
-  std::string warning = file + ": truncated trace (no end record): the traced run was cut short; using what it holds, "
-                               "the bundle may lack files the run used after the cut";
+  std::string warning = file +
+                        ": truncated trace (no end record): the traced run was cut short; using what it holds, "
+                        "the bundle may lack files the run used after the cut";
   EXPECT_EQ(in.warnings, std::vector<std::string>{warning});
   BundlePlan plan = plan_bundle(request);
   ASSERT_FALSE(plan.warnings.empty());
@@ -264,17 +261,23 @@ TEST(TruncatedTrace, InvalidLineInTheMiddleStaysAParseError) {
 /// Deterministic mutations of `text`: bytes replaced, removed, duplicated,
 /// and JSON tokens swapped for others of another type.
 std::vector<std::string> mutations(const std::string& text, std::size_t count) {
-  const std::vector<std::string> tokens = {"1", "-1", "1e999", "1.5", "\"s\"", "null", "true", "[]", "{}", "[1]", "{\"a\":1}",
-                                           "18446744073709551616", "\"%G1\"", "\"%\""};
+  const std::vector<std::string> tokens = {
+      "1", "-1", "1e999", "1.5", "\"s\"", "null", "true", "[]", "{}", "[1]", "{\"a\":1}", "18446744073709551616", "\"%G1\"", "\"%\""};
   std::mt19937 random(20240611);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < count; ++i) {
     std::string m = text;
     std::size_t at = random() % m.size();
     switch (random() % 4) {
-      case 0: m[at] = static_cast<char>(random() % 256); break;
-      case 1: m.erase(at, 1 + random() % 8); break;
-      case 2: m.insert(at, m.substr(at, 1 + random() % 16)); break;
+      case 0:
+        m[at] = static_cast<char>(random() % 256);
+        break;
+      case 1:
+        m.erase(at, 1 + random() % 8);
+        break;
+      case 2:
+        m.insert(at, m.substr(at, 1 + random() % 16));
+        break;
       default: {
         // Replace a JSON value (after a ':' or '[' or ',') with another token.
         std::size_t colon = m.find_first_of(":[,", at);
@@ -290,23 +293,22 @@ std::vector<std::string> mutations(const std::string& text, std::size_t count) {
 }
 
 TEST(MalformedInputSweep, ManifestReaderThrowsOnlyErrors) {
-  std::string manifest =
-      kHead + R"("bundle": "b", "entries": [{"path": "/", "type": "directory", "mode": 493, "reasons": ["root"]},)"
-              R"({"path": "/a", "type": "regular", "size": 3, "mode": 420, "sha256": "ab", "tests": ["t"]},)"
-              R"({"path": "/l", "type": "symlink", "link_target": "a", "hardlink_to": ""}],)"
-              R"("excluded": [{"path": "/proc", "reason": "pseudo"}], "warnings": ["w"]})";
+  std::string manifest = kHead + R"("bundle": "b", "entries": [{"path": "/", "type": "directory", "mode": 493, "reasons": ["root"]},)"
+                                 R"({"path": "/a", "type": "regular", "size": 3, "mode": 420, "sha256": "ab", "tests": ["t"]},)"
+                                 R"({"path": "/l", "type": "symlink", "link_target": "a", "hardlink_to": ""}],)"
+                                 R"("excluded": [{"path": "/proc", "reason": "pseudo"}], "warnings": ["w"]})";
   ASSERT_EQ(parse_manifest(manifest, "m.json").entries.size(), 3u);
   for (const std::string& m : mutations(manifest, 5000)) refusal([&] { parse_manifest(m, "m.json"); });
 }
 
 TEST(MalformedInputSweep, TraceReaderThrowsOnlyErrors) {
   TempDir dir(kScratch);
-  std::string trace = kHeader + kProcess +
-                      R"({"t":"exec","process":1,"time":0.1,"path":"/bin/true","exe":"/bin/true","argv":["true"],"cwd":"/","interpreters":[]})"
-                      "\n" +
-                      kAccess + R"({"t":"repeat","access":1,"count":2})" + "\n" +
-                      R"({"t":"warning","process":1,"message":"m"})" + "\n" +
-                      R"({"t":"exit","process":1,"end":0.4,"exit_code":0})" + "\n" + kEnd;
+  std::string trace =
+      kHeader + kProcess +
+      R"({"t":"exec","process":1,"time":0.1,"path":"/bin/true","exe":"/bin/true","argv":["true"],"cwd":"/","interpreters":[]})"
+      "\n" +
+      kAccess + R"({"t":"repeat","access":1,"count":2})" + "\n" + R"({"t":"warning","process":1,"message":"m"})" + "\n" +
+      R"({"t":"exit","process":1,"end":0.4,"exit_code":0})" + "\n" + kEnd;
   write_file(dir / "t.jsonl", trace);
   ASSERT_TRUE(read_trace(dir / "t.jsonl").end.has_value());
   for (const std::string& m : mutations(trace, 3000)) {
@@ -318,8 +320,8 @@ TEST(MalformedInputSweep, TraceReaderThrowsOnlyErrors) {
 TEST(MalformedInputSweep, ImageReaderThrowsOnlyErrors) {
   TempDir dir(kScratch);
   std::string index = index_of("\"" + kDigest + "\"");
-  std::string manifest = R"({"schemaVersion": 2, "config": {"digest": ")" + kDigest2 + R"("}, "layers": [{"digest": ")" +
-                         kDigest2 + R"(", "size": 10}]})";
+  std::string manifest =
+      R"({"schemaVersion": 2, "config": {"digest": ")" + kDigest2 + R"("}, "layers": [{"digest": ")" + kDigest2 + R"(", "size": 10}]})";
   make_layout(dir / "img", index, manifest);
   ASSERT_EQ(read_image_layers(dir / "img", "img/").size(), 1u);
   for (const std::string& m : mutations(index, 1000)) {

@@ -39,9 +39,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace cli_test;
+using nlohmann::json;
 using plan_tree::kOldTime;
 using plan_tree::Tree;
-using nlohmann::json;
 
 constexpr std::int64_t kFutureTime = 2000000000;  // 2033-05-18
 constexpr std::int64_t kEpoch = 1700000000;       // SOURCE_DATE_EPOCH used by the tests
@@ -331,7 +331,11 @@ TEST(OciWriter, DockerArchiveHasTheDockerManifestBesideTheLayout) {
   EXPECT_NE(list.out.find("0/0"), std::string::npos);
   EXPECT_EQ(list.out.find("1234/"), std::string::npos);
   std::string again = tmp / "again.tar";
-  write_image(t.plan(), [&] { WriteOptions a = o; a.path = again; return a; }());
+  write_image(t.plan(), [&] {
+    WriteOptions a = o;
+    a.path = again;
+    return a;
+  }());
   EXPECT_EQ(read_file(out), read_file(again));
 }
 
@@ -637,8 +641,8 @@ TEST(ImageSpec, DefaultsWhenSilent) {
 
 TEST(ImageSpec, AcceptsTheImageFormats) {
   for (const char* format : {"oci", "oci-archive", "docker-archive"}) {
-    std::string text = "name: app\ntests:\n  - name: t\n    run: [/bin/true]\noutput:\n  path: app\n  format: " +
-                       std::string(format) + "\n";
+    std::string text =
+        "name: app\ntests:\n  - name: t\n    run: [/bin/true]\noutput:\n  path: app\n  format: " + std::string(format) + "\n";
     EXPECT_EQ(parse_spec(text, "tracepack.yaml").output.format, format);
   }
 }

@@ -181,8 +181,9 @@ TEST(OutputCli, BuildRefusesAnOutputHoldingTheSpecBeforeAnyTestRuns) {
   // Run from the spec's directory, naming it from its parent.
   RunResult built = tracepack({"build", "spec.yaml", "-o", "../somewhere"}, {.cwd = m.work});
   EXPECT_TRUE(exited_with(built, 1));
-  EXPECT_EQ(built.err, "tracepack: error: ../somewhere: not replaced: it holds spec.yaml, an input of this run "
-                       "(choose an output outside it)\n");
+  EXPECT_EQ(built.err,
+            "tracepack: error: ../somewhere: not replaced: it holds spec.yaml, an input of this run "
+            "(choose an output outside it)\n");
   EXPECT_TRUE(fs::exists(m.spec));
   EXPECT_FALSE(fs::exists(m.marker)) << "the test ran before the output was checked";
   EXPECT_EQ(names_in(m.work), std::set<std::string>{"spec.yaml"});
@@ -235,8 +236,8 @@ TEST(OutputCli, BuildRefusesAReadOnlyParentBeforeAnyTestRuns) {
   MarkedSpec m;
   std::string locked = m.dir / "locked";
   fs::create_directory(locked);
-  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
   std::string traces = m.dir / "marks/traces";
   RunResult built = run(unprivileged({TRACEPACK_BIN, "build", m.spec, "--traces", traces, "-o", locked + "/app.tar"}));
   EXPECT_TRUE(exited_with(built, 1));
@@ -286,8 +287,8 @@ TEST(OutputCli, BuildWithoutAPreviousBundleSaysNothingWasWritten) {
   write_file(spec, "name: app\ntests:\n  - name: t\n    run: [/bin/true]\n" + kWithoutLibc + "output:\n  path: app\n");
   RunResult built = tracepack({"build", spec});
   EXPECT_TRUE(exited_with(built, 1));
-  EXPECT_EQ(error_text(built), "tracepack: error: build: the bundle failed verification and was not written to " +
-                                   (dir / "app") + "; the failed bundle is kept at " + (dir / "app.failed") + "\n");
+  EXPECT_EQ(error_text(built), "tracepack: error: build: the bundle failed verification and was not written to " + (dir / "app") +
+                                   "; the failed bundle is kept at " + (dir / "app.failed") + "\n");
   EXPECT_FALSE(fs::exists(dir / "app"));
   EXPECT_TRUE(fs::is_regular_file(dir / "app.failed/.tracepack/manifest.json"));
   EXPECT_FALSE(fs::exists(dir / "app.failed/usr/lib/x86_64-linux-gnu/libc.so.6"));
@@ -315,15 +316,17 @@ TEST(OutputCli, SameTracesGiveTheSameBytesWithoutSourceDateEpoch) {
   // and writing each bundle changes its modification time.
   TempDir dir{kWork};
   std::string t = trace(dir / "t.jsonl", {"/bin/true"}, dir.path());
-  const std::vector<std::string> formats = {"dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio",
-                                            "oci", "oci-archive", "docker-archive"};
+  const std::vector<std::string> formats = {"dir", "tar",  "tar.gz", "tar.zst",     "tar.xz",
+                                            "zip", "cpio", "oci",    "oci-archive", "docker-archive"};
   for (const std::string& format : formats) ASSERT_TRUE(exited_with(pack_without_epoch(format, dir / ("a." + format), t), 0));
   ASSERT_TRUE(exited_with(run({"sleep", "1.1"}), 0));
   for (const std::string& format : formats) ASSERT_TRUE(exited_with(pack_without_epoch(format, dir / ("b." + format), t), 0));
   for (const std::string& format : formats) {
     std::string a = dir / ("a." + format), b = dir / ("b." + format);
-    if (fs::is_directory(a)) EXPECT_TRUE(exited_with(run({"diff", "-r", "--no-dereference", a, b}), 0)) << format;
-    else EXPECT_TRUE(exited_with(run({"cmp", a, b}), 0)) << format;
+    if (fs::is_directory(a))
+      EXPECT_TRUE(exited_with(run({"diff", "-r", "--no-dereference", a, b}), 0)) << format;
+    else
+      EXPECT_TRUE(exited_with(run({"cmp", a, b}), 0)) << format;
   }
 }
 

@@ -28,9 +28,7 @@ class FakeTree {
       return it == nodes_.end() ? PathNode{FileType::none, ENOENT, {}, {}, FileType::none} : it->second;
     };
   }
-  PathResolution resolve(std::string_view path, ResolveOptions options = {}) const {
-    return resolve_path(lookup(), path, options);
-  }
+  PathResolution resolve(std::string_view path, ResolveOptions options = {}) const { return resolve_path(lookup(), path, options); }
 
  private:
   FakeTree& add(const PathBytes& path, FileType type, const PathBytes& target) {
@@ -212,7 +210,7 @@ class HostLookupTest : public ::testing::Test {
     fs::create_directories(root_ + "/usr/lib/app/v2");
     std::ofstream(root_ + "/usr/lib/app/app.conf") << "x";
     fs::create_directories(root_ + "/etc");
-    fs::create_symlink("/usr/lib/app/v2", root_ + "/etc/app");      // absolute: inside the root
+    fs::create_symlink("/usr/lib/app/v2", root_ + "/etc/app");       // absolute: inside the root
     fs::create_symlink("../../../../../..", root_ + "/etc/escape");  // climbs past the top
   }
   void TearDown() override { fs::remove_all(root_); }

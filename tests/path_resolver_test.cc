@@ -25,9 +25,9 @@ class PathResolverTest : public ::testing::Test {
     root_ = fs::canonical(tmpl).string();
     fs::create_directories(root_ + "/usr/lib/pkg");
     std::ofstream(root_ + "/usr/lib/pkg/data.txt") << "x";
-    fs::create_directory_symlink("usr/lib", root_ + "/lib");          // relative, merged-/usr style
-    fs::create_symlink(root_ + "/lib/pkg", root_ + "/abs");            // absolute, through another link
-    fs::create_symlink("../lib/pkg/data.txt", root_ + "/usr/rel");     // relative with ..
+    fs::create_directory_symlink("usr/lib", root_ + "/lib");        // relative, merged-/usr style
+    fs::create_symlink(root_ + "/lib/pkg", root_ + "/abs");         // absolute, through another link
+    fs::create_symlink("../lib/pkg/data.txt", root_ + "/usr/rel");  // relative with ..
     fs::create_symlink("missing", root_ + "/dangling");
     fs::create_symlink("loop2", root_ + "/loop1");
     fs::create_symlink("loop1", root_ + "/loop2");
@@ -108,9 +108,7 @@ TEST_F(PathResolverTest, DanglingLinkIsENOENTWithTheLinkRecorded) {
 
 TEST_F(PathResolverTest, LoopGivesELOOP) { EXPECT_EQ(resolve("loop1").error, ELOOP); }
 
-TEST_F(PathResolverTest, FileAsDirectoryGivesENOTDIR) {
-  EXPECT_EQ(resolve("usr/lib/pkg/data.txt/x").error, ENOTDIR);
-}
+TEST_F(PathResolverTest, FileAsDirectoryGivesENOTDIR) { EXPECT_EQ(resolve("usr/lib/pkg/data.txt/x").error, ENOTDIR); }
 
 TEST_F(PathResolverTest, MissingComponentGivesENOENT) {
   Resolution r = resolve("usr/nothing/here");

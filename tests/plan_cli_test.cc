@@ -159,8 +159,8 @@ TEST(PackCli, HostSpecificFilesAreListedForReview) {
   const std::string hostname_finding =
       "tracepack: host-specific: review /etc/hostname: this host's name\n"
       "tracepack:   to leave it out: exclude: - /etc/hostname\n";
-  const std::string gitconfig_finding = "tracepack: host-specific: review " + h.gitconfig + ": file in a home directory (" +
-                                        h.home + ")\ntracepack:   to leave it out: exclude: - " + h.gitconfig + "\n";
+  const std::string gitconfig_finding = "tracepack: host-specific: review " + h.gitconfig + ": file in a home directory (" + h.home +
+                                        ")\ntracepack:   to leave it out: exclude: - " + h.gitconfig + "\n";
   const bool home_first = h.gitconfig < std::string("/etc/hostname");
   EXPECT_NE(r.err.find((home_first ? gitconfig_finding + hostname_finding : hostname_finding + gitconfig_finding) +
                        "tracepack: host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec\n"),

@@ -96,14 +96,13 @@ TEST(MakePlan, TracedFilesTheirLinksParentsAndLinkTargets) {
   FakeFileSystem fs = base_tree();
   TraceBuilder t("unit");
   t.access(AccessKind::exec, "/usr/bin/app");
-  t.access(AccessKind::read, "/usr/lib/libx.so.1.2", FileType::regular, 0,
-           {{"/lib", "usr/lib"}, {"/usr/lib/libx.so.1", "libx.so.1.2"}});
+  t.access(AccessKind::read, "/usr/lib/libx.so.1.2", FileType::regular, 0, {{"/lib", "usr/lib"}, {"/usr/lib/libx.so.1", "libx.so.1.2"}});
   t.access(AccessKind::read, "/etc/app.conf");
   PlanInputs in;
   in.traces = {t.trace};
   BundlePlan plan = make_plan(in, fs);
-  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/etc", "/etc/app.conf", "/lib", "/usr", "/usr/bin", "/usr/bin/app",
-                                                  "/usr/lib", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2"}));
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/etc", "/etc/app.conf", "/lib", "/usr", "/usr/bin", "/usr/bin/app", "/usr/lib",
+                                                 "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2"}));
   ASSERT_NE(entry(plan, "/lib"), nullptr);
   EXPECT_EQ(entry(plan, "/lib")->type, EntryType::symlink);
   EXPECT_EQ(entry(plan, "/lib")->link_target, "usr/lib");
@@ -166,8 +165,8 @@ TraceBuilder project_run() {
   return t;
 }
 
-const std::vector<PathBytes> kProjectEntries = {"/tmp", "/tmp/ci", "/tmp/ci/app", "/tmp/ci/app/build", "/tmp/ci/app/build/tool",
-                                                "/tmp/ci/app/data", "/tmp/ci/app/data/input.txt"};
+const std::vector<PathBytes> kProjectEntries = {
+    "/tmp", "/tmp/ci", "/tmp/ci/app", "/tmp/ci/app/build", "/tmp/ci/app/build/tool", "/tmp/ci/app/data", "/tmp/ci/app/data/input.txt"};
 
 TEST(MakePlan, AProjectUnderTmpIsPackedFromTheSpecsDirectory) {
   FakeFileSystem fs = project_in_tmp();
@@ -218,12 +217,17 @@ TEST(MakePlan, AnIncludeRuleUnderTmpPacksIt) {
   in.spec.include.push_back({IncludeRule::Kind::glob, "/tmp/ci/app/**", {"spec.yaml", 4, 5}});
   in.spec.include.push_back({IncludeRule::Kind::glob, "/**/input.txt", {"spec.yaml", 5, 5}});
   BundlePlan plan = make_plan(in, fs);
-  std::vector<PathBytes> expected = {"/tmp", "/tmp/ci", "/tmp/ci/app", "/tmp/ci/app/build", "/tmp/ci/app/build/out.txt",
-                                     "/tmp/ci/app/build/tool", "/tmp/ci/app/data", "/tmp/ci/app/data/input.txt"};
+  std::vector<PathBytes> expected = {"/tmp",
+                                     "/tmp/ci",
+                                     "/tmp/ci/app",
+                                     "/tmp/ci/app/build",
+                                     "/tmp/ci/app/build/out.txt",
+                                     "/tmp/ci/app/build/tool",
+                                     "/tmp/ci/app/data",
+                                     "/tmp/ci/app/data/input.txt"};
   EXPECT_EQ(paths(plan), expected);
   EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.size(), 1u) << "/**/input.txt does not walk /tmp";
-  EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.at(0).detail,
-            "included by rule '/tmp/ci/app/**' (spec.yaml:4:5)");
+  EXPECT_EQ(entry(plan, "/tmp/ci/app/data/input.txt")->reasons.at(0).detail, "included by rule '/tmp/ci/app/**' (spec.yaml:4:5)");
 }
 
 TEST(MakePlan, IncludeBeatsExcludeAndExcludeBeatsTraced) {
@@ -238,8 +242,7 @@ TEST(MakePlan, IncludeBeatsExcludeAndExcludeBeatsTraced) {
   BundlePlan plan = make_plan(in, fs);
   EXPECT_EQ(exclusion(plan, "/usr/share/doc/a.txt"), "excluded by rule '/usr/share/**' (spec.yaml:7:5)");
   ASSERT_NE(entry(plan, "/usr/share/doc/b.md"), nullptr);
-  EXPECT_EQ(entry(plan, "/usr/share/doc/b.md")->reasons.at(0).detail,
-            "included by rule '/usr/share/doc/*.md' (spec.yaml:4:5)");
+  EXPECT_EQ(entry(plan, "/usr/share/doc/b.md")->reasons.at(0).detail, "included by rule '/usr/share/doc/*.md' (spec.yaml:4:5)");
   EXPECT_NE(entry(plan, "/usr/share/doc"), nullptr) << "parents of an included file come along";
 }
 
@@ -253,10 +256,9 @@ TEST(MakePlan, ElfClosureEntriesComeWithTheirLinks) {
       {"libx.so.1", "/usr/bin/app", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2", {{"/usr/lib/libx.so.1", "libx.so.1.2"}}, "default path"});
   in.closures = {closure};
   BundlePlan plan = make_plan(in, fs);
-  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/usr", "/usr/bin", "/usr/bin/app", "/usr/lib", "/usr/lib/libx.so.1",
-                                                  "/usr/lib/libx.so.1.2"}));
-  EXPECT_EQ(entry(plan, "/usr/lib/libx.so.1.2")->reasons.at(0).detail,
-            "libx.so.1 needed by /usr/bin/app (default path)");
+  EXPECT_EQ(paths(plan),
+            (std::vector<PathBytes>{"/usr", "/usr/bin", "/usr/bin/app", "/usr/lib", "/usr/lib/libx.so.1", "/usr/lib/libx.so.1.2"}));
+  EXPECT_EQ(entry(plan, "/usr/lib/libx.so.1.2")->reasons.at(0).detail, "libx.so.1 needed by /usr/bin/app (default path)");
 }
 
 TEST(MakePlan, OrderOfTracesDoesNotMatter) {
@@ -321,11 +323,9 @@ TEST(ExplainPath, SaysWhyInAndWhyOut) {
   PlanInputs in;
   in.traces = {t.trace};
   BundlePlan plan = make_plan(in, fs);
-  EXPECT_EQ(explain_path(plan, "/usr/bin/app"),
-            (std::vector<std::string>{"/usr/bin/app: in the bundle", "  test 'unit', app, openat"}));
+  EXPECT_EQ(explain_path(plan, "/usr/bin/app"), (std::vector<std::string>{"/usr/bin/app: in the bundle", "  test 'unit', app, openat"}));
   EXPECT_EQ(explain_path(plan, "/proc/cpuinfo"),
-            (std::vector<std::string>{"/proc/cpuinfo: not in the bundle",
-                                      "  /proc: not packed (pseudo or temporary file system)"}));
+            (std::vector<std::string>{"/proc/cpuinfo: not in the bundle", "  /proc: not packed (pseudo or temporary file system)"}));
   EXPECT_EQ(explain_path(plan, "/nowhere").size(), 1u);
 }
 
@@ -340,8 +340,7 @@ FakeFileSystem magic_tree() {
 TEST(MakePlan, ExcludeBeatsTheTargetOfATracedSymlink) {
   FakeFileSystem fs = magic_tree();
   TraceBuilder t("unit");
-  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0,
-           {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
+  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0, {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
   PlanInputs in;
   in.traces = {t.trace};
   in.spec.exclude.push_back({"/usr/lib/file/**", {"spec.yaml", 9, 5}});
@@ -352,12 +351,12 @@ TEST(MakePlan, ExcludeBeatsTheTargetOfATracedSymlink) {
   ASSERT_EQ(plan.dangling_links.size(), 1u);
   EXPECT_EQ(plan.dangling_links[0].link, "/usr/share/misc/magic.mgc");
   EXPECT_EQ(plan.dangling_links[0].blocked, "/usr/lib/file/magic.mgc");
-  EXPECT_EQ(plan.warnings, (std::vector<std::string>{
-                               "symlink /usr/share/misc/magic.mgc -> ../../lib/file/magic.mgc dangles in the bundle: "
-                               "/usr/lib/file/magic.mgc is left out: excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
-  EXPECT_EQ(explain_path(plan, "/usr/lib/file/magic.mgc"),
-            (std::vector<std::string>{"/usr/lib/file/magic.mgc: not in the bundle",
-                                      "  excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
+  EXPECT_EQ(plan.warnings,
+            (std::vector<std::string>{"symlink /usr/share/misc/magic.mgc -> ../../lib/file/magic.mgc dangles in the bundle: "
+                                      "/usr/lib/file/magic.mgc is left out: excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
+  EXPECT_EQ(
+      explain_path(plan, "/usr/lib/file/magic.mgc"),
+      (std::vector<std::string>{"/usr/lib/file/magic.mgc: not in the bundle", "  excluded by rule '/usr/lib/file/**' (spec.yaml:9:5)"}));
   EXPECT_EQ(explain_path(plan, "/usr/share/misc/magic.mgc"),
             (std::vector<std::string>{"/usr/share/misc/magic.mgc: in the bundle", "  test 'unit', app, openat",
                                       "  dangles in the bundle: /usr/lib/file/magic.mgc is left out: excluded by rule "
@@ -381,8 +380,7 @@ TEST(MakePlan, ExcludedTargetOfAReadlinkOnlySymlinkNamesTheLink) {
 TEST(MakePlan, IncludedSymlinkTargetBeatsExclude) {
   FakeFileSystem fs = magic_tree();
   TraceBuilder t("unit");
-  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0,
-           {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
+  t.access(AccessKind::read, "/usr/lib/file/magic.mgc", FileType::regular, 0, {{"/usr/share/misc/magic.mgc", "../../lib/file/magic.mgc"}});
   PlanInputs in;
   in.traces = {t.trace};
   in.spec.exclude.push_back({"/usr/lib/file/**", {"spec.yaml", 9, 5}});
@@ -405,8 +403,9 @@ TEST(MakePlan, NothingInAKernelPseudoFileSystemIsPackedWhateverProposesIt) {
   BundlePlan plan = make_plan(in, fs);
   EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/etc", "/etc/mtab"}));
   EXPECT_EQ(exclusion(plan, "/proc/self"), "/proc: kernel pseudo file system, never packed (the kernel provides it where the bundle runs)");
-  EXPECT_EQ(plan.warnings, (std::vector<std::string>{
-                               "spec.yaml:4:5: include rule '/etc/kmsg' leads to /proc/kmsg, in /proc: a kernel pseudo file system is never packed"}));
+  EXPECT_EQ(plan.warnings,
+            (std::vector<std::string>{
+                "spec.yaml:4:5: include rule '/etc/kmsg' leads to /proc/kmsg, in /proc: a kernel pseudo file system is never packed"}));
   EXPECT_TRUE(plan.dangling_links.empty()) << "/proc is there wherever the bundle runs";
 }
 
@@ -439,9 +438,9 @@ TEST(MakePlan, HostSpecificFilesAreListedForReview) {
   fs.dir("/usr/lib/python3").dir("/usr/lib/python3/site-packages").file("/usr/lib/python3/site-packages/corp-ca.pth");
   TraceBuilder t("unit");
   t.trace.run.cwd = "/home/ann/proj";
-  for (const char* p : {"/etc/hostname", "/etc/resolv.conf", "/root/.gitconfig", "/home/ann/proj/main.py", "/home/ann/.bashrc",
-                        "/work/me/.netrc-like", "/usr/local/share/ca-certificates/corp.crt",
-                        "/usr/lib/python3/site-packages/corp-ca.pth", "/usr/bin/app"})
+  for (const char* p :
+       {"/etc/hostname", "/etc/resolv.conf", "/root/.gitconfig", "/home/ann/proj/main.py", "/home/ann/.bashrc", "/work/me/.netrc-like",
+        "/usr/local/share/ca-certificates/corp.crt", "/usr/lib/python3/site-packages/corp-ca.pth", "/usr/bin/app"})
     t.access(AccessKind::read, p);
   PlanInputs in;
   in.traces = {t.trace};
@@ -516,9 +515,8 @@ TEST(PlanEdgeCases, SymlinkLoopsInAListedDirectoryEndAndEachEntryIsOnce) {
   in.traces = {t.trace};
   in.spec.include.push_back({IncludeRule::Kind::glob, "/srv/app/plugins/**", {"spec.yaml", 4, 5}});
   BundlePlan plan = make_plan(in, fs);
-  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/plugins", "/srv/app/plugins/a.so",
-                                                  "/srv/app/plugins/loop1", "/srv/app/plugins/loop2",
-                                                  "/srv/app/plugins/self", "/srv/app/plugins/up"}));
+  EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/plugins", "/srv/app/plugins/a.so", "/srv/app/plugins/loop1",
+                                                 "/srv/app/plugins/loop2", "/srv/app/plugins/self", "/srv/app/plugins/up"}));
   for (const char* link : {"/srv/app/plugins/loop1", "/srv/app/plugins/loop2", "/srv/app/plugins/self", "/srv/app/plugins/up"})
     EXPECT_EQ(entry(plan, link)->type, EntryType::symlink) << link << " stays a link, not what it leads to";
   EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/plugins/a.so")),
@@ -541,8 +539,7 @@ TEST(PlanEdgeCases, ATracedLinkIntoALoopBringsTheLoopOnce) {
   in.traces = {t.trace};
   BundlePlan plan = make_plan(in, fs);
   EXPECT_EQ(paths(plan), (std::vector<PathBytes>{"/srv", "/srv/app", "/srv/app/loop1", "/srv/app/loop2"}));
-  EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/loop2")),
-            (std::vector<std::string>{"on the way to the target of symlink /srv/app/loop1"}));
+  EXPECT_EQ(reason_lines(*entry(plan, "/srv/app/loop2")), (std::vector<std::string>{"on the way to the target of symlink /srv/app/loop1"}));
 }
 
 // A file twelve tests read keeps eight reasons, the first by test name; the
@@ -684,8 +681,9 @@ TEST(ExclusionReason, EachCauseIsCountedInItsGroup) {
 }
 
 TEST(ExclusionReason, TextOfAnotherWritingIsKeptAsRecorded) {
-  for (std::string text : {"lookup failed in test 'x'", "excluded by rule '/a' (s.yaml:1:1", "excluded by rule 'x', although symlink %ZZ points to it",
-                           "output of the run", "", ": special files are never packed!"}) {
+  for (std::string text :
+       {"lookup failed in test 'x'", "excluded by rule '/a' (s.yaml:1:1", "excluded by rule 'x', although symlink %ZZ points to it",
+        "output of the run", "", ": special files are never packed!"}) {
     ExclusionReason r = parse_exclusion(text);
     EXPECT_EQ(r.cause, ExclusionCause::recorded) << text;
     EXPECT_EQ(render_exclusion(r), text);
@@ -732,8 +730,7 @@ TEST(ReasonSource, EveryLineThePlanWritesNamesItsSource) {
 }
 
 TEST(EntryTypeNames, ToStringAndParseAreInverses) {
-  for (EntryType type : {EntryType::regular, EntryType::directory, EntryType::symlink})
-    EXPECT_EQ(parse_entry_type(to_string(type)), type);
+  for (EntryType type : {EntryType::regular, EntryType::directory, EntryType::symlink}) EXPECT_EQ(parse_entry_type(to_string(type)), type);
   EXPECT_EQ(to_string(EntryType::regular), "regular");
   EXPECT_EQ(to_string(EntryType::directory), "directory");
   EXPECT_EQ(to_string(EntryType::symlink), "symlink");

@@ -38,8 +38,7 @@ class Tree {
     ASSERT_EQ(mkdir(host(path).c_str(), 0700), 0) << path;
     add(path, EntryType::directory, mode, kOldTime);
   }
-  void file(const std::string& path, const std::string& content, std::uint32_t mode = 0644,
-            std::int64_t mtime = kOldTime) {
+  void file(const std::string& path, const std::string& content, std::uint32_t mode = 0644, std::int64_t mtime = kOldTime) {
     std::ofstream out(host(path), std::ios::binary | std::ios::trunc);
     out << content;
     ASSERT_TRUE(out.flush()) << path;
@@ -69,8 +68,7 @@ class Tree {
   /// Applies the planned modes and mtimes on disk (directories last, as their
   /// contents change their mtime) and sorts the plan.
   void finish() {
-    std::sort(plan_.entries.begin(), plan_.entries.end(),
-              [](const PlanEntry& a, const PlanEntry& b) { return a.path < b.path; });
+    std::sort(plan_.entries.begin(), plan_.entries.end(), [](const PlanEntry& a, const PlanEntry& b) { return a.path < b.path; });
     for (auto it = plan_.entries.rbegin(); it != plan_.entries.rend(); ++it) {
       std::string p = host(it->path);
       if (it->type != EntryType::symlink) chmod(p.c_str(), it->mode);
@@ -104,8 +102,8 @@ class FakeFileSystem : public FileSystemView {
   FakeFileSystem& dir(const PathBytes& path, std::uint32_t mode = 0755) {
     return add(path, EntryType::directory, FileType::directory, mode, {});
   }
-  FakeFileSystem& file(const PathBytes& path, std::uint64_t size = 10, std::uint32_t mode = 0644,
-                       std::uint64_t inode = 0, std::uint64_t links = 1) {
+  FakeFileSystem& file(const PathBytes& path, std::uint64_t size = 10, std::uint32_t mode = 0644, std::uint64_t inode = 0,
+                       std::uint64_t links = 1) {
     add(path, EntryType::regular, FileType::regular, mode, {});
     files_[path].size = size;
     files_[path].inode = inode ? inode : files_.size() + 1000;
@@ -115,9 +113,7 @@ class FakeFileSystem : public FileSystemView {
   FakeFileSystem& link(const PathBytes& path, const PathBytes& target) {
     return add(path, EntryType::symlink, FileType::symlink, 0777, target);
   }
-  FakeFileSystem& special(const PathBytes& path, FileType type) {
-    return add(path, EntryType::regular, type, 0666, {});
-  }
+  FakeFileSystem& special(const PathBytes& path, FileType type) { return add(path, EntryType::regular, type, 0666, {}); }
   void remove(const PathBytes& path) { files_.erase(path); }
 
   std::optional<FileInfo> info(const PathBytes& path) const override {
@@ -135,8 +131,7 @@ class FakeFileSystem : public FileSystemView {
   }
 
  private:
-  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode,
-                      const PathBytes& target) {
+  FakeFileSystem& add(const PathBytes& path, EntryType type, FileType file_type, std::uint32_t mode, const PathBytes& target) {
     FileInfo info;
     info.type = type;
     info.file_type = file_type;

@@ -7,8 +7,8 @@
 // those of its manifest. The HTML report is opened in headless Chromium
 // (Debian's chromium) and the numbers its script put in the page are compared
 // with the JSON report. Error messages are compared byte for byte.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,9 +102,12 @@ Counts count_listing(const std::string& listing, std::size_t size, std::size_t n
     std::string member = rest.substr(0, rest.find(" link to ")).substr(0, rest.find(" -> "));
     if (columns.size() < name || is_manifest_member(member)) continue;
     char type = columns[0][0];
-    if (type == 'd') ++c.directories;
-    else if (type == 'l') ++c.symlinks;
-    else if (type == 'h') ++c.hardlinks;
+    if (type == 'd')
+      ++c.directories;
+    else if (type == 'l')
+      ++c.symlinks;
+    else if (type == 'h')
+      ++c.hardlinks;
     else if (type == '-') {
       ++c.files;
       c.bytes += std::stoull(columns[size]);
@@ -118,8 +121,10 @@ Counts count_directory(const std::string& root) {
   for (const auto& e : fs::recursive_directory_iterator(root)) {
     std::string relative = fs::relative(e.path(), root).string();
     if (is_manifest_member(relative)) continue;
-    if (e.is_symlink()) ++c.symlinks;
-    else if (e.is_directory()) ++c.directories;
+    if (e.is_symlink())
+      ++c.symlinks;
+    else if (e.is_directory())
+      ++c.directories;
     else if (e.is_regular_file()) {
       ++c.files;
       c.bytes += e.file_size();
@@ -158,8 +163,7 @@ TEST_P(ReportFormat, TotalsEqualTheArchiveAndTheManifest) {
   EXPECT_TRUE(report["warnings"].empty()) << report["warnings"].dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ReportFormat,
-                         ::testing::Values("dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"),
+INSTANTIATE_TEST_SUITE_P(Formats, ReportFormat, ::testing::Values("dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip", "cpio"),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            std::string name = param.param;
                            for (char& c : name)
@@ -338,8 +342,8 @@ TEST(ReportCli, SpecWithABundleIsRefused) {
   std::string bundle = Demo::get().bundle("tar");
   RunResult r = tracepack({"report", bundle, "--spec", Demo::get().spec()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "tracepack: error: " + bundle +
-                       ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)\n");
+  EXPECT_EQ(r.err,
+            "tracepack: error: " + bundle + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)\n");
 }
 
 TEST(ReportCli, ArchiveWithoutManifestIsRefused) {

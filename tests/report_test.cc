@@ -55,8 +55,7 @@ BundlePlan sample_plan() {
   ExclusionReason proc{.cause = ExclusionCause::pseudo_file_system, .subject = "/proc"};
   plan.excluded = {
       {.path = "/proc/self/maps", .reason = proc},
-      {.path = "/etc/missing",
-       .reason = {.cause = ExclusionCause::lookup_failed, .subject = "one", .detail = "No such file or directory"}},
+      {.path = "/etc/missing", .reason = {.cause = ExclusionCause::lookup_failed, .subject = "one", .detail = "No such file or directory"}},
       {.path = "/proc/cpuinfo", .reason = proc}};
   plan.warnings = {"spec.yaml:3:5: include rule '/opt/**' matches nothing"};
   return plan;
@@ -92,7 +91,7 @@ TEST(ReportPlan, TotalsCountEntriesLikeTheArchiveWriter) {
   EXPECT_EQ(r.totals.hardlinks, 1u);
   EXPECT_EQ(r.totals.directories, 2u);  // "/" is not a member of any archive
   EXPECT_EQ(r.totals.symlinks, 1u);
-  EXPECT_EQ(r.totals.bytes, 5800u);     // the hard link's bytes are not counted again
+  EXPECT_EQ(r.totals.bytes, 5800u);  // the hard link's bytes are not counted again
   ASSERT_TRUE(r.totals.processes.has_value());
   EXPECT_EQ(*r.totals.processes, 3u);
   EXPECT_EQ(r.totals.tests, 2u);
@@ -107,7 +106,7 @@ TEST(ReportPlan, TestsCarryProcessesExitStatusFilesAndBytes) {
   EXPECT_EQ(one.name, "one");
   EXPECT_EQ(one.processes, std::optional<std::uint64_t>(2));
   EXPECT_EQ(one.exit_code, std::optional<int>(0));  // its first process, not the failing child
-  EXPECT_EQ(one.files, 3u);                          // big.so, small.so and the hard link
+  EXPECT_EQ(one.files, 3u);                         // big.so, small.so and the hard link
   EXPECT_EQ(one.bytes, 10100u);
   const ReportTest& two = r.tests[1];
   EXPECT_EQ(two.signal, std::optional<int>(9));
@@ -192,8 +191,8 @@ TEST(ReportContents, AgreeingBundleHasNoWarningsOfItsOwn) {
 
 TEST(ReportContents, EveryDisagreementWithTheManifestIsAWarning) {
   BundleContents c = sample_contents();
-  c.entries[1].size = 11;                   // /usr/a
-  c.entries.erase(c.entries.begin() + 2);   // /usr/b
+  c.entries[1].size = 11;                  // /usr/a
+  c.entries.erase(c.entries.begin() + 2);  // /usr/b
   BundleEntry extra;
   extra.path = "/usr/c";
   c.entries.push_back(extra);
@@ -256,8 +255,8 @@ TEST(ReportPlan, HostSpecificFindingsAreRenderedInEveryFormat) {
   EXPECT_EQ(r.totals.host_specific, 1u);
   nlohmann::json j = nlohmann::json::parse(render_json(r));
   EXPECT_EQ(j["totals"]["host_specific"], 1);
-  EXPECT_EQ(j["host_specific"], nlohmann::json::parse(
-                                    R"([{"path": "/etc/hostname", "why": "this host's name", "exclude_line": "- /etc/hostname"}])"));
+  EXPECT_EQ(j["host_specific"],
+            nlohmann::json::parse(R"([{"path": "/etc/hostname", "why": "this host's name", "exclude_line": "- /etc/hostname"}])"));
   EXPECT_NE(render_text(r, false).find("Host-specific: review (1)\n"
                                        "  /etc/hostname: this host's name  (to leave it out, exclude: - /etc/hostname)\n"),
             std::string::npos)
@@ -304,7 +303,7 @@ TEST(RenderHtml, NoPathCanCloseTheDataScript) {
   for (std::size_t at = html.find("</script"); at != std::string::npos; at = html.find("</script", at + 1)) ++closes;
   EXPECT_EQ(closes, 3u);
   EXPECT_NE(html.find("\\u003c/script\\u003e\\u003cimg"), std::string::npos);
-  EXPECT_NE(html.find("d3.layout"), std::string::npos);   // d3 is embedded, not linked
+  EXPECT_NE(html.find("d3.layout"), std::string::npos);  // d3 is embedded, not linked
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
 }
 

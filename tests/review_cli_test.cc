@@ -7,8 +7,8 @@
 // Temporary trees live under the build directory; the traces made there
 // name it as their working directory, so its files are the project's and
 // packed wherever it lies (temporary files elsewhere in /tmp are left out).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,11 +230,14 @@ TEST(SecretsCli, PackRefusesAPrivateKeyWithItsProvenance) {
   KeyFixture f;
   RunResult r = tracepack({"pack", f.trace, "-o", f.dir / "out"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "tracepack: error: secrets: 1 file(s) to be packed look like secrets:\n"
-                   "  " + f.key + ": PEM private key (PRIVATE KEY)\n"
-                   "    test 'read-key', cat, openat (pid 4242)\n"
-                   "leave each one out with an 'exclude:' entry in the spec (--spec), or pack it on purpose by "
-                   "listing its path under 'secrets: allow:' there\n");
+  EXPECT_EQ(r.err,
+            "tracepack: error: secrets: 1 file(s) to be packed look like secrets:\n"
+            "  " +
+                f.key +
+                ": PEM private key (PRIVATE KEY)\n"
+                "    test 'read-key', cat, openat (pid 4242)\n"
+                "leave each one out with an 'exclude:' entry in the spec (--spec), or pack it on purpose by "
+                "listing its path under 'secrets: allow:' there\n");
   EXPECT_FALSE(fs::exists(f.dir / "out")) << "nothing is written";
 }
 
@@ -263,11 +266,16 @@ TEST(SecretsCli, BuildRefusesAKeyTheTestRead) {
   std::size_t at = r.err.find("tracepack: error: ");
   ASSERT_NE(at, std::string::npos) << r.err;
   std::string error = std::regex_replace(r.err.substr(at), std::regex(R"(\(pid [0-9]+\))"), "(pid N)");
-  EXPECT_EQ(error, "tracepack: error: secrets: 1 file(s) to be packed look like secrets:\n"
-                   "  " + f.key + ": PEM private key (PRIVATE KEY)\n"
-                   "    test 'read-key', cat, openat (pid N)\n"
-                   "leave each one out with an 'exclude:' entry in " + spec + ", or pack it on purpose by "
-                   "listing its path under 'secrets: allow:' there\n");
+  EXPECT_EQ(error,
+            "tracepack: error: secrets: 1 file(s) to be packed look like secrets:\n"
+            "  " +
+                f.key +
+                ": PEM private key (PRIVATE KEY)\n"
+                "    test 'read-key', cat, openat (pid N)\n"
+                "leave each one out with an 'exclude:' entry in " +
+                spec +
+                ", or pack it on purpose by "
+                "listing its path under 'secrets: allow:' there\n");
 }
 
 }  // namespace

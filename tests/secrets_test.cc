@@ -107,8 +107,7 @@ struct Fixture {
                            .pid = 4242,
                            .syscall = "openat"});
     PlanEntry shadow = regular("/etc/shadow");
-    shadow.reasons.push_back(
-        {.source = PlanReason::Source::rule, .detail = "included by rule '/etc/*' (app.yaml:7:5)", .rule = "/etc/*"});
+    shadow.reasons.push_back({.source = PlanReason::Source::rule, .detail = "included by rule '/etc/*' (app.yaml:7:5)", .rule = "/etc/*"});
     PlanEntry cert = regular("/etc/ssl/certs/ssl-cert-snakeoil.pem");
     PlanEntry bundle = regular("/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt");
     PlanEntry library = regular("/usr/lib/libkey.so");
@@ -194,8 +193,8 @@ std::string spec_error(const std::string& secrets) {
 }
 
 TEST(SecretsSpecKey, AllowListIsRead) {
-  BundleSpec spec = parse_spec("name: app\ntests: [{name: a, run: [x]}]\noutput: {path: o}\nsecrets:\n  allow:\n    - /srv/app/server.key\n",
-                               "app.yaml");
+  BundleSpec spec =
+      parse_spec("name: app\ntests: [{name: a, run: [x]}]\noutput: {path: o}\nsecrets:\n  allow:\n    - /srv/app/server.key\n", "app.yaml");
   ASSERT_EQ(spec.secrets.allow.size(), 1u);
   EXPECT_EQ(spec.secrets.allow[0].path, "/srv/app/server.key");
   EXPECT_EQ(spec.secrets.allow[0].where.line, 6);
@@ -241,12 +240,11 @@ TEST(HostSpecificKind, ExcludeLineEscapesGlobsAndQuotesForYaml) {
 TEST(HostSpecificLines, ReviewLinesWithTheExcludeEntryAndALimit) {
   std::vector<HostSpecificFinding> findings = {{"/etc/hostname", "this host's name", "- /etc/hostname"},
                                                {"/etc/hosts", "this host's name table (host names and addresses)", "- /etc/hosts"}};
-  EXPECT_EQ(host_specific_lines(findings, 1),
-            (std::vector<std::string>{
-                "host-specific: review /etc/hostname: this host's name",
-                "  to leave it out: exclude: - /etc/hostname",
-                "host-specific: ... and 1 more (tracepack report lists them all)",
-                "host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec"}));
+  EXPECT_EQ(
+      host_specific_lines(findings, 1),
+      (std::vector<std::string>{"host-specific: review /etc/hostname: this host's name", "  to leave it out: exclude: - /etc/hostname",
+                                "host-specific: ... and 1 more (tracepack report lists them all)",
+                                "host-specific: to pack one on purpose, list its path under 'host_specific: allow:' in the spec"}));
   EXPECT_TRUE(host_specific_lines({}).empty());
 }
 

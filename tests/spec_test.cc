@@ -168,8 +168,7 @@ TEST(SpecParse, NumbersAndBooleans) {
 
 TEST(SpecParse, EveryBundleFormat) {
   for (std::string_view format : kBundleFormats) {
-    BundleSpec spec = parse_spec("name: demo\ntests: [{name: a, run: [a]}]\noutput: {path: out, format: " +
-                                     std::string(format) + "}\n",
+    BundleSpec spec = parse_spec("name: demo\ntests: [{name: a, run: [a]}]\noutput: {path: out, format: " + std::string(format) + "}\n",
                                  "tracepack.yaml");
     EXPECT_EQ(spec.output.format, format);
   }
@@ -224,20 +223,17 @@ TEST(SpecLoad, PythonExample) {
 TEST(SpecLoad, BrokenExampleReportsEveryProblemInFileOrder) {
   const std::string f = kSpecDir + "/broken.yaml";
   EXPECT_EQ(load_error(f),
-            f + ":2:7: invalid name 'broken app' (use only letters, digits, '.', '_' and '-')\n" +
-            f + ":5:10: 'run' must be a list, not a string (use 'shell' for a command line)\n" +
-            f + ":6:5: unknown key 'timout' (did you mean 'timeout'?)\n" +
-            f + ":7:11: duplicate test name 'first' (first at line 4)\n" +
-            f + ":9:5: test 'first' has both 'run' and 'shell' (give exactly one)\n" +
-            f + ":10:11: 'exit' must be at most 255, not 256\n" +
-            f + ":11:5: test 'third' has neither 'run' nor 'shell' (give exactly one)\n" +
-            f + ":12:14: 'timeout' must be a number, not a string\n" +
-            f + ":14:5: invalid glob '/usr/lib/[abc': unclosed '['\n" +
-            f + ":15:10: 'elf' must not be empty\n" +
-            f + ":16:1: unknown key 'exclud' (did you mean 'exclude'?)\n" +
-            f + ":20:11: unknown output format 'tar.bz3' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, "
+            f + ":2:7: invalid name 'broken app' (use only letters, digits, '.', '_' and '-')\n" + f +
+                ":5:10: 'run' must be a list, not a string (use 'shell' for a command line)\n" + f +
+                ":6:5: unknown key 'timout' (did you mean 'timeout'?)\n" + f + ":7:11: duplicate test name 'first' (first at line 4)\n" +
+                f + ":9:5: test 'first' has both 'run' and 'shell' (give exactly one)\n" + f +
+                ":10:11: 'exit' must be at most 255, not 256\n" + f +
+                ":11:5: test 'third' has neither 'run' nor 'shell' (give exactly one)\n" + f +
+                ":12:14: 'timeout' must be a number, not a string\n" + f + ":14:5: invalid glob '/usr/lib/[abc': unclosed '['\n" + f +
+                ":15:10: 'elf' must not be empty\n" + f + ":16:1: unknown key 'exclud' (did you mean 'exclude'?)\n" + f +
+                ":20:11: unknown output format 'tar.bz3' (expected one of: dir, tar, tar.gz, tar.zst, tar.xz, zip, cpio, oci, "
                 "oci-archive, docker-archive)\n" +
-            f + ":21:17: 'reproducible' must be true or false, not a string");
+                f + ":21:17: 'reproducible' must be true or false, not a string");
 }
 
 TEST(SpecLoad, MissingFile) {
@@ -266,8 +262,7 @@ TEST(SpecErrors, TopLevelNotAMap) {
 }
 
 TEST(SpecErrors, MoreThanOneDocument) {
-  EXPECT_EQ(spec_error(with_test("    run: [a]\n---\nname: second\n")),
-            "tracepack.yaml:8:1: a spec must be a single YAML document");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n---\nname: second\n")), "tracepack.yaml:8:1: a spec must be a single YAML document");
 }
 
 TEST(SpecErrors, MissingRequiredTopLevelKeys) {
@@ -278,12 +273,9 @@ TEST(SpecErrors, MissingRequiredTopLevelKeys) {
 }
 
 TEST(SpecErrors, UnknownKeyWithSuggestion) {
-  EXPECT_EQ(spec_error(with_test("    run: [a]\nexclud: []\n")),
-            "tracepack.yaml:7:1: unknown key 'exclud' (did you mean 'exclude'?)");
-  EXPECT_EQ(spec_error(with_test("    run: [a]\n    Env: {}\n")),
-            "tracepack.yaml:7:5: unknown key 'Env' (did you mean 'env'?)");
-  EXPECT_EQ(spec_error(with_test("    run: [a]\n    stdot: ''\n")),
-            "tracepack.yaml:7:5: unknown key 'stdot' (did you mean 'stdout'?)");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nexclud: []\n")), "tracepack.yaml:7:1: unknown key 'exclud' (did you mean 'exclude'?)");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n    Env: {}\n")), "tracepack.yaml:7:5: unknown key 'Env' (did you mean 'env'?)");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n    stdot: ''\n")), "tracepack.yaml:7:5: unknown key 'stdot' (did you mean 'stdout'?)");
   EXPECT_EQ(spec_error("name: demo\ntests: [{name: a, run: [a]}]\noutput: {path: out, formt: tar}\n"),
             "tracepack.yaml:3:21: unknown key 'formt' (did you mean 'format'?)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\ninclude:\n  - elv: /bin/sh\n")),
@@ -292,8 +284,9 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
 }
 
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
-  EXPECT_EQ(spec_error(with_test("    run: [a]\nversion: 2\n")),
-            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, host_specific, image)");
+  EXPECT_EQ(
+      spec_error(with_test("    run: [a]\nversion: 2\n")),
+      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, host_specific, image)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
@@ -332,8 +325,7 @@ TEST(SpecErrors, EmptyValueIsReportedAtItsKey) {
 }
 
 TEST(SpecErrors, QuotedNumberIsAString) {
-  EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: \"30\"\n")),
-            "tracepack.yaml:7:14: 'timeout' must be a number, not a string");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: \"30\"\n")), "tracepack.yaml:7:14: 'timeout' must be a number, not a string");
 }
 
 // ---- name and tests --------------------------------------------------------
@@ -341,15 +333,12 @@ TEST(SpecErrors, QuotedNumberIsAString) {
 TEST(SpecErrors, InvalidBundleName) {
   EXPECT_EQ(spec_error("name: my app\ntests: [{name: a, run: [a]}]\noutput: {path: out}\n"),
             "tracepack.yaml:1:7: invalid name 'my app' (use only letters, digits, '.', '_' and '-')");
-  EXPECT_EQ(spec_error("name: ''\ntests: [{name: a, run: [a]}]\noutput: {path: out}\n"),
-            "tracepack.yaml:1:7: 'name' must not be empty");
+  EXPECT_EQ(spec_error("name: ''\ntests: [{name: a, run: [a]}]\noutput: {path: out}\n"), "tracepack.yaml:1:7: 'name' must not be empty");
 }
 
 TEST(SpecErrors, NoTests) {
-  EXPECT_EQ(spec_error("name: demo\ntests: []\noutput: {path: out}\n"),
-            "tracepack.yaml:2:8: 'tests' must list at least one test case");
-  EXPECT_EQ(spec_error("name: demo\ntests:\noutput: {path: out}\n"),
-            "tracepack.yaml:2:1: 'tests' must list at least one test case");
+  EXPECT_EQ(spec_error("name: demo\ntests: []\noutput: {path: out}\n"), "tracepack.yaml:2:8: 'tests' must list at least one test case");
+  EXPECT_EQ(spec_error("name: demo\ntests:\noutput: {path: out}\n"), "tracepack.yaml:2:1: 'tests' must list at least one test case");
 }
 
 TEST(SpecErrors, TestCaseNotAMap) {
@@ -408,8 +397,7 @@ TEST(SpecErrors, Env) {
 
 TEST(SpecErrors, Timeout) {
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: 0\n")), "tracepack.yaml:7:14: 'timeout' must be greater than 0, not 0");
-  EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: -1.5\n")),
-            "tracepack.yaml:7:14: 'timeout' must be greater than 0, not -1.5");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: -1.5\n")), "tracepack.yaml:7:14: 'timeout' must be greater than 0, not -1.5");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: 30s\n")), "tracepack.yaml:7:14: 'timeout' must be a number, not a string");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    timeout: .inf\n")), "tracepack.yaml:7:14: 'timeout' must be a number, not a string");
 }
@@ -476,8 +464,8 @@ TEST(SpecErrors, IncludeAndElfInKernelPseudoFileSystemsAreRefused) {
 }
 
 TEST(SpecParse, HostSpecificAllowList) {
-  BundleSpec spec = parse_spec(with_test("    run: [a]\nhost_specific:\n  allow:\n    - /etc/hostname\n    - /root/.gitconfig\n"),
-                               "tracepack.yaml");
+  BundleSpec spec =
+      parse_spec(with_test("    run: [a]\nhost_specific:\n  allow:\n    - /etc/hostname\n    - /root/.gitconfig\n"), "tracepack.yaml");
   ASSERT_EQ(spec.host_specific.allow.size(), 2u);
   EXPECT_EQ(spec.host_specific.allow[0].path, "/etc/hostname");
   EXPECT_EQ(spec.host_specific.allow[1].where.line, 10);
@@ -523,8 +511,7 @@ TEST(SpecErrors, OutputFormat) {
 
 TEST(SpecErrors, OutputCompression) {
   const std::string tests = "name: demo\ntests: [{name: a, run: [a]}]\n";
-  EXPECT_EQ(spec_error(tests + "output: {path: out, compression: -1}\n"),
-            "tracepack.yaml:3:34: 'compression' must be at least 0, not -1");
+  EXPECT_EQ(spec_error(tests + "output: {path: out, compression: -1}\n"), "tracepack.yaml:3:34: 'compression' must be at least 0, not -1");
   EXPECT_EQ(spec_error(tests + "output: {path: out, compression: 3000000000}\n"),
             "tracepack.yaml:3:34: 'compression' must be at most 2147483647, not 3000000000");
   EXPECT_EQ(spec_error(tests + "output: {path: out, compression: max}\n"),

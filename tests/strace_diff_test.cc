@@ -93,8 +93,7 @@ std::optional<Result> parse_result(std::string_view call) {
   }
   if (used < text.size() && text[used] == '<') {
     std::size_t close = text.rfind('>');
-    if (close != std::string_view::npos && close > used)
-      result.fd_path = unescape(text.substr(used + 1, close - used - 1));
+    if (close != std::string_view::npos && close > used) result.fd_path = unescape(text.substr(used + 1, close - used - 1));
   }
   return result;
 }
@@ -149,8 +148,7 @@ PathSet strace_paths(const std::string& file) {
 }
 
 bool counts_as_file_use(AccessKind kind) {
-  return kind == AccessKind::read || kind == AccessKind::write || kind == AccessKind::create ||
-         kind == AccessKind::exec;
+  return kind == AccessKind::read || kind == AccessKind::write || kind == AccessKind::create || kind == AccessKind::exec;
 }
 
 PathSet tracepack_paths(const Trace& trace) {
@@ -173,8 +171,8 @@ std::string without_pids(const std::string& path) {
     std::size_t end = path.find('/', i + 1);
     if (end == std::string::npos) end = path.size();
     std::string part = path.substr(i, end - i);  // "/name"
-    bool digits = part.size() > 1 && std::all_of(part.begin() + 1, part.end(),
-                                                 [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    bool digits =
+        part.size() > 1 && std::all_of(part.begin() + 1, part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     out += digits ? "/PID" : part;
     i = end;
   }
@@ -241,8 +239,7 @@ class StraceDiffTest : public TracerTest {
               << " only in tracepack:\n"
               << join_lines(extra);
     if (!missing.empty()) {
-      ADD_FAILURE() << missing.size() << " paths strace saw opened or executed are missing from the trace:\n"
-                    << join_lines(missing);
+      ADD_FAILURE() << missing.size() << " paths strace saw opened or executed are missing from the trace:\n" << join_lines(missing);
     }
   }
 };
@@ -255,9 +252,7 @@ TEST_F(StraceDiffTest, PythonImportingTheStandardLibrary) {
            "argparse, logging, hashlib"});
 }
 
-TEST_F(StraceDiffTest, ShellPipeline) {
-  compare({"/bin/sh", "-c", "printf \"b\\na\\n\" | sort | grep a | sed s/a/x/ | wc -l"});
-}
+TEST_F(StraceDiffTest, ShellPipeline) { compare({"/bin/sh", "-c", "printf \"b\\na\\n\" | sort | grep a | sed s/a/x/ | wc -l"}); }
 
 TEST_F(StraceDiffTest, GccCompilingOneFile) {
   write_file(data() / "hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");

@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,21 +23,18 @@
 namespace tracepack {
 
 // Readable failure output for the records compared below.
-void PrintTo(const Symlink& link, std::ostream* os) {
-  *os << "{" << encode_path(link.path) << " -> " << encode_path(link.target) << "}";
-}
+void PrintTo(const Symlink& link, std::ostream* os) { *os << "{" << encode_path(link.path) << " -> " << encode_path(link.target) << "}"; }
 void PrintTo(const FileAccess& a, std::ostream* os) {
-  *os << "access{id " << a.id << ", process " << a.process << ", tid " << a.tid << ", " << a.syscall << ", "
-      << to_string(a.kind) << ", " << to_string(a.origin) << ", path " << encode_path(a.path) << ", resolved "
-      << encode_path(a.resolved) << ", path2 " << encode_path(a.path2) << ", resolved2 "
-      << encode_path(a.resolved2) << ", " << a.links.size() << "+" << a.links2.size() << " links, flags "
-      << a.flags << ", error " << a.error << ", observed " << a.observed << ", " << to_string(a.type)
-      << ", count " << a.count << "}";
+  *os << "access{id " << a.id << ", process " << a.process << ", tid " << a.tid << ", " << a.syscall << ", " << to_string(a.kind) << ", "
+      << to_string(a.origin) << ", path " << encode_path(a.path) << ", resolved " << encode_path(a.resolved) << ", path2 "
+      << encode_path(a.path2) << ", resolved2 " << encode_path(a.resolved2) << ", " << a.links.size() << "+" << a.links2.size()
+      << " links, flags " << a.flags << ", error " << a.error << ", observed " << a.observed << ", " << to_string(a.type) << ", count "
+      << a.count << "}";
 }
 void PrintTo(const Process& p, std::ostream* os) {
-  *os << "process{id " << p.id << ", pid " << p.pid << ", parent " << p.parent << ", start " << p.start << ", "
-      << p.execs.size() << " execs, exited " << p.exited << ", end " << p.end << ", exit_code " << p.exit_code
-      << ", signal " << p.signal << ", core_dumped " << p.core_dumped << "}";
+  *os << "process{id " << p.id << ", pid " << p.pid << ", parent " << p.parent << ", start " << p.start << ", " << p.execs.size()
+      << " execs, exited " << p.exited << ", end " << p.end << ", exit_code " << p.exit_code << ", signal " << p.signal << ", core_dumped "
+      << p.core_dumped << "}";
 }
 
 namespace {
@@ -110,8 +107,8 @@ Process exited_process(Process process, double end, int exit_code, int signal = 
   return process;
 }
 
-Exec make_exec(double time, const std::string& path, const std::string& exe, std::vector<std::string> argv,
-               const std::string& cwd, std::vector<std::string> interpreters = {}) {
+Exec make_exec(double time, const std::string& path, const std::string& exe, std::vector<std::string> argv, const std::string& cwd,
+               std::vector<std::string> interpreters = {}) {
   Exec exec;
   exec.time = time;
   exec.path = path;
@@ -229,8 +226,7 @@ Trace full_trace() {
   Process sh = exited_process(make_process(1, 100), 1.5, 3);
   sh.execs.push_back(make_exec(0.001, "/bin/sh", "/usr/bin/dash", {"sh", "-c", paths[0]}, paths[6]));
   Process script = exited_process(make_process(2, 101, 1, 0.25), 1.25, 0, 11, true);
-  script.execs.push_back(
-      make_exec(0.26, paths[1], paths[2], paths, paths[11], {paths[3], "/lib64/ld-linux-x86-64.so.2"}));
+  script.execs.push_back(make_exec(0.26, paths[1], paths[2], paths, paths[11], {paths[3], "/lib64/ld-linux-x86-64.so.2"}));
   script.execs.push_back(make_exec(0.3, "/bin/true", "/usr/bin/true", {"true"}, "/"));
   Process running = make_process(3, 102, 2, 0.5);
   trace.processes = {sh, script, running};
@@ -310,15 +306,13 @@ void expect_same_trace(const Trace& expected, const Trace& actual) {
 }
 
 // A valid header line, for hand-written traces.
-const std::string kHeader =
-    R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"t","kernel":"6.1.0",)"
-    R"("arch":"x86_64","argv":["true"],"cwd":"/","start_time":"2024-05-01T12:00:00.000000Z","env_names":[]})"
-    "\n";
+const std::string kHeader = R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"t","kernel":"6.1.0",)"
+                            R"("arch":"x86_64","argv":["true"],"cwd":"/","start_time":"2024-05-01T12:00:00.000000Z","env_names":[]})"
+                            "\n";
 const std::string kProcess1 = R"({"t":"process","id":1,"pid":10,"parent":0,"start":0})"
                               "\n";
-const std::string kAccess1 =
-    R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a"})"
-    "\n";
+const std::string kAccess1 = R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a"})"
+                             "\n";
 const std::string kEnd = R"({"t":"end","end":1,"exit_code":0,"signal":0,"timed_out":false})"
                          "\n";
 
@@ -332,19 +326,21 @@ TEST(EncodePath, EscapesPercentAndBytesOutsideValidUtf8Only) {
       {"100%", "100%25"},
       {"%25", "%2525"},
       {"\xff", "%FF"},
-      {"a\x80" "b", "a%80b"},                          // lone continuation byte
-      {"\xe2\x82", "%E2%82"},                          // truncated 3-byte sequence at the end
-      {"\xe2\x82x", "%E2%82x"},                        // ...and in the middle
-      {"\xe2\x82\xac", "\xe2\x82\xac"},                // the complete sequence (U+20AC) stays
-      {"\xc0\xaf", "%C0%AF"},                          // overlong '/'
-      {"\xe0\x80\xaf", "%E0%80%AF"},                   // overlong '/' in three bytes
-      {"\xf0\x80\x80\xaf", "%F0%80%80%AF"},            // ...and in four
-      {"\xed\xa0\x80", "%ED%A0%80"},                   // surrogate U+D800
-      {"\xed\x9f\xbf", "\xed\x9f\xbf"},                // U+D7FF, just below the surrogates
-      {"\xf4\x90\x80\x80", "%F4%90%80%80"},            // U+110000
-      {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},        // U+10FFFF
-      {"\xc3\xa9\xff\xc3\xa9", "\xc3\xa9%FF\xc3\xa9"}, // é, a bad byte, é
-      {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},        // an emoji
+      {"a\x80"
+       "b",
+       "a%80b"},                                        // lone continuation byte
+      {"\xe2\x82", "%E2%82"},                           // truncated 3-byte sequence at the end
+      {"\xe2\x82x", "%E2%82x"},                         // ...and in the middle
+      {"\xe2\x82\xac", "\xe2\x82\xac"},                 // the complete sequence (U+20AC) stays
+      {"\xc0\xaf", "%C0%AF"},                           // overlong '/'
+      {"\xe0\x80\xaf", "%E0%80%AF"},                    // overlong '/' in three bytes
+      {"\xf0\x80\x80\xaf", "%F0%80%80%AF"},             // ...and in four
+      {"\xed\xa0\x80", "%ED%A0%80"},                    // surrogate U+D800
+      {"\xed\x9f\xbf", "\xed\x9f\xbf"},                 // U+D7FF, just below the surrogates
+      {"\xf4\x90\x80\x80", "%F4%90%80%80"},             // U+110000
+      {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},         // U+10FFFF
+      {"\xc3\xa9\xff\xc3\xa9", "\xc3\xa9%FF\xc3\xa9"},  // é, a bad byte, é
+      {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},         // an emoji
   };
   for (const auto& [bytes, encoded] : cases) {
     EXPECT_EQ(encode_path(bytes), encoded) << "input " << ::testing::PrintToString(bytes);
@@ -399,10 +395,8 @@ TEST(DecodePath, AcceptsLowerCaseHexDigits) { EXPECT_EQ(decode_path("a%ff%2a"), 
 
 TEST(DecodePath, RefusesMalformedEscapes) {
   const std::pair<std::string, std::string> cases[] = {
-      {"%G1", "path: invalid escape '%G1' at offset 0"},
-      {"/a%1G", "path: invalid escape '%1G' at offset 2"},
-      {"/abc%", "path: invalid escape '%' at offset 4"},
-      {"/abc%4", "path: invalid escape '%4' at offset 4"},
+      {"%G1", "path: invalid escape '%G1' at offset 0"}, {"/a%1G", "path: invalid escape '%1G' at offset 2"},
+      {"/abc%", "path: invalid escape '%' at offset 4"}, {"/abc%4", "path: invalid escape '%4' at offset 4"},
       {"%41%", "path: invalid escape '%' at offset 3"},
   };
   for (const auto& [text, message] : cases) {
@@ -416,15 +410,14 @@ TEST(DecodePath, RefusesMalformedEscapes) {
 }
 
 TEST(ToString, GivesTheFormatNames) {
-  const char* kinds[] = {"read",   "write",  "create", "exec", "stat",    "readlink", "list",  "chdir",
-                         "mkdir",  "remove", "rename", "link", "symlink", "attr",     "watch", "other"};
+  const char* kinds[] = {"read",  "write",  "create", "exec", "stat",    "readlink", "list",  "chdir",
+                         "mkdir", "remove", "rename", "link", "symlink", "attr",     "watch", "other"};
   for (int k = 0; k < 16; ++k) EXPECT_EQ(to_string(static_cast<AccessKind>(k)), kinds[k]);
   EXPECT_EQ(to_string(AccessOrigin::syscall), "syscall");
   EXPECT_EQ(to_string(AccessOrigin::shebang), "shebang");
   EXPECT_EQ(to_string(AccessOrigin::elf_interp), "elf_interp");
   EXPECT_EQ(to_string(AccessOrigin::exe), "exe");
-  const char* types[] = {"none",   "regular",     "directory",    "symlink", "fifo",
-                         "socket", "char_device", "block_device", "other"};
+  const char* types[] = {"none", "regular", "directory", "symlink", "fifo", "socket", "char_device", "block_device", "other"};
   for (int t = 0; t < 9; ++t) EXPECT_EQ(to_string(static_cast<FileType>(t)), types[t]);
 }
 
@@ -446,14 +439,12 @@ TEST(TraceWriter, WritesEachRecordExactlyAsDocumented) {
   {
     TraceWriter writer(file, run);
     writer.write_process(make_process(1, 4242));
-    writer.write_exec(1, make_exec(0.0004, "/usr/bin/ls", "/usr/bin/ls", {"ls", "-l"}, "/home/me",
-                                   {"/lib64/ld-linux-x86-64.so.2"}));
+    writer.write_exec(1, make_exec(0.0004, "/usr/bin/ls", "/usr/bin/ls", {"ls", "-l"}, "/home/me", {"/lib64/ld-linux-x86-64.so.2"}));
     writer.write_access(make_access(1, 1, 4242, "openat", AccessKind::read, "/etc/ld.so.cache", "/etc/ld.so.cache"));
     FileAccess loader = make_access(2, 1, 4243, "execve", AccessKind::exec, "/lib64/ld-linux-x86-64.so.2",
                                     "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
     loader.origin = AccessOrigin::elf_interp;
-    loader.links = {{"/lib64", "usr/lib64"},
-                    {"/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}};
+    loader.links = {{"/lib64", "usr/lib64"}, {"/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}};
     loader.observed = true;
     loader.type = FileType::regular;
     writer.write_access(loader);
@@ -472,42 +463,41 @@ TEST(TraceWriter, WritesEachRecordExactlyAsDocumented) {
     writer.write_warning({0, "grace period: killed 1 process"});
     writer.finish(make_end(0.75, 2, 0, false));
   }
-  const std::string expected =
-      R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"demo","kernel":"6.1.0",)"
-      R"("arch":"x86_64","argv":["ls","-l"],"cwd":"/home/me","start_time":"2024-05-01T12:00:00.000000Z",)"
-      R"("env_names":["HOME","PATH"],"env":{"HOME":"/home/me"}})"
-      "\n"
-      R"({"t":"process","id":1,"pid":4242,"parent":0,"start":0})"
-      "\n"
-      R"({"t":"exec","process":1,"time":0.0004,"path":"/usr/bin/ls","exe":"/usr/bin/ls","argv":["ls","-l"],)"
-      R"("cwd":"/home/me","interpreters":["/lib64/ld-linux-x86-64.so.2"]})"
-      "\n"
-      R"({"t":"access","id":1,"process":1,"tid":4242,"syscall":"openat","kind":"read",)"
-      R"("path":"/etc/ld.so.cache","resolved":"/etc/ld.so.cache"})"
-      "\n"
-      R"({"t":"access","id":2,"process":1,"tid":4243,"syscall":"execve","kind":"exec","origin":"elf_interp",)"
-      R"("path":"/lib64/ld-linux-x86-64.so.2","resolved":"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",)"
-      R"("links":[{"path":"/lib64","target":"usr/lib64"},)"
-      R"({"path":"/usr/lib64/ld-linux-x86-64.so.2","target":"/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}],)"
-      R"("observed":true,"type":"regular"})"
-      "\n"
-      R"({"t":"access","id":3,"process":1,"tid":4242,"syscall":"rename","kind":"rename",)"
-      R"("path":"a%25\n","resolved":"/home/me/a%25\n","path2":"b\u0001%FF)"
-      "\xc3\xa9"
-      R"(","resolved2":"/mnt/b","links2":[{"path":"/mnt","target":"/media/usb"}],"flags":2048,"error":"EXDEV"})"
-      "\n"
-      R"({"t":"repeat","access":1,"count":4})"
-      "\n"
-      R"({"t":"process","id":2,"pid":4250,"parent":1,"start":0.125})"
-      "\n"
-      R"({"t":"exit","process":2,"end":0.5,"signal":9,"core_dumped":false})"
-      "\n"
-      R"({"t":"exit","process":1,"end":0.75,"exit_code":2})"
-      "\n"
-      R"({"t":"warning","process":0,"message":"grace period: killed 1 process"})"
-      "\n"
-      R"({"t":"end","end":0.75,"exit_code":2,"signal":0,"timed_out":false})"
-      "\n";
+  const std::string expected = R"({"format":"tracepack-trace","version":1,"tracepack":"0.1.0","label":"demo","kernel":"6.1.0",)"
+                               R"("arch":"x86_64","argv":["ls","-l"],"cwd":"/home/me","start_time":"2024-05-01T12:00:00.000000Z",)"
+                               R"("env_names":["HOME","PATH"],"env":{"HOME":"/home/me"}})"
+                               "\n"
+                               R"({"t":"process","id":1,"pid":4242,"parent":0,"start":0})"
+                               "\n"
+                               R"({"t":"exec","process":1,"time":0.0004,"path":"/usr/bin/ls","exe":"/usr/bin/ls","argv":["ls","-l"],)"
+                               R"("cwd":"/home/me","interpreters":["/lib64/ld-linux-x86-64.so.2"]})"
+                               "\n"
+                               R"({"t":"access","id":1,"process":1,"tid":4242,"syscall":"openat","kind":"read",)"
+                               R"("path":"/etc/ld.so.cache","resolved":"/etc/ld.so.cache"})"
+                               "\n"
+                               R"({"t":"access","id":2,"process":1,"tid":4243,"syscall":"execve","kind":"exec","origin":"elf_interp",)"
+                               R"("path":"/lib64/ld-linux-x86-64.so.2","resolved":"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",)"
+                               R"("links":[{"path":"/lib64","target":"usr/lib64"},)"
+                               R"({"path":"/usr/lib64/ld-linux-x86-64.so.2","target":"/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}],)"
+                               R"("observed":true,"type":"regular"})"
+                               "\n"
+                               R"({"t":"access","id":3,"process":1,"tid":4242,"syscall":"rename","kind":"rename",)"
+                               R"("path":"a%25\n","resolved":"/home/me/a%25\n","path2":"b\u0001%FF)"
+                               "\xc3\xa9"
+                               R"(","resolved2":"/mnt/b","links2":[{"path":"/mnt","target":"/media/usb"}],"flags":2048,"error":"EXDEV"})"
+                               "\n"
+                               R"({"t":"repeat","access":1,"count":4})"
+                               "\n"
+                               R"({"t":"process","id":2,"pid":4250,"parent":1,"start":0.125})"
+                               "\n"
+                               R"({"t":"exit","process":2,"end":0.5,"signal":9,"core_dumped":false})"
+                               "\n"
+                               R"({"t":"exit","process":1,"end":0.75,"exit_code":2})"
+                               "\n"
+                               R"({"t":"warning","process":0,"message":"grace period: killed 1 process"})"
+                               "\n"
+                               R"({"t":"end","end":0.75,"exit_code":2,"signal":0,"timed_out":false})"
+                               "\n";
   EXPECT_EQ(read_file(file), expected);
   Trace trace = read_trace(file);
   ASSERT_EQ(trace.accesses.size(), 3u);
@@ -520,9 +510,19 @@ TEST(TraceWriter, WritesErrnoNamesAndReadsThemBack) {
   TempDir dir;
   std::string file = dir.file("t.jsonl");
   const std::pair<int, std::string> cases[] = {
-      {ENOENT, "ENOENT"}, {EACCES, "EACCES"}, {EAGAIN, "EAGAIN"}, {EDEADLK, "EDEADLK"}, {EOPNOTSUPP, "EOPNOTSUPP"},
-      {ENOTRECOVERABLE, "ENOTRECOVERABLE"}, {133, "EHWPOISON"}, {512, "ERESTARTSYS"}, {531, "ENOGRACE"},
-      {134, "E134"}, {520, "E520"}, {4000, "E4000"}, {-5, "E-5"},
+      {ENOENT, "ENOENT"},
+      {EACCES, "EACCES"},
+      {EAGAIN, "EAGAIN"},
+      {EDEADLK, "EDEADLK"},
+      {EOPNOTSUPP, "EOPNOTSUPP"},
+      {ENOTRECOVERABLE, "ENOTRECOVERABLE"},
+      {133, "EHWPOISON"},
+      {512, "ERESTARTSYS"},
+      {531, "ENOGRACE"},
+      {134, "E134"},
+      {520, "E520"},
+      {4000, "E4000"},
+      {-5, "E-5"},
   };
   {
     TraceWriter writer(file, sample_run());
@@ -548,11 +548,10 @@ TEST(TraceReader, AcceptsErrnoNumbersAndAliases) {
   std::string file = dir.file("t.jsonl");
   auto access = [](int id, const std::string& error) {
     return R"({"t":"access","id":)" + std::to_string(id) +
-           R"(,"process":1,"tid":1,"syscall":"open","kind":"read","path":"","resolved":"/","error":)" + error +
-           "}\n";
+           R"(,"process":1,"tid":1,"syscall":"open","kind":"read","path":"","resolved":"/","error":)" + error + "}\n";
   };
-  write_file(file, kHeader + kProcess1 + access(1, "2") + access(2, R"("EWOULDBLOCK")") +
-                       access(3, R"("EDEADLOCK")") + access(4, R"("ENOTSUP")") + access(5, "0"));
+  write_file(file, kHeader + kProcess1 + access(1, "2") + access(2, R"("EWOULDBLOCK")") + access(3, R"("EDEADLOCK")") +
+                       access(4, R"("ENOTSUP")") + access(5, "0"));
   Trace trace = read_trace(file);
   ASSERT_EQ(trace.accesses.size(), 5u);
   EXPECT_EQ(trace.accesses[0].error, ENOENT);
@@ -591,8 +590,7 @@ TEST(TraceFile, EveryLineIsValidUtf8AndOneLinePerRecord) {
   std::size_t repeats = 0, execs = 0, exits = 0;
   for (const FileAccess& a : trace.accesses) repeats += a.count > 1;
   for (const Process& p : trace.processes) execs += p.execs.size(), exits += p.exited;
-  std::size_t records = 1 + trace.processes.size() + execs + trace.accesses.size() + repeats + exits +
-                        trace.warnings.size() + 1;
+  std::size_t records = 1 + trace.processes.size() + execs + trace.accesses.size() + repeats + exits + trace.warnings.size() + 1;
   EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), records);
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
@@ -611,9 +609,8 @@ TEST(TraceFile, WriteTraceReplacesAnExistingFile) {
 TEST(TraceFile, RepeatRecordsGiveTheTotalAndTheLastOneWins) {
   TempDir dir;
   std::string file = dir.file("t.jsonl");
-  std::string access2 =
-      R"({"t":"access","id":2,"process":1,"tid":10,"syscall":"stat","kind":"stat","path":"b","resolved":"/b"})"
-      "\n";
+  std::string access2 = R"({"t":"access","id":2,"process":1,"tid":10,"syscall":"stat","kind":"stat","path":"b","resolved":"/b"})"
+                        "\n";
   write_file(file, kHeader + kProcess1 + kAccess1 + access2 +
                        R"({"t":"repeat","access":1,"count":5})"
                        "\n"
@@ -631,13 +628,15 @@ TEST(TraceFile, RepeatRecordsGiveTheTotalAndTheLastOneWins) {
 TEST(TraceFile, RecordsAreOrderedByIdWhateverTheFileOrder) {
   TempDir dir;
   std::string file = dir.file("t.jsonl");
-  write_file(file, kHeader + R"({"t":"process","id":7,"pid":70,"parent":0,"start":0})"
-                             "\n" +
+  write_file(file, kHeader +
+                       R"({"t":"process","id":7,"pid":70,"parent":0,"start":0})"
+                       "\n" +
                        kProcess1 +
                        R"({"t":"access","id":9,"process":7,"tid":70,"syscall":"stat","kind":"stat","path":"","resolved":"/"})"
                        "\n" +
-                       kAccess1 + R"({"t":"repeat","access":9,"count":4})"
-                                  "\n");
+                       kAccess1 +
+                       R"({"t":"repeat","access":9,"count":4})"
+                       "\n");
   Trace trace = read_trace(file);
   ASSERT_EQ(trace.processes.size(), 2u);
   EXPECT_EQ(trace.processes[0].id, 1u);
@@ -651,8 +650,9 @@ TEST(TraceFile, RecordsAreOrderedByIdWhateverTheFileOrder) {
 TEST(TraceFile, UnknownFieldsAreIgnored) {
   TempDir dir;
   std::string file = dir.file("t.jsonl");
-  write_file(file, kHeader + R"({"t":"process","id":1,"pid":10,"parent":0,"start":0,"cgroup":"/user.slice"})"
-                             "\n" +
+  write_file(file, kHeader +
+                       R"({"t":"process","id":1,"pid":10,"parent":0,"start":0,"cgroup":"/user.slice"})"
+                       "\n" +
                        kEnd);
   Trace trace = read_trace(file);
   ASSERT_EQ(trace.processes.size(), 1u);
@@ -777,12 +777,13 @@ TEST(TraceReader, RefusesAnEmptyFile) {
 TEST(TraceReader, RefusesAFileThatIsNotATrace) {
   TempDir dir;
   std::string file = dir.file("t.jsonl");
-  for (const std::string content :
-       {"hello world\n", "\n", "[1,2]\n", R"({"format":"other-trace","version":1})"
-                                          "\n",
-        R"({"format":1})"
-        "\n",
-        "\x7f" "ELF\x02\x01\x01"}) {
+  for (const std::string content : {"hello world\n", "\n", "[1,2]\n",
+                                    R"({"format":"other-trace","version":1})"
+                                    "\n",
+                                    R"({"format":1})"
+                                    "\n",
+                                    "\x7f"
+                                    "ELF\x02\x01\x01"}) {
     write_file(file, content);
     EXPECT_EQ(read_error(file), file + ":1: not a tracepack trace") << content;
   }
@@ -830,13 +831,15 @@ TEST_P(TraceReaderBadLine, IsRefusedWithFileAndLine) {
 const BadLine kBadLines[] = {
     {"{\"t\":\"process\",\n" + kEnd,
      "2: malformed JSON: syntax error while parsing object key - unexpected end of input; expected string literal"},
-    {kProcess1 + "\n" + kEnd, "3: malformed JSON: syntax error while parsing value - unexpected end of input; "
-                              "expected '[', '{', or a literal"},
+    {kProcess1 + "\n" + kEnd,
+     "3: malformed JSON: syntax error while parsing value - unexpected end of input; "
+     "expected '[', '{', or a literal"},
     {kProcess1 + R"({"t":"end"} x)" + "\n",
      "3: malformed JSON: syntax error while parsing value - invalid literal; last read: '\"end\"} x'; "
      "expected end of input"},
     {R"({"t":"process","id":1e999,"pid":10,"parent":0,"start":0})"
-     "\n" + kEnd,
+     "\n" +
+         kEnd,
      "2: malformed JSON: number overflow parsing '1e999'"},
     {R"([1])"
      "\n",
@@ -850,29 +853,24 @@ const BadLine kBadLines[] = {
     {R"({"t":"mystery","id":1})"
      "\n",
      "2: unknown record type 'mystery'"},
-    {kProcess1 +
-         R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","path":"a","resolved":"/a"})"
-         "\n",
+    {kProcess1 + R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","path":"a","resolved":"/a"})"
+                 "\n",
      "3: access record: missing field 'kind'"},
-    {kProcess1 +
-         R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"peek","path":"a","resolved":"/a"})"
-         "\n",
+    {kProcess1 + R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"peek","path":"a","resolved":"/a"})"
+                 "\n",
      "3: access record: unknown kind 'peek'"},
-    {kProcess1 +
-         R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","type":"file"})"
-         "\n",
+    {kProcess1 + R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","type":"file"})"
+                 "\n",
      "3: access record: unknown type 'file'"},
     {kProcess1 +
          R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","error":"EBOGUS"})"
          "\n",
      "3: access record: unknown error name 'EBOGUS'"},
-    {kProcess1 +
-         R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a%G1","resolved":"/a"})"
-         "\n",
+    {kProcess1 + R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a%G1","resolved":"/a"})"
+                 "\n",
      "3: access record: field 'path': invalid escape '%G1' at offset 1"},
-    {kProcess1 +
-         R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","links":["/x"]})"
-         "\n",
+    {kProcess1 + R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","links":["/x"]})"
+                 "\n",
      "3: access record: field 'links' is not an array of {\"path\", \"target\"} objects"},
     {kProcess1 +
          R"({"t":"access","id":1,"process":1,"tid":10,"syscall":"openat","kind":"read","path":"a","resolved":"/a","links":[{"path":"/x"}]})"
@@ -913,11 +911,13 @@ const BadLine kBadLines[] = {
     {R"({"t":"warning","process":5,"message":"hi"})"
      "\n",
      "2: warning record: unknown process 5"},
-    {kProcess1 + kAccess1 + R"({"t":"repeat","access":4,"count":2})"
-                            "\n",
+    {kProcess1 + kAccess1 +
+         R"({"t":"repeat","access":4,"count":2})"
+         "\n",
      "4: repeat record: unknown access 4"},
-    {kProcess1 + kAccess1 + R"({"t":"repeat","access":1,"count":0})"
-                            "\n",
+    {kProcess1 + kAccess1 +
+         R"({"t":"repeat","access":1,"count":0})"
+         "\n",
      "4: repeat record: field 'count' is 0"},
     {R"({"t":"end","end":1,"exit_code":0,"signal":0})"
      "\n",

@@ -204,8 +204,8 @@ TEST_F(FileOpsTest, SymlinkNoFollowNamesTheLinkItself) {
 // 13: whatever order the kernel delivers seccomp and syscall stops in, the
 // filtered run, the stop-at-everything run and the exact-results run agree.
 TEST_F(FileOpsTest, EveryStopModeRecordsTheSameAccesses) {
-  for (const std::vector<std::string>& options : {std::vector<std::string>{}, std::vector<std::string>{"--no-seccomp"},
-                                                  std::vector<std::string>{"--exact-results"}}) {
+  for (const std::vector<std::string>& options :
+       {std::vector<std::string>{}, std::vector<std::string>{"--no-seccomp"}, std::vector<std::string>{"--exact-results"}}) {
     TempDir fresh;  // file_ops needs an empty directory each time
     TracedRun run = trace({fixture("file_ops"), fresh.path()}, options);
     ASSERT_TRUE(exited_with(run, 0)) << (options.empty() ? "default" : options.front());
@@ -224,15 +224,14 @@ TEST_F(TracerTest, RecordsResultsOnlyTheKernelKnows) {
   write_file(data() / "full/x", "x");
   TracedRun run = trace({fixture("result_errors"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "openat create $D/file -> $D/file EEXIST",
-                                                                "openat write $D -> $D EISDIR directory",
-                                                                "rmdir remove $D/full -> $D/full ENOTEMPTY",
-                                                                "unlink remove $D/full -> $D/full EISDIR",
-                                                                "getxattr stat $D/file -> $D/file ENODATA regular",
-                                                                "openat read $D/file -> $D/file ok regular",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat create $D/file -> $D/file EEXIST",
+                                                                        "openat write $D -> $D EISDIR directory",
+                                                                        "rmdir remove $D/full -> $D/full ENOTEMPTY",
+                                                                        "unlink remove $D/full -> $D/full EISDIR",
+                                                                        "getxattr stat $D/file -> $D/file ENODATA regular",
+                                                                        "openat read $D/file -> $D/file ok regular",
+                                                                    }));
 }
 
 // ---- 5: dirfd and AT_EMPTY_PATH ----
@@ -243,21 +242,20 @@ TEST_F(TracerTest, ResolvesPathsRelativeToDirectoryFds) {
   TracedRun run = trace({fixture("dirfd_ops"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
   // The AT_EMPTY_PATH newfstatat and statx name no new path: not recorded.
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "openat read $D/sub -> $D/sub ok directory",
-                                                                "openat read f -> $D/sub/f ok regular",
-                                                                "openat create new -> $D/sub/new ok",
-                                                                "newfstatat stat f -> $D/sub/f ok regular",
-                                                                "faccessat stat f -> $D/sub/f ok regular",
-                                                                "symlinkat symlink f ok | l -> $D/sub/l",
-                                                                "readlinkat readlink l -> $D/sub/l ok symlink",
-                                                                "mkdirat mkdir d -> $D/sub/d ok",
-                                                                "renameat rename d -> $D/sub/d ok | d2 -> $D/sub/d2",
-                                                                "unlinkat remove d2 -> $D/sub/d2 ok",
-                                                                "linkat link f -> $D/sub/f ok | h -> $D/sub/h",
-                                                                "fchmodat attr f -> $D/sub/f ok regular",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat read $D/sub -> $D/sub ok directory",
+                                                                        "openat read f -> $D/sub/f ok regular",
+                                                                        "openat create new -> $D/sub/new ok",
+                                                                        "newfstatat stat f -> $D/sub/f ok regular",
+                                                                        "faccessat stat f -> $D/sub/f ok regular",
+                                                                        "symlinkat symlink f ok | l -> $D/sub/l",
+                                                                        "readlinkat readlink l -> $D/sub/l ok symlink",
+                                                                        "mkdirat mkdir d -> $D/sub/d ok",
+                                                                        "renameat rename d -> $D/sub/d ok | d2 -> $D/sub/d2",
+                                                                        "unlinkat remove d2 -> $D/sub/d2 ok",
+                                                                        "linkat link f -> $D/sub/f ok | h -> $D/sub/h",
+                                                                        "fchmodat attr f -> $D/sub/f ok regular",
+                                                                    }));
 }
 
 // 5: execveat(fd, "", AT_EMPTY_PATH) (fexecve) names the file through the fd.
@@ -306,31 +304,28 @@ class NewSyscallsTest : public TracerTest {
 };
 
 TEST_F(NewSyscallsTest, Openat2TakesFlagsFromOpenHow) {
-  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "openat2"),
-                         {
-                             "openat2 read $D/f -> $D/f ok regular",
-                             "openat2 create $D/n -> $D/n ok",
-                         }));
+  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "openat2"), {
+                                                                                            "openat2 read $D/f -> $D/f ok regular",
+                                                                                            "openat2 create $D/n -> $D/n ok",
+                                                                                        }));
   const FileAccess* created = access_by_path(*run_.trace, "openat2", data() / "n");
   ASSERT_NE(created, nullptr);
   EXPECT_EQ(created->flags, static_cast<std::uint64_t>(O_WRONLY | O_CREAT));
 }
 
 TEST_F(NewSyscallsTest, Statx) {
-  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "statx"),
-                         {
-                             "statx stat $D/f -> $D/f ok regular",
-                             "statx stat $D/l -> $D/l ok symlink",
-                             "statx stat $D/missing -> $D/missing ENOENT none",
-                         }));
+  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "statx"), {
+                                                                                          "statx stat $D/f -> $D/f ok regular",
+                                                                                          "statx stat $D/l -> $D/l ok symlink",
+                                                                                          "statx stat $D/missing -> $D/missing ENOENT none",
+                                                                                      }));
 }
 
 TEST_F(NewSyscallsTest, Faccessat2) {
-  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "faccessat2"),
-                         {
-                             "faccessat2 stat $D/l -> $D/f ok regular",
-                             "faccessat2 stat $D/l -> $D/l ok symlink",
-                         }));
+  EXPECT_TRUE(same_lines(describe_syscall_under(*run_.trace, data().path(), "faccessat2"), {
+                                                                                               "faccessat2 stat $D/l -> $D/f ok regular",
+                                                                                               "faccessat2 stat $D/l -> $D/l ok symlink",
+                                                                                           }));
 }
 
 // ---- 6: working directories ----
@@ -373,22 +368,19 @@ class SymlinkTest : public TracerTest {
 };
 
 TEST_F(SymlinkTest, ResolvesChainsDotDotAndAbsoluteTargets) {
-  TracedRun run =
-      trace({fixture("open_paths"), data() / "l1", data() / "ld/../file", data() / "abs/file", data() / "dangling"});
+  TracedRun run = trace({fixture("open_paths"), data() / "l1", data() / "ld/../file", data() / "abs/file", data() / "dangling"});
   ASSERT_TRUE(exited_with(run, 0));
   EXPECT_EQ(run.process.out, "0\n0\n0\n2\n");
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "openat read $D/l1 -> $D/real/file ok regular",
-                                                                "openat read $D/ld/../file -> $D/real/file ok regular",
-                                                                "openat read $D/abs/file -> $D/real/file ok regular",
-                                                                "openat read $D/dangling -> $D/nowhere ENOENT none",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat read $D/l1 -> $D/real/file ok regular",
+                                                                        "openat read $D/ld/../file -> $D/real/file ok regular",
+                                                                        "openat read $D/abs/file -> $D/real/file ok regular",
+                                                                        "openat read $D/dangling -> $D/nowhere ENOENT none",
+                                                                    }));
 }
 
 TEST_F(SymlinkTest, KeepsEverySymlinkMetAsLinkAndTarget) {
-  TracedRun run =
-      trace({fixture("open_paths"), data() / "l1", data() / "ld/../file", data() / "abs/file", data() / "dangling"});
+  TracedRun run = trace({fixture("open_paths"), data() / "l1", data() / "ld/../file", data() / "abs/file", data() / "dangling"});
   ASSERT_TRUE(exited_with(run, 0));
   const Trace& t = *run.trace;
   auto links_of = [&](const std::string& name) {
@@ -450,12 +442,11 @@ TEST_F(ExecTest, FollowsNestedShebangs) {
   write_file(data() / "outer", "#!" + data() / "inner.sh" + "\n", 0755);
   TracedRun run = trace({data() / "outer"});
   ASSERT_TRUE(exited_with(run, 4));
-  EXPECT_TRUE(same_lines(
-      describe_under(*run.trace, data().path()),
-      {
-          "execve exec $D/outer -> $D/outer ok regular", "execve exec $D/inner.sh -> $D/inner.sh ok regular [shebang]",
-          "openat read $D/inner.sh -> $D/inner.sh ok regular",  // sh reading its script
-      }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
+                         {
+                             "execve exec $D/outer -> $D/outer ok regular", "execve exec $D/inner.sh -> $D/inner.sh ok regular [shebang]",
+                             "openat read $D/inner.sh -> $D/inner.sh ok regular",  // sh reading its script
+                         }));
   std::vector<const FileAccess*> shebangs = with_origin(*run.trace, AccessOrigin::shebang);
   ASSERT_EQ(shebangs.size(), 2u) << dump(*run.trace);
   EXPECT_EQ(shebangs[1]->path, "/bin/sh");
@@ -478,8 +469,7 @@ TEST_F(ExecTest, ExecRecordsInterpreterChainAndRealExe) {
   EXPECT_EQ(exec.argv, std::vector<PathBytes>{data() / "outer"});
   ASSERT_EQ(exec.interpreters.size(), 3u);
   EXPECT_EQ(exec.interpreters[0], data() / "inner.sh");
-  EXPECT_TRUE(exec.interpreters[1] == "/bin/sh" || exec.interpreters[1] == real_path("/bin/sh"))
-      << exec.interpreters[1];
+  EXPECT_TRUE(exec.interpreters[1] == "/bin/sh" || exec.interpreters[1] == real_path("/bin/sh")) << exec.interpreters[1];
 }
 
 // 2: "#!/usr/bin/env sh": the kernel runs env, env then execs sh from PATH.
@@ -487,11 +477,10 @@ TEST_F(ExecTest, FollowsEnvShebangThroughPath) {
   write_file(data() / "envscript", "#!/usr/bin/env sh\nexit 5\n", 0755);
   TracedRun run = trace({data() / "envscript"}, {}, {.env_set = {"PATH=/usr/bin:/bin"}});
   ASSERT_TRUE(exited_with(run, 5));
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "execve exec $D/envscript -> $D/envscript ok regular",
-                                                                "openat read $D/envscript -> $D/envscript ok regular",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "execve exec $D/envscript -> $D/envscript ok regular",
+                                                                        "openat read $D/envscript -> $D/envscript ok regular",
+                                                                    }));
   const FileAccess* env = find_access(*run.trace, {.kind = AccessKind::exec, .origin = AccessOrigin::shebang});
   ASSERT_NE(env, nullptr) << dump(*run.trace);
   EXPECT_EQ(describe(*env), "execve exec /usr/bin/env -> " + real_path("/usr/bin/env") + " ok regular [shebang]");
@@ -507,11 +496,10 @@ TEST_F(ExecTest, FollowsEnvShebangThroughPath) {
 
 // 21: a PATH search leaves failed execs behind.
 TEST_F(ExecTest, RecordsFailedExecsOfPathSearch) {
-  TracedRun run =
-      trace({"/usr/bin/env", "sh", "-c", "exit 0"}, {}, {.env_set = {"PATH=" + data() / "nope" + ":/usr/bin"}});
+  TracedRun run = trace({"/usr/bin/env", "sh", "-c", "exit 0"}, {}, {.env_set = {"PATH=" + data() / "nope" + ":/usr/bin"}});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         std::vector<std::string>{"execve exec $D/nope/sh -> $D/nope/sh ENOENT none"}));
+  EXPECT_TRUE(
+      same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"execve exec $D/nope/sh -> $D/nope/sh ENOENT none"}));
 }
 
 // 4: the command itself through the merged-/usr link.
@@ -549,13 +537,12 @@ TEST_F(TracerTest, RecordsI386ProcessesByTheirOwnSyscallNames) {
 // 9: int $0x80 from 64-bit code is an i386 call: number 5 is open, not fstat.
 TEST_F(TracerTest, RecordsInt80FromSixtyFourBitCodeAsI386) {
   write_file(data() / "f", "f");
-  std::string reason = unsupported_reason({fixture("int80_open"), data().path()},
-                                          "this kernel has no int $0x80 entry for 64-bit processes");
+  std::string reason =
+      unsupported_reason({fixture("int80_open"), data().path()}, "this kernel has no int $0x80 entry for 64-bit processes");
   if (!reason.empty()) GTEST_SKIP() << reason;
   TracedRun run = trace({fixture("int80_open"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         std::vector<std::string>{"open read $D/f -> $D/f ok regular"}));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"open read $D/f -> $D/f ok regular"}));
 }
 
 // ---- 10, 11, 12: process creation ----
@@ -597,8 +584,7 @@ TEST_F(TracerTest, FollowsClone3Children) {
   if (!reason.empty()) GTEST_SKIP() << reason;
   TracedRun run = trace({fixture("clone3_open"), data() / "f"});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         std::vector<std::string>{"openat read $D/f -> $D/f ok regular"}));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"openat read $D/f -> $D/f ok regular"}));
   const FileAccess* open = find_access(*run.trace, {.resolved = data() / "f"});
   const Process* root = root_process(*run.trace);
   ASSERT_TRUE(open && root);
@@ -669,8 +655,7 @@ TEST_F(TracerTest, WaitsForDaemonWithinGracePeriod) {
   TracedRun run = trace({fixture("daemonize"), data() / "late", "500", scratch() / "daemon.pid"}, {"--grace", "20"});
   ASSERT_TRUE(exited_with(run, 0));
   EXPECT_GE(run.process.seconds, 0.5);
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         std::vector<std::string>{"openat read $D/late -> $D/late ok regular"}));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"openat read $D/late -> $D/late ok regular"}));
   EXPECT_FALSE(has_warning(*run.trace, "grace period")) << dump(*run.trace);
   EXPECT_EQ(run.trace->processes.size(), 3u);
 }
@@ -701,23 +686,20 @@ TEST_F(TracerTest, ReadsPathsAcrossPageBoundariesAndMappingEnds) {
   write_file(data() / "edge", "");
   TracedRun run = trace({fixture("memory_edges"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "openat read $D/straddle -> $D/straddle ok regular",
-                                                                "openat read $D/edge -> $D/edge ok regular",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat read $D/straddle -> $D/straddle ok regular",
+                                                                        "openat read $D/edge -> $D/edge ok regular",
+                                                                    }));
 }
 
 TEST_F(TracerTest, ReadsExecArgumentsAtEntry) {
-  const std::vector<PathBytes> argv = {fixture("exit_code"), "0",        std::string(100000, 'a'), "",
-                                       "two words",          "tab\there"};
+  const std::vector<PathBytes> argv = {fixture("exit_code"), "0", std::string(100000, 'a'), "", "two words", "tab\there"};
   TracedRun run = trace(argv);
   ASSERT_TRUE(exited_with(run, 0));
   const Process* root = root_process(*run.trace);
   ASSERT_NE(root, nullptr);
   ASSERT_EQ(root->execs.size(), 1u);
-  EXPECT_TRUE(root->execs[0].argv == argv)
-      << "argv differs (sizes " << root->execs[0].argv.size() << " vs " << argv.size() << ")";
+  EXPECT_TRUE(root->execs[0].argv == argv) << "argv differs (sizes " << root->execs[0].argv.size() << " vs " << argv.size() << ")";
   EXPECT_EQ(run.trace->run.argv, argv);
 }
 
@@ -726,14 +708,13 @@ TEST_F(TracerTest, ReadsExecArgumentsAtEntry) {
 TEST_F(TracerTest, RecordsFilesWrittenThenRead) {
   TracedRun run = trace({fixture("write_then_read"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         {
-                             "openat create $D/out -> $D/out ok",
-                             "openat read $D/out -> $D/out ok regular",
-                             "rename rename $D/out -> $D/out ok | $D/moved -> $D/moved",
-                             "openat read $D/moved -> $D/moved ok regular",
-                             "unlink remove $D/moved -> $D/moved ok",
-                         }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat create $D/out -> $D/out ok",
+                                                                        "openat read $D/out -> $D/out ok regular",
+                                                                        "rename rename $D/out -> $D/out ok | $D/moved -> $D/moved",
+                                                                        "openat read $D/moved -> $D/moved ok regular",
+                                                                        "unlink remove $D/moved -> $D/moved ok",
+                                                                    }));
   const FileAccess* created = find_access(*run.trace, {.kind = AccessKind::create, .resolved = data() / "out"});
   const FileAccess* read = find_access(*run.trace, {.kind = AccessKind::read, .resolved = data() / "out"});
   ASSERT_TRUE(created && read);
@@ -760,15 +741,14 @@ TEST_F(TracerTest, RecordsFailedLookups) {
   write_file(data() / "file", "");
   TracedRun run = trace({fixture("failed_lookups"), data().path()});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(
-      same_lines(describe_under(*run.trace, data().path()), {
-                                                                "openat read $D/missing -> $D/missing ENOENT none",
-                                                                "stat stat $D/nodir/x -> $D/nodir/x ENOENT none",
-                                                                "access stat $D/missing2 -> $D/missing2 ENOENT none",
-                                                                "openat read $D/file/sub -> $D/file/sub ENOTDIR none",
-                                                                "readlink readlink $D/file -> $D/file EINVAL regular",
-                                                                "execve exec $D/nobin -> $D/nobin ENOENT none",
-                                                            }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat read $D/missing -> $D/missing ENOENT none",
+                                                                        "stat stat $D/nodir/x -> $D/nodir/x ENOENT none",
+                                                                        "access stat $D/missing2 -> $D/missing2 ENOENT none",
+                                                                        "openat read $D/file/sub -> $D/file/sub ENOTDIR none",
+                                                                        "readlink readlink $D/file -> $D/file EINVAL regular",
+                                                                        "execve exec $D/nobin -> $D/nobin ENOENT none",
+                                                                    }));
 }
 
 // ---- 22: dlopen ----
@@ -777,11 +757,10 @@ TEST_F(TracerTest, RecordsDlopenedPlugins) {
   std::filesystem::copy_file(fixture("plugin.so"), data() / "plugin.so");
   TracedRun run = trace({fixture("dlopen_plugin"), data() / "plugin.so", data() / "missing.so"});
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         {
-                             "openat read $D/plugin.so -> $D/plugin.so ok regular",
-                             "openat read $D/missing.so -> $D/missing.so ENOENT none",
-                         }));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "openat read $D/plugin.so -> $D/plugin.so ok regular",
+                                                                        "openat read $D/missing.so -> $D/missing.so ENOENT none",
+                                                                    }));
   const FileAccess* plugin = find_access(*run.trace, {.resolved = data() / "plugin.so"});
   ASSERT_NE(plugin, nullptr);
   EXPECT_EQ(plugin->flags, static_cast<std::uint64_t>(O_RDONLY | O_CLOEXEC));
@@ -799,8 +778,7 @@ TEST_F(TracerTest, ReexecThroughProcSelfExe) {
   ASSERT_NE(root, nullptr);
   EXPECT_EQ(describe(*reexec), "execve exec /proc/self/exe -> " + program + " ok regular");
   const std::string pid = std::to_string(root->pid);
-  EXPECT_EQ(describe_links(reexec->links),
-            (std::vector<std::string>{"/proc/self => " + pid, "/proc/" + pid + "/exe => " + program}));
+  EXPECT_EQ(describe_links(reexec->links), (std::vector<std::string>{"/proc/self => " + pid, "/proc/" + pid + "/exe => " + program}));
   ASSERT_EQ(root->execs.size(), 2u);
   EXPECT_EQ(root->execs[1].exe, program);
   EXPECT_EQ(root->execs[1].argv, (std::vector<PathBytes>{"reexec_self", "again"}));
@@ -840,13 +818,12 @@ class SpecialFilesTest : public TracerTest {
 // /dev/fd/N of a regular file resolves to the file; FIFOs and sockets keep their type.
 TEST_F(SpecialFilesTest, TypesFifosSocketsAndFdLinksAsWhatTheyAre) {
   const std::string reg_fd = "/dev/fd/" + std::to_string(printed_fd("reg"));
-  EXPECT_TRUE(
-      same_lines(describe_under(*run_.trace, data().path()), {
-                                                                 "openat read $D/reg -> $D/reg ok regular",
-                                                                 "openat read " + reg_fd + " -> $D/reg ok regular",
-                                                                 "openat write $D/fifo -> $D/fifo ok fifo",
-                                                                 "stat stat $D/sock -> $D/sock ok socket",
-                                                             }));
+  EXPECT_TRUE(same_lines(describe_under(*run_.trace, data().path()), {
+                                                                         "openat read $D/reg -> $D/reg ok regular",
+                                                                         "openat read " + reg_fd + " -> $D/reg ok regular",
+                                                                         "openat write $D/fifo -> $D/fifo ok fifo",
+                                                                         "stat stat $D/sock -> $D/sock ok socket",
+                                                                     }));
 }
 
 TEST_F(SpecialFilesTest, PipeThroughDevFdIsAFifo) {
@@ -867,8 +844,7 @@ TEST_F(SpecialFilesTest, DevNullIsACharacterDevice) {
 TEST_F(TracerTest, RecordsMemfdExecWithoutCallingItARegularFile) {
   TracedRun run = trace({fixture("memfd_exec"), fixture("exit_code"), "exit_code", "9"});
   ASSERT_TRUE(exited_with(run, 9));
-  const FileAccess* exec =
-      find_access(*run.trace, {.kind = AccessKind::exec, .syscall = "execveat", .origin = AccessOrigin::syscall});
+  const FileAccess* exec = find_access(*run.trace, {.kind = AccessKind::exec, .syscall = "execveat", .origin = AccessOrigin::syscall});
   ASSERT_NE(exec, nullptr) << dump(*run.trace);
   EXPECT_EQ(exec->path, "");
   EXPECT_EQ(exec->error, 0);
@@ -915,8 +891,7 @@ TEST_F(TracerTest, WarnsWhenTraceeInstallsSeccompFilter) {
   TracedRun run = trace({fixture("use_seccomp"), data() / "f"});
   ASSERT_TRUE(exited_with(run, 0));
   EXPECT_TRUE(has_warning(*run.trace, "seccomp")) << dump(*run.trace);
-  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()),
-                         std::vector<std::string>{"openat read $D/f -> $D/f ok regular"}));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"openat read $D/f -> $D/f ok regular"}));
 }
 
 // ---- 25: setuid ----
@@ -945,8 +920,7 @@ TEST_F(TracerTest, WarnsAboutSetuidPrograms) {
     ASSERT_EQ(chmod(scratch().path().c_str(), 0777), 0);
     for (const std::string& needed : {std::string(TRACEPACK_BIN), std::string(data() / "suid")}) {
       std::string blocked = first_unsearchable_dir(needed);
-      if (!blocked.empty())
-        GTEST_SKIP() << "uid 65534 cannot reach " << needed << ": " << blocked << " is not searchable by others";
+      if (!blocked.empty()) GTEST_SKIP() << "uid 65534 cannot reach " << needed << ": " << blocked << " is not searchable by others";
     }
   }
   TracedRun run = trace({data() / "suid", "0"}, {}, spawn);

@@ -79,8 +79,7 @@ TEST_F(CliTest, DefaultGraceWaitsForAShortLivedDaemon) {
   write_file(data() / "late", "");
   TracedRun run = trace({fixture("daemonize"), data() / "late", "2000", scratch() / "pid"}, {}, {}, 30);
   ASSERT_TRUE(exited_with(run, 0));
-  EXPECT_TRUE(same_lines(file_set(*run.trace, data().path()),
-                         std::vector<std::string>{"openat read $D/late -> $D/late ok regular"}));
+  EXPECT_TRUE(same_lines(file_set(*run.trace, data().path()), std::vector<std::string>{"openat read $D/late -> $D/late ok regular"}));
   EXPECT_FALSE(has_warning(*run.trace, "grace period")) << dump(*run.trace);
 }
 
@@ -120,8 +119,7 @@ TEST_F(CliTest, HeaderRecordsTheRun) {
 TEST_F(CliTest, HelpListsEveryFlag) {
   ProcessResult help = run_process({TRACEPACK_BIN, "trace", "--help"});
   ASSERT_EQ(help.exit_code(), 0) << help.summary() << help.err;
-  for (const char* flag :
-       {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "-q"}) {
+  for (const char* flag : {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "-q"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
   }
 }
@@ -179,9 +177,8 @@ TEST_F(CliTest, KilledTracerLeavesAReadablePrefix) {
   ASSERT_EQ(result.term_signal(), SIGKILL);
   Trace t = read_trace(trace_file());
   EXPECT_FALSE(t.end.has_value());
-  EXPECT_TRUE(
-      same_lines(file_set(t, data().path()), (std::vector<std::string>{"openat read $D/one -> $D/one ok regular",
-                                                                       "openat read $D/two -> $D/two ok regular"})));
+  EXPECT_TRUE(same_lines(file_set(t, data().path()),
+                         (std::vector<std::string>{"openat read $D/one -> $D/one ok regular", "openat read $D/two -> $D/two ok regular"})));
   const Process* root = root_process(t);
   ASSERT_NE(root, nullptr);
   EXPECT_FALSE(root->exited);
@@ -190,8 +187,7 @@ TEST_F(CliTest, KilledTracerLeavesAReadablePrefix) {
 // ---- -o, -q ----
 
 TEST_F(CliTest, OutputDefaultsToTraceJsonlInTheWorkingDirectory) {
-  ProcessResult result =
-      run_process({TRACEPACK_BIN, "trace", "-q", "--", fixture("exit_code"), "0"}, {.cwd = scratch().path()});
+  ProcessResult result = run_process({TRACEPACK_BIN, "trace", "-q", "--", fixture("exit_code"), "0"}, {.cwd = scratch().path()});
   ASSERT_EQ(result.exit_code(), 0) << result.err;
   Trace t = read_trace(scratch() / "trace.jsonl");
   EXPECT_EQ(t.run.argv, (std::vector<PathBytes>{fixture("exit_code"), "0"}));
@@ -237,11 +233,9 @@ TEST_F(CliTest, NoSeccompFallbackWarnsAndRecordsTheSameFiles) {
   fallback.process = run_process(argv);
   fallback.trace = read_trace(trace_file());
   ASSERT_TRUE(exited_with(fallback, 0));
-  EXPECT_NE(fallback.process.err.find("tracepack: warning: seccomp"), std::string::npos)
-      << "stderr: " << fallback.process.err;
+  EXPECT_NE(fallback.process.err.find("tracepack: warning: seccomp"), std::string::npos) << "stderr: " << fallback.process.err;
   EXPECT_TRUE(has_warning(*fallback.trace, "seccomp")) << dump(*fallback.trace);
-  EXPECT_TRUE(
-      same_lines(file_set(*fallback.trace, fallback_dir.path()), file_set(*filtered.trace, filtered_dir.path())));
+  EXPECT_TRUE(same_lines(file_set(*fallback.trace, fallback_dir.path()), file_set(*filtered.trace, filtered_dir.path())));
 }
 
 TEST_F(CliTest, ExactResultsMarksEveryAccessObserved) {

@@ -47,8 +47,7 @@ TEST(TracerStart, AFailedSandboxStepLeaksNoDescriptor) {
   }
   std::set<std::string> after = open_fds();
   fs::remove_all(dir);
-  if (message.starts_with("sandbox: cannot create namespaces"))
-    GTEST_SKIP() << "this kernel gives no namespaces here: " << message;
+  if (message.starts_with("sandbox: cannot create namespaces")) GTEST_SKIP() << "this kernel gives no namespaces here: " << message;
   EXPECT_EQ(message, "sandbox: cannot create /tmp and /var/tmp in the root: Not a directory");
   EXPECT_EQ(after, before);
 }

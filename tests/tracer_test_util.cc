@@ -79,8 +79,8 @@ bool kind_changes_existence(AccessKind kind) {
 }
 
 // In the forked child: never returns.
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, const SpawnOptions& options, int stdin_fd,
-                             const std::string& out_file, const std::string& err_file) {
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const SpawnOptions& options, int stdin_fd, const std::string& out_file,
+                             const std::string& err_file) {
   setpgid(0, 0);
   int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -208,8 +208,8 @@ std::vector<std::string> tracer_command(const std::string& trace_file, const std
   return argv;
 }
 
-TracedRun run_traced(const std::string& trace_file, const std::vector<std::string>& command,
-                     const std::vector<std::string>& options, const SpawnOptions& spawn, double timeout_seconds) {
+TracedRun run_traced(const std::string& trace_file, const std::vector<std::string>& command, const std::vector<std::string>& options,
+                     const SpawnOptions& spawn, double timeout_seconds) {
   TracedRun run;
   run.process = run_process(tracer_command(trace_file, options, command), spawn, timeout_seconds);
   try {
@@ -317,18 +317,17 @@ std::vector<std::string> describe_links(const std::vector<Symlink>& links, std::
 std::string dump(const Trace& trace) {
   std::ostringstream out;
   for (const Process& p : trace.processes) {
-    out << "process " << p.id << " pid " << p.pid << " parent " << p.parent << " exited " << p.exited << " code "
-        << p.exit_code << " signal " << p.signal << "\n";
+    out << "process " << p.id << " pid " << p.pid << " parent " << p.parent << " exited " << p.exited << " code " << p.exit_code
+        << " signal " << p.signal << "\n";
     for (const Exec& e : p.execs) out << "  exec " << encode_path(e.path) << " exe " << encode_path(e.exe) << "\n";
   }
   for (const FileAccess& a : trace.accesses) {
-    out << "  #" << a.id << " p" << a.process << " t" << a.tid << " " << describe(a) << " flags 0x" << std::hex
-        << a.flags << std::dec << (a.observed ? " observed" : "") << "\n";
+    out << "  #" << a.id << " p" << a.process << " t" << a.tid << " " << describe(a) << " flags 0x" << std::hex << a.flags << std::dec
+        << (a.observed ? " observed" : "") << "\n";
   }
   for (const Warning& w : trace.warnings) out << "warning (process " << w.process << "): " << w.message << "\n";
-  out << (trace.end
-              ? "end exit " + std::to_string(trace.end->exit_code) + " signal " + std::to_string(trace.end->signal)
-              : std::string("no end line"))
+  out << (trace.end ? "end exit " + std::to_string(trace.end->exit_code) + " signal " + std::to_string(trace.end->signal)
+                    : std::string("no end line"))
       << "\n";
   return out.str();
 }
@@ -384,9 +383,7 @@ std::string parent_of(const std::string& path) {
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
-std::string child_of(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
+std::string child_of(const std::string& dir, const std::string& name) { return dir == "/" ? "/" + name : dir + "/" + name; }
 
 }  // namespace
 
@@ -486,8 +483,8 @@ std::vector<std::string> multiset_minus(const std::vector<std::string>& a, const
   return explain_run(run, "signal " + std::to_string(sig) + " and a readable trace");
 }
 
-TracedRun TracerTest::trace(const std::vector<std::string>& command, const std::vector<std::string>& options,
-                            const SpawnOptions& spawn, double timeout_seconds) const {
+TracedRun TracerTest::trace(const std::vector<std::string>& command, const std::vector<std::string>& options, const SpawnOptions& spawn,
+                            double timeout_seconds) const {
   return run_traced(trace_file(), command, options, spawn, timeout_seconds);
 }
 

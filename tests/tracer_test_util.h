@@ -84,8 +84,7 @@ class ChildProcess {
 };
 
 /// Runs argv to completion (or the deadline).
-ProcessResult run_process(const std::vector<std::string>& argv, const SpawnOptions& options = {},
-                          double timeout_seconds = 60);
+ProcessResult run_process(const std::vector<std::string>& argv, const SpawnOptions& options = {}, double timeout_seconds = 60);
 
 /// FIXTURE_BIN_DIR + "/" + name.
 std::string fixture(std::string_view name);
@@ -102,9 +101,8 @@ struct TracedRun {
 };
 
 /// Runs `tracepack trace` on `command`, the trace written to trace_file.
-TracedRun run_traced(const std::string& trace_file, const std::vector<std::string>& command,
-                     const std::vector<std::string>& options = {}, const SpawnOptions& spawn = {},
-                     double timeout_seconds = 60);
+TracedRun run_traced(const std::string& trace_file, const std::vector<std::string>& command, const std::vector<std::string>& options = {},
+                     const SpawnOptions& spawn = {}, double timeout_seconds = 60);
 
 // ---- Queries ----
 
@@ -199,8 +197,8 @@ class TracerTest : public ::testing::Test {
   const TempDir& scratch() const { return scratch_; }
   std::string trace_file() const { return scratch_ / "trace.jsonl"; }
   /// run_traced() into trace_file().
-  TracedRun trace(const std::vector<std::string>& command, const std::vector<std::string>& options = {},
-                  const SpawnOptions& spawn = {}, double timeout_seconds = 60) const;
+  TracedRun trace(const std::vector<std::string>& command, const std::vector<std::string>& options = {}, const SpawnOptions& spawn = {},
+                  double timeout_seconds = 60) const;
   /// Runs a fixture once without the tracer; when it exits 77 (the kernel
   /// lacks what it needs), returns the reason to skip, else an empty string.
   std::string unsupported_reason(const std::vector<std::string>& command, const std::string& what) const;

@@ -189,8 +189,8 @@ std::size_t make_cut_trace(const TempDir& dir) {
   RunResult traced = tracepack({"trace", "-q", "-o", dir / "t.jsonl", "--", "/bin/true"});
   EXPECT_TRUE(exited_with(traced, 0));
   std::string text = read_file(dir / "t.jsonl");
-  text.pop_back();                                  // the end record's newline
-  text.erase(text.rfind('\n') + 1);                 // the end record
+  text.pop_back();                                           // the end record's newline
+  text.erase(text.rfind('\n') + 1);                          // the end record
   std::size_t last = text.rfind('\n', text.size() - 2) + 1;  // start of the line before it
   text.erase(last + (text.size() - last) / 2);
   write_file(dir / "cut.jsonl", text);
@@ -219,8 +219,9 @@ TEST(CutTrace, ABrokenLineInTheMiddleIsAParseErrorWithFileAndLine) {
   write_file(dir / "broken.jsonl", text);
   RunResult r = tracepack({"pack", "broken.jsonl", "-o", dir / "bundle", "--allow-truncated"}, {.cwd = dir.path()});
   EXPECT_TRUE(failed_cleanly(r));
-  EXPECT_EQ(r.err, "tracepack: error: broken.jsonl:2: malformed JSON: syntax error while parsing value - unexpected end "
-                   "of input; expected '[', '{', or a literal\n");
+  EXPECT_EQ(r.err,
+            "tracepack: error: broken.jsonl:2: malformed JSON: syntax error while parsing value - unexpected end "
+            "of input; expected '[', '{', or a literal\n");
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // End-to-end tests of `tracepack verify` and `tracepack exec`: real bundles
 // built by `tracepack build` from fixtures/apps, run in the sandbox.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,8 +44,7 @@ struct DataUnderTmp {
     // The second test packs /bin/sh, for exec's probe.
     write_file(spec, "name: tmpdata\ntests:\n  - name: read\n    run: [/bin/cat, " + (data / "input.txt") +
                          "]\n    stdout: \"from /tmp\\n\"\n  - name: shell\n    run: [/bin/sh, -c, 'true']\n" +
-                         (included ? "include:\n  - " + data.path() + "/**\n" : "") +
-                         "output:\n  path: bundle\n  format: dir\n");
+                         (included ? "include:\n  - " + data.path() + "/**\n" : "") + "output:\n  path: bundle\n  format: dir\n");
   }
   std::string bundle() const { return project / "bundle"; }
 };
@@ -79,8 +78,9 @@ TEST(ExecCli, WorksForAnUnprivilegedUserWhereTheKernelAllows) {
   std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle.tar");
   std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
   RunResult reach = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c",
-                      "test -x " TRACEPACK_BIN " && test -r " + bundle});
-  if (reach.exit_code != 0) GTEST_SKIP() << "uid 65534 cannot reach " TRACEPACK_BIN " or the bundle (a parent directory is not searchable by others)";
+                         "test -x " TRACEPACK_BIN " && test -r " + bundle});
+  if (reach.exit_code != 0)
+    GTEST_SKIP() << "uid 65534 cannot reach " TRACEPACK_BIN " or the bundle (a parent directory is not searchable by others)";
   RunResult userns = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "unshare", "-U", "true"});
   if (userns.exit_code != 0) GTEST_SKIP() << "this kernel forbids user namespaces to unprivileged users: " << userns.err;
   std::vector<std::string> argv = as_nobody;
@@ -112,8 +112,7 @@ TEST(ExecCli, ADirectoryTheBundleLacksIsRefused) {
   std::string bundle = build(kApps + "/shell-pipeline/tracepack.yaml", dir, "bundle");
   RunResult r = tracepack({"exec", bundle, "--cwd", "/not/in/the/bundle", "--", "/bin/bash", "-c", "true"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err,
-            "tracepack: error: exec: cannot change to directory /not/in/the/bundle in the bundle: No such file or directory\n");
+  EXPECT_EQ(r.err, "tracepack: error: exec: cannot change to directory /not/in/the/bundle in the bundle: No such file or directory\n");
 }
 
 // /tmp in the sandbox is the bundle's (here: what an include: packed),
@@ -125,16 +124,20 @@ TEST(ExecCli, TmpIsTheBundlesWritableAndHoldsNoHostFile) {
   std::string data = d.data.path();
   RunResult r = tracepack({"exec", d.bundle(), "--", "/bin/sh", "-c",
                            "cd /tmp && for f in * .*; do [ \"$f\" = . ] || [ \"$f\" = .. ] || [ ! -e \"$f\" ] || echo \"tmp: $f\"; done;"
-                           "cd " + data + " && for f in *; do echo \"data: $f\"; done;"
-                           "[ -k /tmp ] && [ -w /tmp ] && echo new > /tmp/x && /bin/cat /tmp/x;"
-                           "echo changed > input.txt && /bin/cat input.txt"});
+                           "cd " +
+                               data +
+                               " && for f in *; do echo \"data: $f\"; done;"
+                               "[ -k /tmp ] && [ -w /tmp ] && echo new > /tmp/x && /bin/cat /tmp/x;"
+                               "echo changed > input.txt && /bin/cat input.txt"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> listed, in_bundle;
   std::string rest;
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);)
-    if (line.starts_with("tmp: ")) listed.insert(line.substr(5));
-    else rest += line + "\n";
+    if (line.starts_with("tmp: "))
+      listed.insert(line.substr(5));
+    else
+      rest += line + "\n";
   for (const fs::directory_entry& e : fs::directory_iterator(d.bundle() + "/tmp")) in_bundle.insert(e.path().filename());
   EXPECT_EQ(listed, in_bundle) << r.out;
   EXPECT_TRUE(listed.contains(data.substr(5))) << r.out;
@@ -169,8 +172,7 @@ TEST(VerifyCli, RemovingANeededLibraryFailsAndNamesIt) {
     RunResult r = tracepack({"verify", bundle, "--spec", spec, "--traces", dir / "traces"});
     fs::rename(dir / "removed", bundle + library);
     EXPECT_EQ(r.exit_code, 1) << soname << ": " << r.err;
-    EXPECT_NE(r.out.find("test 'stdlib': FAILED in the bundle: exit status 1, expected 0\n  missing: " + library + "\n"),
-              std::string::npos)
+    EXPECT_NE(r.out.find("test 'stdlib': FAILED in the bundle: exit status 1, expected 0\n  missing: " + library + "\n"), std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find("add to the spec:\ninclude:\n  - " + library + "\n"), std::string::npos) << r.out;
     std::size_t lines = 0;
@@ -198,8 +200,8 @@ TEST(VerifyCli, ImagesAreVerifiedFromTheirLayers) {
 TEST(VerifyCli, AnImageWithSeveralManifestsIsRefused) {
   TempDir dir;
   std::string image = dir / "image";
-  RunResult built = tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--no-verify", "--traces", dir / "traces", "-f",
-                            "oci", "-o", image});
+  RunResult built =
+      tracepack({"build", kApps + "/shell-pipeline/tracepack.yaml", "--no-verify", "--traces", dir / "traces", "-f", "oci", "-o", image});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   ASSERT_TRUE(exited_with(python("import json, sys\n"
                                  "p = sys.argv[1] + '/index.json'\n"
@@ -217,8 +219,9 @@ TEST(VerifyCli, ATestRunningUnderProcIsRefused) {
   TempDir dir;
   write_file(dir / "tracepack.yaml",
              "name: t\ntests:\n  - name: one\n    run: [/bin/true]\n    cwd: /proc/self\noutput:\n  path: out.tar\n");
-  std::string expected = "tracepack: error: test 'one' runs in /proc/self, under /proc, a pseudo file system no bundle "
-                         "holds (in the sandbox /proc is the run's own): move the test's cwd out of /proc\n";
+  std::string expected =
+      "tracepack: error: test 'one' runs in /proc/self, under /proc, a pseudo file system no bundle "
+      "holds (in the sandbox /proc is the run's own): move the test's cwd out of /proc\n";
   RunResult built = tracepack({"build", dir / "tracepack.yaml"});
   EXPECT_EQ(built.exit_code, 1);
   EXPECT_EQ(built.err, expected);
@@ -275,8 +278,8 @@ TEST(VerifyCli, OneCommandAfterDashDash) {
   EXPECT_EQ(ok.exit_code, 0);
   EXPECT_EQ(ok.out, "test 'command': passed in the bundle\n");
   // In the C locale, as the bundle was traced: bash then opens no locale file the bundle lacks.
-  RunResult failed = run({"env", "-u", "LANG", "-u", "LANGUAGE", "LC_ALL=C", TRACEPACK_BIN, "verify", bundle, "--", "/bin/bash",
-                       "-c", "exit 3"});
+  RunResult failed =
+      run({"env", "-u", "LANG", "-u", "LANGUAGE", "LC_ALL=C", TRACEPACK_BIN, "verify", bundle, "--", "/bin/bash", "-c", "exit 3"});
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_EQ(failed.out,
             "test 'command': FAILED in the bundle: exit status 3, expected 0\n"

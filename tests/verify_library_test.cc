@@ -60,9 +60,7 @@ class VerifyLibrary : public ::testing::Test {
     request.spec_dir = project_.path();
     request.original_traces = project_ / "traces";
     request.tracepack_program = TRACEPACK_BIN;
-    request.on_test_end = [this](const TestProgress& p) {
-      seen_.push_back({p.done, p.total, p.run->test->name, p.failure});
-    };
+    request.on_test_end = [this](const TestProgress& p) { seen_.push_back({p.done, p.total, p.run->test->name, p.failure}); };
     return verify_bundle(request);
   }
 

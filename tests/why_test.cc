@@ -59,9 +59,7 @@ TEST(WhyTrace, SymlinkCrossedOnTheWayIsInWithTheAccessThatCrossedIt) {
   EXPECT_TRUE(matches_golden("why-symlink-crossed.txt", why_in_fixture("/bin")));
 }
 
-TEST(WhyTrace, ParentDirectoryNamesTheEntryBelowIt) {
-  EXPECT_TRUE(matches_golden("why-parent.txt", why_in_fixture("/usr/lib")));
-}
+TEST(WhyTrace, ParentDirectoryNamesTheEntryBelowIt) { EXPECT_TRUE(matches_golden("why-parent.txt", why_in_fixture("/usr/lib"))); }
 
 TEST(WhyTrace, ExcludedByRuleNamesTheRuleAndItsPosition) {
   EXPECT_TRUE(matches_golden("why-excluded-by-rule.txt", why_in_fixture("/etc/passwd", "why-exclude.yaml")));
@@ -89,29 +87,17 @@ TEST(WhyTrace, IncludedByRuleNamesTheRule) {
   EXPECT_TRUE(matches_golden("why-included-by-rule.txt", why_in_fixture("/etc/debian_version", "why-exclude.yaml")));
 }
 
-TEST(WhyTrace, PseudoFileSystemIsOut) {
-  EXPECT_TRUE(matches_golden("why-pseudo.txt", why_in_fixture("/proc/4101/maps")));
-}
+TEST(WhyTrace, PseudoFileSystemIsOut) { EXPECT_TRUE(matches_golden("why-pseudo.txt", why_in_fixture("/proc/4101/maps"))); }
 
-TEST(WhyTrace, OutputOfTheRunIsOut) {
-  EXPECT_TRUE(matches_golden("why-output.txt", why_in_fixture("/srv/demo/out.txt")));
-}
+TEST(WhyTrace, OutputOfTheRunIsOut) { EXPECT_TRUE(matches_golden("why-output.txt", why_in_fixture("/srv/demo/out.txt"))); }
 
-TEST(WhyTrace, FailedLookupIsOut) {
-  EXPECT_TRUE(matches_golden("why-failed-lookup.txt", why_in_fixture("/etc/ld.so.preload")));
-}
+TEST(WhyTrace, FailedLookupIsOut) { EXPECT_TRUE(matches_golden("why-failed-lookup.txt", why_in_fixture("/etc/ld.so.preload"))); }
 
-TEST(WhyTrace, SpecialFileIsOut) {
-  EXPECT_TRUE(matches_golden("why-special.txt", why_in_fixture("/srv/demo/pipe")));
-}
+TEST(WhyTrace, SpecialFileIsOut) { EXPECT_TRUE(matches_golden("why-special.txt", why_in_fixture("/srv/demo/pipe"))); }
 
-TEST(WhyTrace, NeverTouchedPathIsOut) {
-  EXPECT_TRUE(matches_golden("why-never-touched.txt", why_in_fixture("/etc/hosts")));
-}
+TEST(WhyTrace, NeverTouchedPathIsOut) { EXPECT_TRUE(matches_golden("why-never-touched.txt", why_in_fixture("/etc/hosts"))); }
 
-TEST(WhyTrace, PathThroughABundleSymlinkIsFollowedToItsEntry) {
-  EXPECT_TRUE(matches_golden("why-route.txt", why_in_fixture("/bin/sh")));
-}
+TEST(WhyTrace, PathThroughABundleSymlinkIsFollowedToItsEntry) { EXPECT_TRUE(matches_golden("why-route.txt", why_in_fixture("/bin/sh"))); }
 
 TEST(WhyTrace, SymlinkLoopStopsFollowing) {
   BundlePlan plan;
@@ -227,18 +213,16 @@ TEST(WhyBundle, EntryShowsItsReasonsAndTests) {
 }
 
 TEST(WhyBundle, ExclusionRecordedInTheManifestIsShown) {
-  EXPECT_TRUE(matches_golden("why-bundle-excluded.txt",
-                             render_why(explain_in_manifest(fixture_manifest("new"), "/opt/app/legacy.conf"))));
+  EXPECT_TRUE(matches_golden("why-bundle-excluded.txt", render_why(explain_in_manifest(fixture_manifest("new"), "/opt/app/legacy.conf"))));
 }
 
 TEST(WhyBundle, PathThroughABundleSymlinkIsFollowed) {
-  EXPECT_TRUE(matches_golden("why-bundle-route.txt",
-                             render_why(explain_in_manifest(fixture_manifest("new"), "/opt/app/current/../bin/app"))));
+  EXPECT_TRUE(
+      matches_golden("why-bundle-route.txt", render_why(explain_in_manifest(fixture_manifest("new"), "/opt/app/current/../bin/app"))));
 }
 
 TEST(WhyBundle, ManifestWithoutExclusionsSaysTheReasonIsUnknown) {
-  EXPECT_TRUE(matches_golden("why-bundle-unknown.txt",
-                             render_why(explain_in_manifest(fixture_manifest("old"), "/etc/hosts"))));
+  EXPECT_TRUE(matches_golden("why-bundle-unknown.txt", render_why(explain_in_manifest(fixture_manifest("old"), "/etc/hosts"))));
 }
 
 }  // namespace

@@ -49,9 +49,7 @@ inline Pipe open_pipe() {
 }
 
 /// The status execvp's failure with `err` ends the child with.
-inline ChildExit exec_failure_exit(int err) noexcept {
-  return err == ENOENT ? ChildExit::not_found : ChildExit::cannot_run;
-}
+inline ChildExit exec_failure_exit(int err) noexcept { return err == ENOENT ? ChildExit::not_found : ChildExit::cannot_run; }
 
 /// In the child, between fork and exec (async-signal-safe): writes `report`
 /// to `fd` (none when fd < 0) and exits with `status`.

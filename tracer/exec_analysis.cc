@@ -56,8 +56,7 @@ std::optional<PathBytes> interp_from_elf(int fd) {
 
 std::optional<Shebang> parse_shebang(std::string_view head) {
   if (!head.starts_with("#!")) return std::nullopt;
-  std::string_view line = head.substr(2, head.find('\n') == std::string_view::npos ? head.npos
-                                                                                     : head.find('\n') - 2);
+  std::string_view line = head.substr(2, head.find('\n') == std::string_view::npos ? head.npos : head.find('\n') - 2);
   std::size_t at = 0;
   while (at < line.size() && is_blank(line[at])) ++at;
   std::size_t end = at;
@@ -88,8 +87,7 @@ ExecAnalyzer::FileFacts ExecAnalyzer::facts(const PathBytes& file) {
 
 std::optional<PathBytes> ExecAnalyzer::elf_interpreter(const PathBytes& file) { return facts(file).interp; }
 
-std::vector<ExecStep> ExecAnalyzer::analyze(PathResolver& resolver, const PathBytes& file, std::string_view cwd,
-                                            Viewer viewer) {
+std::vector<ExecStep> ExecAnalyzer::analyze(PathResolver& resolver, const PathBytes& file, std::string_view cwd, Viewer viewer) {
   std::vector<ExecStep> steps;
   PathBytes current = file;
   for (int depth = 0; depth <= kMaxInterpreterDepth; ++depth) {

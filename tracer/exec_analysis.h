@@ -29,8 +29,8 @@ std::optional<Shebang> parse_shebang(std::string_view head);
 
 /// One file the kernel ran or loaded on the way to the program's first instruction.
 struct ExecStep {
-  AccessOrigin origin;    ///< shebang or elf_interp
-  PathBytes written;      ///< the path as written in the "#!" line or PT_INTERP
+  AccessOrigin origin;  ///< shebang or elf_interp
+  PathBytes written;    ///< the path as written in the "#!" line or PT_INTERP
   Resolution resolution;
 };
 
@@ -41,8 +41,7 @@ class ExecAnalyzer {
   /// The chain after executing `file` (resolved, absolute): each "#!"
   /// interpreter in turn (resolved relative to `cwd`, as the kernel does; at most
   /// 4 levels, the kernel's limit), then the ELF interpreter of the last one.
-  std::vector<ExecStep> analyze(PathResolver& resolver, const PathBytes& file, std::string_view cwd,
-                                Viewer viewer);
+  std::vector<ExecStep> analyze(PathResolver& resolver, const PathBytes& file, std::string_view cwd, Viewer viewer);
 
   /// The PT_INTERP string of an ELF file (32- or 64-bit), or nullopt.
   std::optional<PathBytes> elf_interpreter(const PathBytes& file);

@@ -28,7 +28,6 @@ FileType stat_type(const PathBytes& path) {
 
 }  // namespace
 
-
 PathNode PathResolver::lookup_uncached(const PathBytes& path, Viewer viewer) const {
   PathNode node;
   if (path == "/proc/self" || path == "/proc/thread-self") {
@@ -47,8 +46,10 @@ PathNode PathResolver::lookup_uncached(const PathBytes& path, Viewer viewer) con
   if (node.type == FileType::symlink) {
     char buffer[4096];
     ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
-    if (n < 0) node.error = errno;
-    else node.target.assign(buffer, static_cast<std::size_t>(n));
+    if (n < 0)
+      node.error = errno;
+    else
+      node.target.assign(buffer, static_cast<std::size_t>(n));
   }
   return node;
 }
@@ -77,12 +78,10 @@ void PathResolver::forget(const PathBytes& path) { cache_.erase(path); }
 
 void PathResolver::forget_all() { cache_.clear(); }
 
-Resolution PathResolver::resolve(std::string_view base, std::string_view path, bool follow_final,
-                                 Viewer viewer) {
+Resolution PathResolver::resolve(std::string_view base, std::string_view path, bool follow_final, Viewer viewer) {
   auto look = [&](const PathBytes& candidate) {
     PathNode node = lookup(candidate, viewer);
-    bool magic = node.type == FileType::symlink && is_proc(candidate) && candidate != "/proc/self" &&
-                 candidate != "/proc/thread-self";
+    bool magic = node.type == FileType::symlink && is_proc(candidate) && candidate != "/proc/self" && candidate != "/proc/thread-self";
     if (!magic) return node;
     if (node.target.empty() || node.target.front() != '/') {
       // A /proc magic link to an object without a path (pipe:[...],

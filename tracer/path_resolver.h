@@ -65,5 +65,4 @@ class PathResolver {
   PathBytes root_prefix_;  ///< empty: the tracer's own root
 };
 
-
 }  // namespace tracepack::tracer

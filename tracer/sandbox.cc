@@ -117,9 +117,7 @@ int write_text(const char* path, const char* text) noexcept {
   return err;
 }
 
-int made_dir(const char* path, mode_t mode) noexcept {
-  return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
-}
+int made_dir(const char* path, mode_t mode) noexcept { return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1; }
 
 // A scratch directory (/tmp): the bundle's as it is, else a new one that
 // every user may write to (chmod, as mkdir's mode passes through the umask).
@@ -248,8 +246,8 @@ int Sandbox::enter() noexcept {
     if (int e = step(kDevNodes, mount(source, target, nullptr, MS_BIND, nullptr))) return e;
   }
   if (int e = step(kDevLinks, chdir(s(kRootDev)))) return e;
-  const char* links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-                            {"/proc/self/fd/2", "stderr"}};
+  const char* links[][2] = {
+      {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
   for (const auto& link : links)
     if (int e = step(kDevLinks, symlink(link[0], link[1]))) return e;
   if (int e = step(kProc, mount("proc", s(kRootProc), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr))) return e;
@@ -272,8 +270,7 @@ int Sandbox::enter() noexcept {
 std::string Sandbox::describe_failure(int index, int error) const {
   const char* what = index >= 0 && index < kStepCount ? kStepNames[index] : "build the root";
   std::string message = system_error_message("sandbox: cannot " + std::string(what), error);
-  if (index == kOverlay)
-    message += " (hint: overlayfs is needed; inside a container it may be unavailable or forbidden)";
+  if (index == kOverlay) message += " (hint: overlayfs is needed; inside a container it may be unavailable or forbidden)";
   if (index == kProc && error == EPERM)
     message += " (hint: the host's /proc is partly hidden, as in some containers, so the kernel refuses a new one)";
   return message;
@@ -300,7 +297,8 @@ SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::
   }
   report.write.reset();
   // As system() does: the terminal's signals are for the command.
-  struct sigaction ignore {}, old_int {}, old_quit {};
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGINT, &ignore, &old_int);
   sigaction(SIGQUIT, &ignore, &old_quit);

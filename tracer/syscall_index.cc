@@ -13,8 +13,10 @@ std::pair<int, std::uint64_t> SyscallIndex::locate(std::uint32_t audit_arch, std
   int plain = -1;
   for (std::size_t i = 0; i < arches.size(); ++i) {
     if (arches[i].audit_arch != audit_arch) continue;
-    if (arches[i].abi_bit == 0) plain = static_cast<int>(i);
-    else if ((nr & arches[i].abi_bit) != 0) return {static_cast<int>(i), nr & ~arches[i].abi_bit};
+    if (arches[i].abi_bit == 0)
+      plain = static_cast<int>(i);
+    else if ((nr & arches[i].abi_bit) != 0)
+      return {static_cast<int>(i), nr & ~arches[i].abi_bit};
   }
   return {plain, nr};
 }

@@ -100,8 +100,7 @@ constexpr SyscallSpec kSpecs[] = {
 std::span<const SyscallSpec> syscall_specs() { return kSpecs; }
 
 const SyscallSpec* find_syscall_spec(std::string_view name) {
-  auto it = std::find_if(std::begin(kSpecs), std::end(kSpecs),
-                         [&](const SyscallSpec& s) { return s.name == name; });
+  auto it = std::find_if(std::begin(kSpecs), std::end(kSpecs), [&](const SyscallSpec& s) { return s.name == name; });
   return it == std::end(kSpecs) ? nullptr : &*it;
 }
 

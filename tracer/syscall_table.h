@@ -17,32 +17,32 @@ namespace tracepack::tracer {
 
 /// How a syscall's arguments are decoded.
 enum class Decode : std::uint8_t {
-  path,         ///< [dirfd,] path [, flags]
-  open,         ///< open/openat: flags decide kind and whether the exit matters
-  open2,        ///< openat2: flags inside struct open_how
-  path_pair,    ///< rename/link: two (dirfd, path) pairs
-  symlink,      ///< target text, then (dirfd, linkpath)
-  exec,         ///< execve/execveat: also reads argv
-  fd,           ///< names an open fd only (getdents, fchdir)
-  clone,        ///< clone with CLONE_UNTRACED (others are not stopped)
-  clone3,       ///< clone3: flags inside struct clone_args
-  warn,         ///< a call the tracer only warns about (io_uring_setup, seccomp, ptrace...)
+  path,       ///< [dirfd,] path [, flags]
+  open,       ///< open/openat: flags decide kind and whether the exit matters
+  open2,      ///< openat2: flags inside struct open_how
+  path_pair,  ///< rename/link: two (dirfd, path) pairs
+  symlink,    ///< target text, then (dirfd, linkpath)
+  exec,       ///< execve/execveat: also reads argv
+  fd,         ///< names an open fd only (getdents, fchdir)
+  clone,      ///< clone with CLONE_UNTRACED (others are not stopped)
+  clone3,     ///< clone3: flags inside struct clone_args
+  warn,       ///< a call the tracer only warns about (io_uring_setup, seccomp, ptrace...)
 };
 
 /// When the tracee is stopped again at syscall exit.
 enum class ExitStop : std::uint8_t {
-  never,        ///< the tracer's own lookup gives the result
-  always,       ///< the call changes the file system or the process
-  if_writing,   ///< open family: only with O_CREAT, O_TRUNC, O_WRONLY or O_RDWR
+  never,       ///< the tracer's own lookup gives the result
+  always,      ///< the call changes the file system or the process
+  if_writing,  ///< open family: only with O_CREAT, O_TRUNC, O_WRONLY or O_RDWR
 };
 
 /// How the final path component treats a symlink.
 enum class Follow : std::uint8_t {
-  yes,                  ///< always followed (stat, access, chdir, execve)
-  no,                   ///< never followed (lstat, readlink, unlink, rename)
-  unless_nofollow_flag, ///< followed unless AT_SYMLINK_NOFOLLOW is in the flags
-  if_follow_flag,       ///< followed only with AT_SYMLINK_FOLLOW (linkat, name_to_handle_at)
-  open_flags,           ///< open family: not with O_NOFOLLOW, or O_CREAT|O_EXCL
+  yes,                   ///< always followed (stat, access, chdir, execve)
+  no,                    ///< never followed (lstat, readlink, unlink, rename)
+  unless_nofollow_flag,  ///< followed unless AT_SYMLINK_NOFOLLOW is in the flags
+  if_follow_flag,        ///< followed only with AT_SYMLINK_FOLLOW (linkat, name_to_handle_at)
+  open_flags,            ///< open family: not with O_NOFOLLOW, or O_CREAT|O_EXCL
 };
 
 inline constexpr std::int8_t kNoArg = -1;

@@ -76,9 +76,8 @@ using tracer::SyscallIndex;
 using tracer::SyscallSpec;
 using tracer::Viewer;
 
-constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
-                               PTRACE_O_EXITKILL;
+constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+                               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
 
 // Signals the tracer forwards to the traced command instead of dying of them.
 constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP};
@@ -173,16 +172,18 @@ AccessKind open_kind(std::uint64_t flags) {
   return AccessKind::read;
 }
 
-bool open_needs_exit(std::uint64_t flags) {
-  return (flags & (O_CREAT | O_TRUNC)) != 0 || (flags & O_ACCMODE) != O_RDONLY;
-}
+bool open_needs_exit(std::uint64_t flags) { return (flags & (O_CREAT | O_TRUNC)) != 0 || (flags & O_ACCMODE) != O_RDONLY; }
 
 bool follows_final(const SyscallSpec& spec, std::uint64_t flags) {
   switch (spec.follow) {
-    case tracer::Follow::yes: return true;
-    case tracer::Follow::no: return false;
-    case tracer::Follow::unless_nofollow_flag: return (flags & AT_SYMLINK_NOFOLLOW) == 0;
-    case tracer::Follow::if_follow_flag: return (flags & AT_SYMLINK_FOLLOW) != 0;
+    case tracer::Follow::yes:
+      return true;
+    case tracer::Follow::no:
+      return false;
+    case tracer::Follow::unless_nofollow_flag:
+      return (flags & AT_SYMLINK_NOFOLLOW) == 0;
+    case tracer::Follow::if_follow_flag:
+      return (flags & AT_SYMLINK_FOLLOW) != 0;
     case tracer::Follow::open_flags:
       return (flags & O_NOFOLLOW) == 0 && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
   }
@@ -244,8 +245,7 @@ class Tracer {
   void on_tick();
   // decoding
   bool decode_access(Thread& t, const SyscallSpec& spec, const std::uint64_t* args, FileAccess& a);
-  bool resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags,
-                   PathBytes& given, Resolution& r);
+  bool resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags, PathBytes& given, Resolution& r);
   Resolution resolve_fd(Thread& t, int fd);
   void warn_about_call(Thread& t, std::uint32_t arch, const SyscallSpec& spec, const std::uint64_t* args);
   const PathBytes& cwd_of(Thread& t);
@@ -301,8 +301,7 @@ class Tracer {
   TraceOutcome outcome_;
 };
 
-Tracer::Tracer(const TraceOptions& options)
-    : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {
+Tracer::Tracer(const TraceOptions& options) : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {
   if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox);
 }
 
@@ -349,8 +348,7 @@ void Tracer::run_child(int ready_fd, int report_fd, int entered_fd) {
     if (int err = tracer::install_seccomp_filter(tracer::seccomp_program()); err != 0)
       tracer::fail_child(report_fd, {ChildFailure::seccomp, -1, err}, ChildExit::cannot_run);
   }
-  if (options_.stdout_fd >= 0 && dup2(options_.stdout_fd, STDOUT_FILENO) < 0)
-    tracer::fail_child(-1, {}, ChildExit::cannot_run);
+  if (options_.stdout_fd >= 0 && dup2(options_.stdout_fd, STDOUT_FILENO) < 0) tracer::fail_child(-1, {}, ChildExit::cannot_run);
   if (!options_.cwd.empty() && chdir(options_.cwd.c_str()) != 0)
     tracer::fail_child(report_fd, {ChildFailure::cwd, -1, errno}, ChildExit::cannot_run);
   if (!envp_.empty()) environ = envp_.data();  // so that the PATH search uses the command's PATH
@@ -459,10 +457,8 @@ TraceOutcome Tracer::run() {
 
   ChildReport report = tracer::read_child_report(report_fd_.get());
   report_fd_.reset();
-  if (report.failure == ChildFailure::seccomp)
-    throw Error(system_error_message("cannot install the seccomp filter", report.error));
-  if (report.failure == ChildFailure::cwd)
-    throw Error(system_error_message("cannot change to directory " + options_.cwd, report.error));
+  if (report.failure == ChildFailure::seccomp) throw Error(system_error_message("cannot install the seccomp filter", report.error));
+  if (report.failure == ChildFailure::cwd) throw Error(system_error_message("cannot change to directory " + options_.cwd, report.error));
   if (report.failure == ChildFailure::exec) outcome_.start_error = report.error;
   outcome_.seconds = now();
   writer_.finish(RunEnd{outcome_.seconds, outcome_.exit_code, outcome_.signal, outcome_.timed_out});
@@ -513,19 +509,24 @@ void Tracer::handle_stop(Thread& t, int status) {
   int event = status >> 16;
   if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(t);
   switch (event) {
-    case PTRACE_EVENT_SECCOMP: return on_syscall_stop(t);
+    case PTRACE_EVENT_SECCOMP:
+      return on_syscall_stop(t);
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
-    case PTRACE_EVENT_CLONE: return on_new_task(t, event);
-    case PTRACE_EVENT_EXEC: return on_exec(t.tid);
+    case PTRACE_EVENT_CLONE:
+      return on_new_task(t, event);
+    case PTRACE_EVENT_EXEC:
+      return on_exec(t.tid);
     case PTRACE_EVENT_STOP:
       if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
         ptrace(PTRACE_LISTEN, t.tid, nullptr, nullptr);  // group-stop: stay stopped until SIGCONT
         return;
       }
       return resume(t);
-    case 0: return resume(t, sig);  // signal-delivery-stop: deliver it
-    default: return resume(t);
+    case 0:
+      return resume(t, sig);  // signal-delivery-stop: deliver it
+    default:
+      return resume(t);
   }
 }
 
@@ -536,8 +537,7 @@ void Tracer::resume(const Thread& t, int sig) {
 
 void Tracer::on_syscall_stop(Thread& t) {
   tracer::SyscallInfo info{};
-  if (ptrace(static_cast<__ptrace_request>(tracer::kPtraceGetSyscallInfo), t.tid, sizeof info, &info) <= 0)
-    return resume(t);
+  if (ptrace(static_cast<__ptrace_request>(tracer::kPtraceGetSyscallInfo), t.tid, sizeof info, &info) <= 0) return resume(t);
   switch (info.op) {
     case tracer::kSyscallInfoSeccomp:
       return on_entry(t, info.arch, info.seccomp.nr, info.seccomp.args);
@@ -564,8 +564,7 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
     }
     return resume(t);
   }
-  if (spec->decode == tracer::Decode::warn || spec->decode == tracer::Decode::clone ||
-      spec->decode == tracer::Decode::clone3) {
+  if (spec->decode == tracer::Decode::warn || spec->decode == tracer::Decode::clone || spec->decode == tracer::Decode::clone3) {
     warn_about_call(t, arch, *spec, args);
     return resume(t);
   }
@@ -606,7 +605,8 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
     case AccessKind::chdir:
       for (auto& [tid, other] : threads_)
         if (other.tgid == t.tgid) other.cwd_valid = false;
-      if (a.syscall == "chroot") warn(process_of(t).record.id, "chroot: paths after chroot(\"" + a.path + "\") are recorded as seen from the original root");
+      if (a.syscall == "chroot")
+        warn(process_of(t).record.id, "chroot: paths after chroot(\"" + a.path + "\") are recorded as seen from the original root");
       break;
     case AccessKind::rename:
     case AccessKind::remove:
@@ -621,8 +621,14 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
       resolver_.forget(a.resolved);
       resolver_.forget(a.resolved2);
       break;
-    case AccessKind::read: case AccessKind::write: case AccessKind::exec: case AccessKind::stat:
-    case AccessKind::readlink: case AccessKind::list: case AccessKind::attr: case AccessKind::watch:
+    case AccessKind::read:
+    case AccessKind::write:
+    case AccessKind::exec:
+    case AccessKind::stat:
+    case AccessKind::readlink:
+    case AccessKind::list:
+    case AccessKind::attr:
+    case AccessKind::watch:
     case AccessKind::other:
       break;
   }
@@ -642,8 +648,7 @@ Resolution Tracer::resolve_fd(Thread& t, int fd) {
 }
 
 // Reads and resolves one (dirfd, path) argument pair. False when the path is unreadable.
-bool Tracer::resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags,
-                         PathBytes& given, Resolution& r) {
+bool Tracer::resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags, PathBytes& given, Resolution& r) {
   std::optional<std::string> path = tracer::read_string(t.tid, path_addr);
   if (!path) return false;
   given = std::move(*path);
@@ -913,11 +918,15 @@ void Tracer::on_task_gone(pid_t tid, int status) {
   finish_process(pit->second, status);
   processes_.erase(pit);
   if (tgid != main_pid_) return;
-  if (WIFEXITED(status)) outcome_.exit_code = WEXITSTATUS(status);
-  else outcome_.signal = WTERMSIG(status);
+  if (WIFEXITED(status))
+    outcome_.exit_code = WEXITSTATUS(status);
+  else
+    outcome_.signal = WTERMSIG(status);
   if (!processes_.empty()) {
-    if (options_.grace <= 0) kill_all("the main process exited and no grace period was given");
-    else grace_deadline_ = now() + options_.grace;
+    if (options_.grace <= 0)
+      kill_all("the main process exited and no grace period was given");
+    else
+      grace_deadline_ = now() + options_.grace;
   }
 }
 

@@ -17,21 +17,21 @@ namespace tracepack {
 /// One entry as the bundle itself stores it (the archive header, or lstat of
 /// the file in a directory bundle).
 struct BundleEntry {
-  PathBytes path;               ///< absolute: "/usr/bin/env" for the member "usr/bin/env"
+  PathBytes path;  ///< absolute: "/usr/bin/env" for the member "usr/bin/env"
   EntryType type = EntryType::regular;
-  std::uint64_t size = 0;       ///< bytes stored for a regular file (0 for a hard link in tar and cpio)
-  std::uint32_t mode = 0;       ///< permission bits (07777)
-  PathBytes link_target;        ///< symlink: its contents
-  PathBytes hardlink_to;        ///< a hard link: the absolute path of the entry it links to
+  std::uint64_t size = 0;  ///< bytes stored for a regular file (0 for a hard link in tar and cpio)
+  std::uint32_t mode = 0;  ///< permission bits (07777)
+  PathBytes link_target;   ///< symlink: its contents
+  PathBytes hardlink_to;   ///< a hard link: the absolute path of the entry it links to
 };
 
 /// Everything read from a bundle.
 struct BundleContents {
-  std::string format;                ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip" or "cpio"
-  std::uint64_t output_bytes = 0;    ///< size of the archive file (0 for a directory)
-  std::vector<BundleEntry> entries;  ///< sorted by path; ".tracepack/" itself is left out
-  Manifest manifest;                 ///< parsed by parse_manifest (manifest_reader.h)
-  std::vector<std::string> warnings; ///< the manifest's "warnings" (empty when it has none)
+  std::string format;                 ///< "dir", "tar", "tar.gz", "tar.zst", "tar.xz", "zip" or "cpio"
+  std::uint64_t output_bytes = 0;     ///< size of the archive file (0 for a directory)
+  std::vector<BundleEntry> entries;   ///< sorted by path; ".tracepack/" itself is left out
+  Manifest manifest;                  ///< parsed by parse_manifest (manifest_reader.h)
+  std::vector<std::string> warnings;  ///< the manifest's "warnings" (empty when it has none)
 };
 
 /// Reads the bundle at `path`: a directory, or an archive in any format

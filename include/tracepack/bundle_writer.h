@@ -22,28 +22,28 @@ constexpr std::int64_t kDefaultSourceDateEpoch = 315532800;
 
 /// Where and how to write.
 struct WriteOptions {
-  std::string path;                           ///< output file or directory
-  std::string format;                         ///< a name of kOutputFormats (output_format.h); "" = from path
-  int compression_level = -1;                 ///< -1 = the compressor's default
-  unsigned compression_threads = 0;           ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
-  bool reproducible = true;                   ///< sorted entries, owner 0:0, no atime/ctime, clamped mtimes
+  std::string path;                               ///< output file or directory
+  std::string format;                             ///< a name of kOutputFormats (output_format.h); "" = from path
+  int compression_level = -1;                     ///< -1 = the compressor's default
+  unsigned compression_threads = 0;               ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
+  bool reproducible = true;                       ///< sorted entries, owner 0:0, no atime/ctime, clamped mtimes
   std::optional<std::int64_t> source_date_epoch;  ///< mtimes above it are clamped to it (reproducible only);
                                                   ///< unset: kDefaultSourceDateEpoch for directories
-  PathBytes source_root = "/";                ///< where the plan's paths are read from
-  std::string bundle_name;                    ///< recorded in the manifest
-  ImageConfig image;                          ///< the image formats only
+  PathBytes source_root = "/";                    ///< where the plan's paths are read from
+  std::string bundle_name;                        ///< recorded in the manifest
+  ImageConfig image;                              ///< the image formats only
 };
 
 /// What was written.
 struct WriteResult {
   std::string format;
-  std::uint64_t files = 0;       ///< regular files
+  std::uint64_t files = 0;  ///< regular files
   std::uint64_t directories = 0;
   std::uint64_t symlinks = 0;
   std::uint64_t hardlinks = 0;
-  std::uint64_t bytes = 0;       ///< content bytes of regular files
-  std::uint64_t output_bytes = 0;///< size of the archive written
-  std::string image_digest;      ///< image formats: "sha256:..." of the image manifest
+  std::uint64_t bytes = 0;         ///< content bytes of regular files
+  std::uint64_t output_bytes = 0;  ///< size of the archive written
+  std::string image_digest;        ///< image formats: "sha256:..." of the image manifest
 };
 
 /// Checks, before anything is read or run, that a bundle of `format` may be

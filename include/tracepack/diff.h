@@ -17,10 +17,10 @@ namespace tracepack {
 struct DiffEntry {
   PathBytes path{};
   EntryType type = EntryType::regular;
-  std::uint64_t size = 0;  ///< regular files
-  std::uint32_t mode = 0;  ///< permission bits
-  std::string sha256{};    ///< "" when unknown (then not compared)
-  PathBytes link_target{}; ///< symlinks
+  std::uint64_t size = 0;   ///< regular files
+  std::uint32_t mode = 0;   ///< permission bits
+  std::string sha256{};     ///< "" when unknown (then not compared)
+  PathBytes link_target{};  ///< symlinks
 
   bool operator==(const DiffEntry&) const = default;  ///< every field equal
 };
@@ -40,8 +40,8 @@ struct ChangedEntry {
 
 /// The whole comparison, each list sorted by path.
 struct BundleDiff {
-  std::vector<DiffEntry> added;     ///< only in B
-  std::vector<DiffEntry> removed;   ///< only in A
+  std::vector<DiffEntry> added;    ///< only in B
+  std::vector<DiffEntry> removed;  ///< only in A
   std::vector<ChangedEntry> changed;
   std::uint64_t unchanged = 0;
   std::uint64_t added_bytes = 0;    ///< sizes of the added regular files

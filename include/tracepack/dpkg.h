@@ -13,7 +13,7 @@ namespace tracepack {
 /// One package's share of a bundle.
 struct PackageUsage {
   std::string package;
-  std::uint64_t files_used = 0;       ///< regular files of the package in the bundle
+  std::uint64_t files_used = 0;  ///< regular files of the package in the bundle
   std::uint64_t bytes_used = 0;
   std::uint64_t files_installed = 0;  ///< regular files the package installed
   std::uint64_t bytes_installed = 0;  ///< dpkg's Installed-Size (KiB) × 1024

@@ -11,26 +11,26 @@ namespace tracepack {
 
 /// How the search is set up; the defaults describe the running system.
 struct LoaderConfig {
-  PathBytes root = "/";                      ///< file system root to search (tests use a fake tree)
-  std::vector<PathBytes> library_path;       ///< like LD_LIBRARY_PATH (empty by default)
-  bool use_ld_so_cache = true;               ///< read <root>/etc/ld.so.cache
+  PathBytes root = "/";                 ///< file system root to search (tests use a fake tree)
+  std::vector<PathBytes> library_path;  ///< like LD_LIBRARY_PATH (empty by default)
+  bool use_ld_so_cache = true;          ///< read <root>/etc/ld.so.cache
 };
 
 /// One file the loader would load.
 struct ElfDependency {
-  std::string needed;           ///< the DT_NEEDED name ("libz.so.1"), or the PT_INTERP path
-  PathBytes needed_by;          ///< the object that named it (resolved path)
-  PathBytes path;               ///< the path the loader opens (may contain symlinks)
-  PathBytes resolved;           ///< with every symlink resolved
-  std::vector<Symlink> links;   ///< symlinks met between path and resolved
-  std::string found_via;        ///< "PT_INTERP", "DT_RPATH", "LD_LIBRARY_PATH", "DT_RUNPATH", "ld.so.cache", "default path", "absolute"
+  std::string needed;          ///< the DT_NEEDED name ("libz.so.1"), or the PT_INTERP path
+  PathBytes needed_by;         ///< the object that named it (resolved path)
+  PathBytes path;              ///< the path the loader opens (may contain symlinks)
+  PathBytes resolved;          ///< with every symlink resolved
+  std::vector<Symlink> links;  ///< symlinks met between path and resolved
+  std::string found_via;       ///< "PT_INTERP", "DT_RPATH", "LD_LIBRARY_PATH", "DT_RUNPATH", "ld.so.cache", "default path", "absolute"
 };
 
 /// The closure of one or more ELF files.
 struct ElfClosure {
-  std::vector<PathBytes> roots;            ///< the files asked about, resolved
-  std::vector<ElfDependency> dependencies; ///< every object loaded, once each, in load (breadth-first) order
-  std::vector<std::string> missing;        ///< "libfoo.so.1 (needed by /usr/bin/x)" for names not found
+  std::vector<PathBytes> roots;             ///< the files asked about, resolved
+  std::vector<ElfDependency> dependencies;  ///< every object loaded, once each, in load (breadth-first) order
+  std::vector<std::string> missing;         ///< "libfoo.so.1 (needed by /usr/bin/x)" for names not found
 };
 
 /// Resolves the closure the way ld.so does: PT_INTERP; DT_NEEDED searched in

@@ -23,11 +23,11 @@ struct ImageConfig {
   std::string workdir;                                 ///< absolute; "" = unset
   std::string user;                                    ///< "" = unset (root)
   std::map<std::string, std::string> labels;
-  std::vector<std::string> exposed_ports;              ///< normalized "PORT/PROTO" (see normalize_port)
-  std::string tag;                                     ///< "NAME[:TAG]"; "" = the bundle's name, ":latest"
-  std::string architecture;                            ///< OCI name ("amd64"); "" = the traced machine's
-  std::string os;                                      ///< "" = "linux"
-  std::string layer_compression = "gzip";              ///< one of kLayerCompressions
+  std::vector<std::string> exposed_ports;  ///< normalized "PORT/PROTO" (see normalize_port)
+  std::string tag;                         ///< "NAME[:TAG]"; "" = the bundle's name, ":latest"
+  std::string architecture;                ///< OCI name ("amd64"); "" = the traced machine's
+  std::string os;                          ///< "" = "linux"
+  std::string layer_compression = "gzip";  ///< one of kLayerCompressions
 };
 
 /// The PATH an image gets when neither the spec nor the trace gives one.

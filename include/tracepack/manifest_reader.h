@@ -15,24 +15,24 @@ namespace tracepack {
 
 /// One entry of a manifest, paths decoded to bytes.
 struct ManifestEntry {
-  PathBytes path;                    ///< absolute
+  PathBytes path;                       ///< absolute
   EntryType type = EntryType::regular;  ///< "type" (parse_entry_type); regular when absent
-  std::uint64_t size = 0;            ///< regular files: bytes
-  std::uint32_t mode = 0;            ///< permission bits
-  std::string sha256;                ///< regular files: hex digest; "" for others
-  PathBytes link_target;             ///< symlinks
-  PathBytes hardlink_to;             ///< a hard link to that earlier entry; "" otherwise
-  std::vector<std::string> reasons;  ///< the plan's reason lines, deciding one first
-  std::vector<std::string> tests;    ///< test cases that used it (absent from older manifests: empty)
+  std::uint64_t size = 0;               ///< regular files: bytes
+  std::uint32_t mode = 0;               ///< permission bits
+  std::string sha256;                   ///< regular files: hex digest; "" for others
+  PathBytes link_target;                ///< symlinks
+  PathBytes hardlink_to;                ///< a hard link to that earlier entry; "" otherwise
+  std::vector<std::string> reasons;     ///< the plan's reason lines, deciding one first
+  std::vector<std::string> tests;       ///< test cases that used it (absent from older manifests: empty)
 };
 
 /// A whole manifest.
 struct Manifest {
-  std::string bundle;                     ///< the spec's name
+  std::string bundle;  ///< the spec's name
   int version = 0;
-  std::vector<ManifestEntry> entries;     ///< in the manifest's order (sorted by path)
-  bool has_exclusions = false;            ///< false: an older manifest without "excluded"
-  std::vector<PlanExclusion> excluded;    ///< paths left out, each with its reason (parse_exclusion of the sentence)
+  std::vector<ManifestEntry> entries;   ///< in the manifest's order (sorted by path)
+  bool has_exclusions = false;          ///< false: an older manifest without "excluded"
+  std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
 };
 
 /// The version of the manifest format this reader understands.

@@ -19,9 +19,9 @@ enum class OutputKind {
 
 /// One output format.
 struct OutputFormat {
-  std::string_view name;                      ///< as given to --format and output.format
+  std::string_view name;  ///< as given to --format and output.format
   OutputKind kind;
-  std::array<std::string_view, 2> extensions; ///< lower-case suffixes that choose it ("" unused)
+  std::array<std::string_view, 2> extensions;  ///< lower-case suffixes that choose it ("" unused)
 };
 
 /// Every output format, in the order messages and help list them.

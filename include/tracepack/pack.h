@@ -15,11 +15,11 @@ namespace tracepack {
 /// What `tracepack pack` was asked to do.
 struct PackRequest {
   std::vector<std::string> trace_files;
-  BundleSpec spec;                  ///< rules and output; an empty spec means "traces only"
-  std::string output;               ///< overrides spec.output.path when non-empty
-  std::string format;               ///< overrides spec.output.format when non-empty
+  BundleSpec spec;     ///< rules and output; an empty spec means "traces only"
+  std::string output;  ///< overrides spec.output.path when non-empty
+  std::string format;  ///< overrides spec.output.format when non-empty
   bool allow_missing = false;
-  bool allow_truncated = false;     ///< a trace without its end record is used, with a warning, not refused
+  bool allow_truncated = false;                   ///< a trace without its end record is used, with a warning, not refused
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
 };
 

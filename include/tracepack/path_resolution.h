@@ -55,10 +55,11 @@ enum class ResolveOutcome {
 
 /// Where a path led.
 struct PathResolution {
-  PathBytes resolved;           ///< absolute, symlink-free; on failure the path the walk would have reached (the failing component plus the rest, unresolved)
-  std::vector<Symlink> links;   ///< every symlink followed, in order
-  int error = 0;                ///< errno the kernel's lookup would give (ENOENT, ENOTDIR, ELOOP...), or 0
-  FileType type = FileType::none;  ///< of `resolved`; none on failure
+  PathBytes resolved;  ///< absolute, symlink-free; on failure the path the walk would have reached (the failing component plus the rest,
+                       ///< unresolved)
+  std::vector<Symlink> links;             ///< every symlink followed, in order
+  int error = 0;                          ///< errno the kernel's lookup would give (ENOENT, ENOTDIR, ELOOP...), or 0
+  FileType type = FileType::none;         ///< of `resolved`; none on failure
   std::vector<PathBytes> remaining = {};  ///< per link: the components still to walk after it, joined by '/' ("" after the last)
 
   /// `error` as an outcome.

@@ -25,12 +25,12 @@ struct PlanReason {
     link_target,  ///< the target of a symlink in the bundle
   };
   Source source = Source::traced;
-  std::string detail{};      ///< one line for people: "test 'demo', pid 42 (python3), openat"
-  std::string test{};        ///< traced: the trace's label
-  std::uint64_t process = 0; ///< traced: Process::id in that trace
+  std::string detail{};       ///< one line for people: "test 'demo', pid 42 (python3), openat"
+  std::string test{};         ///< traced: the trace's label
+  std::uint64_t process = 0;  ///< traced: Process::id in that trace
   int pid = 0;
-  std::string syscall{};     ///< traced: the call
-  std::string rule{};        ///< rule/elf: the spec text and its "file:line:col"
+  std::string syscall{};  ///< traced: the call
+  std::string rule{};     ///< rule/elf: the spec text and its "file:line:col"
 };
 
 /// What an entry of a bundle is. Files name it with to_string(EntryType)
@@ -50,39 +50,39 @@ std::optional<EntryType> parse_entry_type(std::string_view name);
 
 /// One file, directory or symlink of the bundle, as it will be written.
 struct PlanEntry {
-  PathBytes path;               ///< absolute path, the same inside the bundle as on the host
+  PathBytes path;  ///< absolute path, the same inside the bundle as on the host
   EntryType type = EntryType::regular;
-  PathBytes link_target;        ///< symlink: its contents, unchanged
-  PathBytes hardlink_to;        ///< regular: when non-empty, a hard link to that earlier entry
-  std::uint32_t mode = 0;       ///< permission bits (07777)
+  PathBytes link_target;   ///< symlink: its contents, unchanged
+  PathBytes hardlink_to;   ///< regular: when non-empty, a hard link to that earlier entry
+  std::uint32_t mode = 0;  ///< permission bits (07777)
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::uint64_t size = 0;       ///< regular files: bytes
-  std::int64_t mtime = 0;       ///< seconds since the epoch
+  std::uint64_t size = 0;  ///< regular files: bytes
+  std::int64_t mtime = 0;  ///< seconds since the epoch
   std::vector<PlanReason> reasons;
 };
 
 /// Why a path stays out of the bundle. Each cause names what its
 /// ExclusionReason's fields hold; render_exclusion gives the sentence.
 enum class ExclusionCause {
-  lookup_failed,       ///< a traced lookup failed: subject = the test, detail = the error's text
-  kernel_file_system,  ///< asked for by a rule or a symlink, in /proc, /sys or /dev: subject = the root
-  pseudo_file_system,  ///< traced in /proc, /sys, /dev or /run: subject = the root
-  scratch,             ///< a traced temporary file outside the project: subject = "/tmp" or "/var/tmp"
-  output_of_run,       ///< created or written first by the run: subject = the test
-  in_output_directory, ///< below a directory the run made or renamed into place: subject = the test, detail = the directory
-  excluded_by_rule,    ///< an exclude: glob matched it: subject = the pattern, detail = its "file:line:col",
-                       ///< symlink = the bundle's symlink pointing to it ("" when traced itself)
-  special_file,        ///< a FIFO, socket or device: subject = its type ("fifo", to_string(FileType))
-  recorded,            ///< read back from a manifest in words this tracepack does not write: subject = the text
+  lookup_failed,        ///< a traced lookup failed: subject = the test, detail = the error's text
+  kernel_file_system,   ///< asked for by a rule or a symlink, in /proc, /sys or /dev: subject = the root
+  pseudo_file_system,   ///< traced in /proc, /sys, /dev or /run: subject = the root
+  scratch,              ///< a traced temporary file outside the project: subject = "/tmp" or "/var/tmp"
+  output_of_run,        ///< created or written first by the run: subject = the test
+  in_output_directory,  ///< below a directory the run made or renamed into place: subject = the test, detail = the directory
+  excluded_by_rule,     ///< an exclude: glob matched it: subject = the pattern, detail = its "file:line:col",
+                        ///< symlink = the bundle's symlink pointing to it ("" when traced itself)
+  special_file,         ///< a FIFO, socket or device: subject = its type ("fifo", to_string(FileType))
+  recorded,             ///< read back from a manifest in words this tracepack does not write: subject = the text
 };
 
 /// An exclusion's cause and the facts its sentence names.
 struct ExclusionReason {
   ExclusionCause cause = ExclusionCause::recorded;
   std::string subject{};  ///< see ExclusionCause
-  std::string detail{}; ///< see ExclusionCause; "" for the causes that name none
-  PathBytes symlink{};  ///< excluded_by_rule: see ExclusionCause
+  std::string detail{};   ///< see ExclusionCause; "" for the causes that name none
+  PathBytes symlink{};    ///< excluded_by_rule: see ExclusionCause
 
   bool operator==(const ExclusionReason&) const = default;  ///< every field equal
 };
@@ -120,9 +120,9 @@ struct PlanExclusion {
 /// A symlink of the bundle whose target stays out (an exclude: glob matched
 /// the target, or a symlink on the way to it): inside the bundle it dangles.
 struct DanglingLink {
-  PathBytes link{};    ///< the symlink entry
-  PathBytes contents{};  ///< what the link says, unchanged ("../../lib/file/magic.mgc")
-  PathBytes blocked{}; ///< the path left out on the way: the target, or a symlink crossed to reach it
+  PathBytes link{};          ///< the symlink entry
+  PathBytes contents{};      ///< what the link says, unchanged ("../../lib/file/magic.mgc")
+  PathBytes blocked{};       ///< the path left out on the way: the target, or a symlink crossed to reach it
   ExclusionReason reason{};  ///< why `blocked` is out: "excluded by rule '/usr/lib/file/**' (tracepack.yaml:9:5)..."
 };
 
@@ -130,7 +130,7 @@ struct DanglingLink {
 /// (host_specific.h): packed, but to be reviewed.
 struct HostSpecificFinding {
   PathBytes path{};
-  std::string why{};         ///< "this host's name", "file in a home directory (/root)"...
+  std::string why{};           ///< "this host's name", "file in a home directory (/root)"...
   std::string exclude_line{};  ///< the exclude: list item that drops it: "- /etc/hostname"
 };
 
@@ -149,9 +149,9 @@ struct BundlePlan {
   std::vector<PlanEntry> entries;
   std::vector<PlanExclusion> excluded;
   std::vector<std::string> warnings;
-  std::vector<DanglingLink> dangling_links;  ///< sorted by link; each also has a line in `warnings`
+  std::vector<DanglingLink> dangling_links;        ///< sorted by link; each also has a line in `warnings`
   std::vector<HostSpecificFinding> host_specific;  ///< find_host_specific's findings, in path order
-  std::vector<RunInfo> runs;  ///< each trace's header, in input order (image defaults come from the first)
+  std::vector<RunInfo> runs;                       ///< each trace's header, in input order (image defaults come from the first)
 };
 
 /// What the plan needs to know about a path on the source file system.
@@ -205,13 +205,13 @@ std::string_view scratch_root(std::string_view path);
 
 /// Inputs of make_plan besides the file system.
 struct PlanInputs {
-  std::vector<Trace> traces;            ///< one per test case or run; order does not matter
+  std::vector<Trace> traces;  ///< one per test case or run; order does not matter
   BundleSpec spec;
-  PathBytes spec_dir;                   ///< the spec's directory, absolute; "" when there is no spec file
-  std::vector<ElfClosure> closures;     ///< one per `elf:` include, in spec order
-  bool allow_missing = false;           ///< a traced file gone at pack time is a warning, not an error
+  PathBytes spec_dir;                                      ///< the spec's directory, absolute; "" when there is no spec file
+  std::vector<ElfClosure> closures;                        ///< one per `elf:` include, in spec order
+  bool allow_missing = false;                              ///< a traced file gone at pack time is a warning, not an error
   HostSpecificOptions host_specific{environment_homes()};  ///< for BundlePlan::host_specific
-  std::vector<std::string> warnings;    ///< found while reading the inputs (a truncated trace); the plan's first warnings
+  std::vector<std::string> warnings;  ///< found while reading the inputs (a truncated trace); the plan's first warnings
 };
 
 /// Decides what goes in the bundle, and why. Pure apart from reading `fs`

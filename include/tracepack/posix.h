@@ -37,14 +37,22 @@ class UniqueFd {
 /// The FileType of an lstat/stat st_mode.
 inline FileType file_type_of_mode(mode_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFREG: return FileType::regular;
-    case S_IFDIR: return FileType::directory;
-    case S_IFLNK: return FileType::symlink;
-    case S_IFIFO: return FileType::fifo;
-    case S_IFSOCK: return FileType::socket;
-    case S_IFCHR: return FileType::char_device;
-    case S_IFBLK: return FileType::block_device;
-    default: return FileType::other;
+    case S_IFREG:
+      return FileType::regular;
+    case S_IFDIR:
+      return FileType::directory;
+    case S_IFLNK:
+      return FileType::symlink;
+    case S_IFIFO:
+      return FileType::fifo;
+    case S_IFSOCK:
+      return FileType::socket;
+    case S_IFCHR:
+      return FileType::char_device;
+    case S_IFBLK:
+      return FileType::block_device;
+    default:
+      return FileType::other;
   }
 }
 

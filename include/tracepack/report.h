@@ -24,12 +24,12 @@ inline constexpr int kReportFormatVersion = 1;
 struct ReportFile {
   PathBytes path{};
   EntryType type = EntryType::regular;
-  std::uint64_t size = 0;            ///< regular files: bytes (a hard link: its target's)
+  std::uint64_t size = 0;  ///< regular files: bytes (a hard link: its target's)
   std::uint32_t mode = 0;
-  PathBytes link_target{};           ///< symlinks
-  PathBytes hardlink_to{};           ///< hard links: the entry holding the data
+  PathBytes link_target{};             ///< symlinks
+  PathBytes hardlink_to{};             ///< hard links: the entry holding the data
   std::vector<std::string> reasons{};  ///< one line each, the deciding one first
-  std::vector<std::string> tests{};  ///< test cases whose processes used it, sorted
+  std::vector<std::string> tests{};    ///< test cases whose processes used it, sorted
 };
 
 /// Bytes of the regular files directly in one directory (not below it).
@@ -41,10 +41,10 @@ struct DirectoryUsage {
 
 /// One Python distribution's share of the bundle (from its *.dist-info/RECORD).
 struct DistributionUsage {
-  std::string name;                   ///< as the dist-info directory spells it ("PyYAML")
+  std::string name;  ///< as the dist-info directory spells it ("PyYAML")
   std::string version;
-  PathBytes record;                   ///< the RECORD file read
-  std::uint64_t files_used = 0;       ///< RECORD's files that are regular files of the bundle
+  PathBytes record;              ///< the RECORD file read
+  std::uint64_t files_used = 0;  ///< RECORD's files that are regular files of the bundle
   std::uint64_t bytes_used = 0;
   std::uint64_t files_installed = 0;  ///< RECORD's rows
   std::uint64_t bytes_installed = 0;  ///< the sizes RECORD gives (rows without one count 0)
@@ -72,7 +72,7 @@ struct ReportProcess {
   double start = 0;
   double end = 0;
   std::vector<ReportExec> execs{};
-  bool exited = false;       ///< false: still running when the trace ended
+  bool exited = false;  ///< false: still running when the trace ended
   int exit_code = 0;
   int signal = 0;
 };
@@ -106,23 +106,23 @@ struct ReportTotals {
 
 /// The whole report.
 struct BundleReport {
-  std::string input;                 ///< the trace or bundle path, as given
-  std::string input_kind;            ///< "trace" or "bundle"
-  std::string bundle;                ///< the bundle's name (the spec's or the manifest's)
-  std::string format;                ///< the bundle's format; empty for a trace
-  std::uint64_t output_bytes = 0;    ///< size of the archive file; 0 for a directory or a trace
+  std::string input;               ///< the trace or bundle path, as given
+  std::string input_kind;          ///< "trace" or "bundle"
+  std::string bundle;              ///< the bundle's name (the spec's or the manifest's)
+  std::string format;              ///< the bundle's format; empty for a trace
+  std::uint64_t output_bytes = 0;  ///< size of the archive file; 0 for a directory or a trace
   ReportTotals totals;
-  std::vector<ReportFile> files;                  ///< every entry, sorted by path
-  std::vector<DirectoryUsage> largest_directories;///< by bytes, biggest first, at most 10
-  std::vector<PackageUsage> packages;             ///< as package_usage returns them ("" last: no package)
-  std::vector<DistributionUsage> distributions;   ///< by bytes used, biggest first
-  std::vector<ExclusionCount> excluded_by_reason; ///< sorted by reason
-  std::vector<PlanExclusion> excluded;            ///< every path left out, sorted by path
-  std::vector<PlanExclusion> failed_lookups;      ///< the exclusions that are failed lookups
+  std::vector<ReportFile> files;                    ///< every entry, sorted by path
+  std::vector<DirectoryUsage> largest_directories;  ///< by bytes, biggest first, at most 10
+  std::vector<PackageUsage> packages;               ///< as package_usage returns them ("" last: no package)
+  std::vector<DistributionUsage> distributions;     ///< by bytes used, biggest first
+  std::vector<ExclusionCount> excluded_by_reason;   ///< sorted by reason
+  std::vector<PlanExclusion> excluded;              ///< every path left out, sorted by path
+  std::vector<PlanExclusion> failed_lookups;        ///< the exclusions that are failed lookups
   std::vector<std::string> warnings;
-  std::vector<HostSpecificFinding> host_specific; ///< personal or host-specific files to review, by path
-  std::vector<ReportTest> tests;                  ///< sorted by name
-  std::vector<ReportProcess> processes;           ///< ordered by id; empty for a bundle
+  std::vector<HostSpecificFinding> host_specific;  ///< personal or host-specific files to review, by path
+  std::vector<ReportTest> tests;                   ///< sorted by name
+  std::vector<ReportProcess> processes;            ///< ordered by id; empty for a bundle
 };
 
 /// Where a report looks up what is installed on the machine.

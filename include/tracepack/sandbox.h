@@ -55,7 +55,7 @@ class Sandbox {
   std::string scratch_;
   std::vector<std::string> strings_;  ///< every path and text enter() uses, built in advance
   bool user_namespace_ = false;
-  std::size_t chroot_mounts_ = 0;     ///< in a chroot: where the visible mount points start in strings_
+  std::size_t chroot_mounts_ = 0;  ///< in a chroot: where the visible mount points start in strings_
   int failed_step_ = -1;
 };
 

@@ -27,8 +27,8 @@ using ContentSniffer = std::function<std::string(const PathBytes&)>;
 /// A planned file that looks like a secret.
 struct SecretFinding {
   PathBytes path;
-  std::string kind;                   ///< what it looks like: "OpenSSH private key", "password hashes"...
-  std::vector<PlanReason> provenance; ///< the plan entry's reasons: why it would be packed
+  std::string kind;                    ///< what it looks like: "OpenSSH private key", "password hashes"...
+  std::vector<PlanReason> provenance;  ///< the plan entry's reasons: why it would be packed
 };
 
 /// What a path's name alone says: a description of the secret ("SSH file")

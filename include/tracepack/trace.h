@@ -72,45 +72,45 @@ struct FileAccess {
   std::string syscall;        ///< e.g. "openat"; for kernel-made accesses the exec call
   AccessKind kind = AccessKind::other;
   AccessOrigin origin = AccessOrigin::syscall;
-  PathBytes path;             ///< the path as the tracee gave it (may be relative or empty)
-  PathBytes resolved;         ///< absolute path after resolving every symlink on the way
-  std::vector<Symlink> links; ///< every symlink met on the way to `resolved`, in order
-  PathBytes path2;            ///< second path of rename / link / symlink, as given
-  PathBytes resolved2;        ///< second path, resolved (its final component is not followed)
+  PathBytes path;              ///< the path as the tracee gave it (may be relative or empty)
+  PathBytes resolved;          ///< absolute path after resolving every symlink on the way
+  std::vector<Symlink> links;  ///< every symlink met on the way to `resolved`, in order
+  PathBytes path2;             ///< second path of rename / link / symlink, as given
+  PathBytes resolved2;         ///< second path, resolved (its final component is not followed)
   std::vector<Symlink> links2;
-  std::uint64_t flags = 0;    ///< open flags, AT_* flags or access mode, as the syscall got them
-  int error = 0;              ///< 0 on success, else the errno value (e.g. ENOENT)
-  bool observed = false;      ///< true: result read at syscall exit; false: predicted by the tracer's own lookup
+  std::uint64_t flags = 0;         ///< open flags, AT_* flags or access mode, as the syscall got them
+  int error = 0;                   ///< 0 on success, else the errno value (e.g. ENOENT)
+  bool observed = false;           ///< true: result read at syscall exit; false: predicted by the tracer's own lookup
   FileType type = FileType::none;  ///< type of `resolved` (none when it does not exist)
-  std::uint64_t count = 1;    ///< how many identical accesses this record stands for
+  std::uint64_t count = 1;         ///< how many identical accesses this record stands for
 
   bool operator==(const FileAccess&) const = default;  ///< every field equal, id and count included
 };
 
 /// One successful exec within a process.
 struct Exec {
-  double time = 0;                     ///< seconds since the run started
-  PathBytes path;                      ///< the executable as named to execve (resolved, absolute)
-  PathBytes exe;                       ///< /proc/PID/exe after the exec: the program really running
-  std::vector<PathBytes> argv;         ///< arguments, read at the execve entry
-  PathBytes cwd;                       ///< working directory at the exec
-  std::vector<PathBytes> interpreters; ///< kernel-run chain after `path`: "#!" interpreters, then PT_INTERP
+  double time = 0;                      ///< seconds since the run started
+  PathBytes path;                       ///< the executable as named to execve (resolved, absolute)
+  PathBytes exe;                        ///< /proc/PID/exe after the exec: the program really running
+  std::vector<PathBytes> argv;          ///< arguments, read at the execve entry
+  PathBytes cwd;                        ///< working directory at the exec
+  std::vector<PathBytes> interpreters;  ///< kernel-run chain after `path`: "#!" interpreters, then PT_INTERP
 
   bool operator==(const Exec&) const = default;  ///< every field equal
 };
 
 /// One process (a thread group), from creation to exit.
 struct Process {
-  std::uint64_t id = 0;      ///< unique within the trace (pids can be reused)
+  std::uint64_t id = 0;  ///< unique within the trace (pids can be reused)
   int pid = 0;
   std::uint64_t parent = 0;  ///< Process::id of the parent, 0 for the first process
   double start = 0;          ///< seconds since the run started
   std::string test;          ///< test case (label) it belongs to in a merged trace; empty = the run's label
   std::vector<Exec> execs;
-  bool exited = false;       ///< false if the trace ended before the process did
+  bool exited = false;  ///< false if the trace ended before the process did
   double end = 0;
-  int exit_code = 0;         ///< valid when signal == 0
-  int signal = 0;            ///< the fatal signal, 0 if it exited normally
+  int exit_code = 0;  ///< valid when signal == 0
+  int signal = 0;     ///< the fatal signal, 0 if it exited normally
   bool core_dumped = false;
 
   bool operator==(const Process&) const = default;  ///< every field equal, execs included
@@ -129,24 +129,24 @@ struct Warning {
 struct RunInfo {
   int format_version = kTraceFormatVersion;
   std::string tracepack_version;
-  std::string label;              ///< test case name (defaults to the command line)
-  std::string kernel;             ///< uname release
-  std::string arch;               ///< uname machine
-  std::vector<PathBytes> argv;    ///< the traced command
+  std::string label;            ///< test case name (defaults to the command line)
+  std::string kernel;           ///< uname release
+  std::string arch;             ///< uname machine
+  std::vector<PathBytes> argv;  ///< the traced command
   PathBytes cwd;
-  std::string start_time;         ///< UTC, ISO 8601 with microseconds
-  std::vector<std::string> env_names;                  ///< names only, sorted
-  std::map<std::string, std::string> env_values;       ///< only when asked for (--record-env)
+  std::string start_time;                         ///< UTC, ISO 8601 with microseconds
+  std::vector<std::string> env_names;             ///< names only, sorted
+  std::map<std::string, std::string> env_values;  ///< only when asked for (--record-env)
 
   bool operator==(const RunInfo&) const = default;  ///< every field equal
 };
 
 /// How the run ended (the last line). Absent from a truncated trace.
 struct RunEnd {
-  double end = 0;         ///< seconds since the run started
-  int exit_code = 0;      ///< the traced command's exit code (valid when signal == 0)
-  int signal = 0;         ///< the traced command's fatal signal
-  bool timed_out = false; ///< --timeout expired and the tracees were killed
+  double end = 0;          ///< seconds since the run started
+  int exit_code = 0;       ///< the traced command's exit code (valid when signal == 0)
+  int signal = 0;          ///< the traced command's fatal signal
+  bool timed_out = false;  ///< --timeout expired and the tracees were killed
 
   bool operator==(const RunEnd&) const = default;  ///< every field equal
 };
@@ -154,11 +154,11 @@ struct RunEnd {
 /// A whole trace in memory.
 struct Trace {
   RunInfo run;
-  std::vector<Process> processes;     ///< ordered by id
-  std::vector<FileAccess> accesses;   ///< ordered by id, counts already folded in
+  std::vector<Process> processes;    ///< ordered by id
+  std::vector<FileAccess> accesses;  ///< ordered by id, counts already folded in
   std::vector<Warning> warnings;
-  std::optional<RunEnd> end;          ///< nullopt: the trace was cut short (tracer killed)
-  std::size_t cut_line = 0;           ///< read_trace: number of a last line cut mid-write and dropped; 0 if none
+  std::optional<RunEnd> end;  ///< nullopt: the trace was cut short (tracer killed)
+  std::size_t cut_line = 0;   ///< read_trace: number of a last line cut mid-write and dropped; 0 if none
 
   bool operator==(const Trace&) const = default;  ///< every record equal, in the same order
 };
@@ -200,15 +200,15 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  void write_process(const Process& process);            ///< creation: id, pid, parent, start
+  void write_process(const Process& process);  ///< creation: id, pid, parent, start
   void write_exec(std::uint64_t process, const Exec& exec);
-  void write_access(const FileAccess& access);           ///< `count` is ignored; see write_repeat
+  void write_access(const FileAccess& access);                      ///< `count` is ignored; see write_repeat
   void write_repeat(std::uint64_t access_id, std::uint64_t count);  ///< total count of an access record
-  void write_exit(const Process& process);               ///< end, exit_code, signal, core_dumped
+  void write_exit(const Process& process);                          ///< end, exit_code, signal, core_dumped
   void write_warning(const Warning& warning);
-  void finish(const RunEnd& end);                        ///< writes the last line and flushes
-  void flush();                                          ///< hands buffered lines to the kernel; throws Error
-  bool flush_due() const;                                ///< true when buffered lines are older than the interval
+  void finish(const RunEnd& end);  ///< writes the last line and flushes
+  void flush();                    ///< hands buffered lines to the kernel; throws Error
+  bool flush_due() const;          ///< true when buffered lines are older than the interval
 
  private:
   struct Impl;

@@ -27,10 +27,10 @@ struct TraceOptions {
 
 /// How the run ended.
 struct TraceOutcome {
-  int exit_code = 0;               ///< the command's exit code (valid when signal == 0)
-  int signal = 0;                  ///< the signal that killed the command, or 0
+  int exit_code = 0;  ///< the command's exit code (valid when signal == 0)
+  int signal = 0;     ///< the signal that killed the command, or 0
   bool timed_out = false;
-  int start_error = 0;             ///< errno when the command could not be executed, else 0
+  int start_error = 0;  ///< errno when the command could not be executed, else 0
   std::size_t processes = 0;
   std::size_t accesses = 0;        ///< distinct access records written
   std::size_t total_accesses = 0;  ///< accesses including repeats

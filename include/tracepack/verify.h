@@ -18,34 +18,34 @@ namespace tracepack {
 
 /// What to verify.
 struct VerifyRequest {
-  std::string bundle;                      ///< a bundle directory, archive or container image tracepack wrote
-  BundleSpec spec;                         ///< the tests to run
-  std::filesystem::path spec_dir;          ///< test directories are relative to it
-  std::filesystem::path original_traces;   ///< traces the bundle was packed from (NAME.jsonl); may not exist
-  unsigned jobs = 1;                       ///< tests run at once
-  TestObserver on_test_end;                ///< told of each test as it ends in the bundle; may be empty
-  bool stdout_to_stderr = false;           ///< the tests' own output goes to stderr (stdout holds a JSON document)
-  std::string tracepack_program;           ///< the tracer to run the tests under; "" = tracepack beside this program
+  std::string bundle;                     ///< a bundle directory, archive or container image tracepack wrote
+  BundleSpec spec;                        ///< the tests to run
+  std::filesystem::path spec_dir;         ///< test directories are relative to it
+  std::filesystem::path original_traces;  ///< traces the bundle was packed from (NAME.jsonl); may not exist
+  unsigned jobs = 1;                      ///< tests run at once
+  TestObserver on_test_end;               ///< told of each test as it ends in the bundle; may be empty
+  bool stdout_to_stderr = false;          ///< the tests' own output goes to stderr (stdout holds a JSON document)
+  std::string tracepack_program;          ///< the tracer to run the tests under; "" = tracepack beside this program
 };
 
 /// How one test did in the bundle.
 struct TestVerdict {
-  std::string test;                   ///< its name in the spec
-  std::vector<std::string> command;   ///< what ran: its run: list, or /bin/sh -c and its shell:
-  int exit_status = 0;                ///< its exit status, 0 when a signal killed it
-  int signal = 0;                     ///< the signal that killed it, 0 when it exited
-  double seconds = 0;                 ///< how long it ran, tracing included
+  std::string test;                  ///< its name in the spec
+  std::vector<std::string> command;  ///< what ran: its run: list, or /bin/sh -c and its shell:
+  int exit_status = 0;               ///< its exit status, 0 when a signal killed it
+  int signal = 0;                    ///< the signal that killed it, 0 when it exited
+  double seconds = 0;                ///< how long it ran, tracing included
   bool passed = false;
-  std::string failure;                ///< why it failed ("exit status 1, expected 0"), "" when passed
-  std::vector<MissingFile> missing;   ///< sorted by path, each path once (see find_missing)
-  std::string include_lines;          ///< include_lines of `missing`, "" when nothing is missing
+  std::string failure;               ///< why it failed ("exit status 1, expected 0"), "" when passed
+  std::vector<MissingFile> missing;  ///< sorted by path, each path once (see find_missing)
+  std::string include_lines;         ///< include_lines of `missing`, "" when nothing is missing
 };
 
 /// How the bundle did: a verdict per test, in the spec's order.
 struct VerifyResult {
-  bool passed = true;                 ///< every test passed (true when there are none)
+  bool passed = true;  ///< every test passed (true when there are none)
   std::vector<TestVerdict> tests;
-  std::string include_lines;          ///< the include: lines for every test's missing files, "" when none
+  std::string include_lines;  ///< the include: lines for every test's missing files, "" when none
 };
 
 /// Throws Error when a test of `spec` runs in a directory that no bundle

@@ -21,16 +21,16 @@ struct TestRun {
   std::string trace_file;
   std::string stdout_file;
   pid_t pid = -1;
-  int status = 0;       ///< wait status of its tracer, which exits as the test did
+  int status = 0;  ///< wait status of its tracer, which exits as the test did
   double seconds = 0;
 };
 
 /// A test that just ended, while the others may still run.
 struct TestProgress {
-  std::size_t done = 0;         ///< tests ended so far, this one included
-  std::size_t total = 0;        ///< tests in the run
-  const TestRun* run = nullptr; ///< the test that ended (status and seconds set)
-  std::string failure;          ///< check_test of it: "" when it did what the spec expects
+  std::size_t done = 0;          ///< tests ended so far, this one included
+  std::size_t total = 0;         ///< tests in the run
+  const TestRun* run = nullptr;  ///< the test that ended (status and seconds set)
+  std::string failure;           ///< check_test of it: "" when it did what the spec expects
 };
 
 /// Called by run_tests as each test ends, in the order they end.
@@ -38,9 +38,9 @@ using TestObserver = std::function<void(const TestProgress&)>;
 
 /// How to run them.
 struct TestRunOptions {
-  unsigned jobs = 1;       ///< tests traced at once, each pinned to its own CPU
+  unsigned jobs = 1;         ///< tests traced at once, each pinned to its own CPU
   TestObserver on_test_end;  ///< told of each test as it ends; may be empty
-  std::string sandbox;     ///< a bundle directory to run every test in, isolated; "" = the host
+  std::string sandbox;       ///< a bundle directory to run every test in, isolated; "" = the host
   /// A test's standard output, when the spec does not capture it (no
   /// `stdout:`), goes to stderr instead of this program's stdout: with
   /// --json, stdout holds the JSON document alone.
@@ -57,8 +57,8 @@ std::string test_directory(const std::filesystem::path& spec_dir, const TestCase
 /// Runs every test of `spec` (cwd relative to `spec_dir`), writing
 /// NAME.jsonl and NAME.stdout into `traces_dir`. Returns them in spec order.
 /// Throws Error when a tracer cannot be started or waited for.
-std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::path& spec_dir,
-                               const std::filesystem::path& traces_dir, const TestRunOptions& options);
+std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::path& spec_dir, const std::filesystem::path& traces_dir,
+                               const TestRunOptions& options);
 
 /// "" when the test did what the spec expects, else why not
 /// ("exit status 3, expected 0").

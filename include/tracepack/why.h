@@ -15,17 +15,17 @@ namespace tracepack {
 
 /// One traced access that touched the path, with the process behind it.
 struct WhyAccess {
-  std::string test;                ///< test case (label) of the process
+  std::string test;  ///< test case (label) of the process
   int pid = 0;
-  std::vector<PathBytes> argv;     ///< argv of the process's last exec; empty when it never exec'd
+  std::vector<PathBytes> argv;  ///< argv of the process's last exec; empty when it never exec'd
   std::string syscall;
   AccessKind kind = AccessKind::other;
   AccessOrigin origin = AccessOrigin::syscall;
-  PathBytes given;                 ///< the path as the process named it
-  PathBytes resolved;              ///< where the lookup ended
-  std::vector<Symlink> links;      ///< symlinks met on the way to `resolved`
-  bool through_link = false;       ///< true: the path is one of `links`, crossed on the way
-  int error = 0;                   ///< errno of a failed lookup, else 0
+  PathBytes given;             ///< the path as the process named it
+  PathBytes resolved;          ///< where the lookup ended
+  std::vector<Symlink> links;  ///< symlinks met on the way to `resolved`
+  bool through_link = false;   ///< true: the path is one of `links`, crossed on the way
+  int error = 0;               ///< errno of a failed lookup, else 0
   std::uint64_t count = 1;
 };
 

@@ -56,8 +56,7 @@ struct Scratch {
     if (!entries_of(dir / "outside").empty()) tracepack::fuzz::die("extraction wrote through a symlink");
     if (read_all(dir / "sentinel") != kSentinel) tracepack::fuzz::die("extraction changed the sentinel");
     struct stat st;
-    if (lstat((dir / "bundle").c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      tracepack::fuzz::die("extraction replaced its destination");
+    if (lstat((dir / "bundle").c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) tracepack::fuzz::die("extraction replaced its destination");
   }
 };
 

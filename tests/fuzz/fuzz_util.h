@@ -52,8 +52,7 @@ class ScratchDir {
  public:
   explicit ScratchDir(const char* purpose) {
     const char* tmpdir = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-fuzz-" +
-                          purpose + ".XXXXXX";
+    std::string pattern = std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-fuzz-" + purpose + ".XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) die("cannot create " + pattern);
     path_ = pattern;
   }
