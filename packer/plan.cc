@@ -80,30 +80,6 @@ std::string location(const SourceLocation& where) {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
 
-bool writes_first(const FileAccess& a) {
-  switch (a.kind) {
-    case AccessKind::create:
-    case AccessKind::write:
-    case AccessKind::mkdir:
-    case AccessKind::symlink:
-    case AccessKind::link:
-    case AccessKind::rename:
-      return true;
-    case AccessKind::read:
-    case AccessKind::exec:
-    case AccessKind::stat:
-    case AccessKind::readlink:
-    case AccessKind::list:
-    case AccessKind::chdir:
-    case AccessKind::remove:
-    case AccessKind::attr:
-    case AccessKind::watch:
-    case AccessKind::other:
-      return false;
-  }
-  return false;
-}
-
 bool needs_file(const FileAccess& a) {
   switch (a.kind) {
     case AccessKind::read:
@@ -230,18 +206,9 @@ PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const
 }
 
 void Planner::find_outputs(const Trace& trace) {
-  std::set<PathBytes> seen;
-  for (const FileAccess& a : trace.accesses) {
-    if (a.error != 0) continue;
-    const PathBytes& target =
-        (a.kind == AccessKind::rename || a.kind == AccessKind::link || a.kind == AccessKind::symlink) ? a.resolved2 : a.resolved;
-    if (target.empty()) continue;
-    if (writes_first(a) && !seen.contains(target)) {
-      outputs_.emplace(target, test_of(trace, a.process));
-      if (a.kind == AccessKind::mkdir || a.kind == AccessKind::rename) output_dirs_.emplace(target, test_of(trace, a.process));
-    }
-    seen.insert(target);
-    seen.insert(a.resolved);
+  for (const auto& [path, access] : outputs_of(trace)) {
+    outputs_.emplace(path, test_of(trace, access->process));
+    if (access->kind == AccessKind::mkdir || access->kind == AccessKind::rename) output_dirs_.emplace(path, test_of(trace, access->process));
   }
 }
 

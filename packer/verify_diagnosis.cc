@@ -30,33 +30,6 @@
 namespace tracepack {
 namespace {
 
-// The path an access creates, when it creates or writes one ("" otherwise).
-const PathBytes& created_path(const FileAccess& a) {
-  static const PathBytes none;
-  switch (a.kind) {
-    case AccessKind::create:
-    case AccessKind::write:
-    case AccessKind::mkdir:
-      return a.resolved;
-    case AccessKind::symlink:
-    case AccessKind::link:
-    case AccessKind::rename:
-      return a.resolved2;
-    case AccessKind::read:
-    case AccessKind::exec:
-    case AccessKind::stat:
-    case AccessKind::readlink:
-    case AccessKind::list:
-    case AccessKind::chdir:
-    case AccessKind::remove:
-    case AccessKind::attr:
-    case AccessKind::watch:
-    case AccessKind::other:
-      return none;
-  }
-  return none;
-}
-
 // Every path a trace used successfully, and every symlink on the way; not
 // the run's outputs (created or written first): that the run in the bundle
 // looks one up in vain before making it (gcc's output file) is no fault of
@@ -64,13 +37,9 @@ const PathBytes& created_path(const FileAccess& a) {
 std::set<PathBytes> used_paths(const std::vector<Trace>& traces) {
   std::set<PathBytes> used;
   for (const Trace& trace : traces) {
-    std::set<PathBytes> seen, outputs;
+    std::map<PathBytes, const FileAccess*> outputs = outputs_of(trace);
     for (const FileAccess& a : trace.accesses) {
       if (a.error != 0) continue;
-      const PathBytes& created = created_path(a);
-      if (!created.empty() && !seen.contains(created)) outputs.insert(created);
-      seen.insert(created);
-      seen.insert(a.resolved);
       if (!a.resolved.empty() && !outputs.contains(a.resolved)) used.insert(a.resolved);
       for (const Symlink& link : a.links) used.insert(link.path);
     }

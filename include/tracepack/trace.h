@@ -173,6 +173,16 @@ std::string truncation_of(const Trace& trace);
 /// `allow_truncated`; then the warning to show about it is returned.
 std::string check_trace_complete(const Trace& trace, const std::string& file, bool allow_truncated);
 
+/// The path an access makes with the run's own content: the file it creates
+/// or writes, the directory it makes, the new name of a link, symlink or
+/// rename; empty for every other access and for a failed one.
+const PathBytes& made_path(const FileAccess& access);
+
+/// A run's outputs: each path whose first successful use in `trace` (in
+/// record order) made it (made_path), with the access that did. A path looked
+/// up or read before the run made it is an input, not an output.
+std::map<PathBytes, const FileAccess*> outputs_of(const Trace& trace);
+
 /// JSON form of a path: valid UTF-8 passes through, except '%'; '%' and every
 /// byte that is not part of valid UTF-8 become "%XX" (two upper-case hex digits).
 std::string encode_path(std::string_view bytes);
