@@ -109,7 +109,7 @@ std::map<PathBytes, MissingFile> failed_lookups(const Trace& sandboxed, const st
     if (absent.empty() || missing.contains(absent) || !pseudo_root(absent).empty()) continue;
     std::optional<FileInfo> on_host = host.info(absent);
     if (!on_host || (!original.empty() && !used_at_or_below(used, absent))) continue;
-    MissingFile m{absent, on_host->type == EntryType::directory, sandboxed.run.label, 0, "", a.syscall, true};
+    MissingFile m{.path = absent, .directory = on_host->type == EntryType::directory, .test = sandboxed.run.label, .syscall = a.syscall};
     describe_process(m, find_process(processes, a.process));
     missing.emplace(absent, std::move(m));
   }
@@ -159,7 +159,7 @@ std::map<PathBytes, MissingFile> unread_inputs(const Trace& sandboxed, const std
         continue;
       std::optional<FileInfo> on_host = host.info(a.resolved);
       if (bundle.info(a.resolved) || !on_host || on_host->type != EntryType::regular) continue;
-      MissingFile m{a.resolved, false, sandboxed.run.label, 0, "", a.syscall, false};
+      MissingFile m{.path = a.resolved, .test = sandboxed.run.label, .syscall = a.syscall, .looked_up = false};
       describe_process(m, find_process(processes, a.process));
       missing.emplace(a.resolved, std::move(m));
     }

@@ -8,6 +8,7 @@
 // (run_tests), so that a failure can be explained from its trace:
 // find_missing compares the failed lookups with the host and with the
 // traces the bundle was packed from.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <system_error>
 
+#include "tracepack/atomic_file.h"
 #include "tracepack/bundle_extract.h"
 #include "tracepack/error.h"
 #include "tracepack/image_reader.h"
@@ -26,25 +28,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A directory made for this run and removed with everything in it.
+/// A directory made for this run under $TMPDIR (else /tmp) and removed with
+/// everything in it.
 class ScratchDir {
  public:
-  explicit ScratchDir(const char* purpose) {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-" + purpose + ".XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) throw_system_error(pattern + ": cannot create a temporary directory");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
+  explicit ScratchDir(const char* purpose) : dir_(AT_FDCWD, prefix(purpose), AtomicFile::Kind::directory, prefix(purpose) + "XXXXXX") {}
+  fs::path path() const { return dir_.name(); }
 
  private:
-  fs::path path_;
+  static std::string prefix(const char* purpose) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    return std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-" + purpose + ".";
+  }
+  AtomicFile dir_;
 };
 
 /// The bundle as a directory tree: itself, an extraction of the archive, or

@@ -13,12 +13,12 @@ namespace tracepack {
 /// it in vain, though the host has it and the traced run used it; or (when no
 /// lookup failed) the traced run read it and the sandboxed run never asked.
 struct MissingFile {
-  PathBytes path;          ///< the first component of the looked-up path the bundle lacks
+  PathBytes path{};        ///< the first component of the looked-up path the bundle lacks
   bool directory = false;  ///< the host's `path` is a directory (a whole tree is missing)
-  std::string test;        ///< the test that wanted it
+  std::string test{};      ///< the test that wanted it
   std::int32_t pid = 0;    ///< the process that wanted it (as the sandbox saw it)
-  std::string command;     ///< that process's command line (its last exec), "" when unknown
-  std::string syscall;     ///< the call that failed, or that read it in the traced run
+  std::string command{};   ///< that process's command line (its last exec), "" when unknown
+  std::string syscall{};   ///< the call that failed, or that read it in the traced run
   bool looked_up = true;   ///< false: named from the traced run (pid, command and syscall are that run's)
 };
 
