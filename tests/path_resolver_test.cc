@@ -83,6 +83,29 @@ TEST_F(PathResolverTest, UnderARootPrefixAbsoluteLinksAndDotDotStayInside) {
   EXPECT_EQ(resolver_.host_path(r.resolved), root_ + "/usr/lib/pkg/data.txt");
 }
 
+// A tracer in a chroot sees a sandbox's files through /proc under their whole
+// path from the machine's root: as_seen_inside takes the root's prefix off,
+// and a magic link's target is resolved inside the root.
+TEST_F(PathResolverTest, ProcLinksNamingTheRootsWholePathAreSeenInside) {
+  resolver_.set_root(root_, root_);
+  EXPECT_EQ(resolver_.as_seen_inside(root_ + "/usr/lib"), "/usr/lib");
+  EXPECT_EQ(resolver_.as_seen_inside(root_), "/");
+  EXPECT_EQ(resolver_.as_seen_inside(root_ + "x/usr"), root_ + "x/usr");
+  EXPECT_EQ(resolver_.as_seen_inside("/elsewhere"), "/elsewhere");
+  int fd = open((root_ + "/usr/lib/pkg/data.txt").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Resolution r = resolver_.resolve("/", "/proc/self/fd/" + std::to_string(fd), true, Viewer{getpid(), getpid()});
+  close(fd);
+  EXPECT_EQ(r.error, 0);
+  EXPECT_EQ(r.resolved, "/usr/lib/pkg/data.txt");
+  EXPECT_EQ(r.type, FileType::regular);
+}
+
+TEST_F(PathResolverTest, AfterAPivotRootProcLinksAreAlreadyInside) {
+  resolver_.set_root(root_, "/");
+  EXPECT_EQ(resolver_.as_seen_inside(root_ + "/usr/lib"), root_ + "/usr/lib");
+}
+
 TEST_F(PathResolverTest, FinalLinkNotFollowedOnRequest) {
   Resolution r = resolve("usr/rel", false);
   EXPECT_EQ(r.resolved, root_ + "/usr/rel");

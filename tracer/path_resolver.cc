@@ -50,13 +50,22 @@ PathNode PathResolver::lookup_uncached(const PathBytes& path, Viewer viewer) con
       node.error = errno;
     else
       node.target.assign(buffer, static_cast<std::size_t>(n));
+    if (is_proc(path)) node.target = as_seen_inside(std::move(node.target));
   }
   return node;
 }
 
-void PathResolver::set_root(PathBytes prefix) {
+void PathResolver::set_root(PathBytes prefix, PathBytes shown_root) {
   root_prefix_ = std::move(prefix);
+  shown_root_ = std::move(shown_root);
   cache_.clear();
+}
+
+PathBytes PathResolver::as_seen_inside(PathBytes shown) const {
+  if (shown_root_ == "/" || shown_root_.empty() || !shown.starts_with(shown_root_)) return shown;
+  if (shown.size() == shown_root_.size()) return "/";
+  if (shown[shown_root_.size()] != '/') return shown;
+  return shown.substr(shown_root_.size());
 }
 
 PathBytes PathResolver::host_path(const PathBytes& path) const {

@@ -48,8 +48,16 @@ class PathResolver {
 
   /// Makes every path outside /proc be looked up under `prefix` (a path to
   /// the traced processes' root as the tracer sees it, e.g. a sandbox's);
-  /// /proc stays the tracer's own. Clears the cache.
-  void set_root(PathBytes prefix);
+  /// /proc stays the tracer's own. `shown_root` is how /proc links name that
+  /// root to the tracer (readlink of /proc/PID/root): "/" after a pivot_root,
+  /// but the whole path from the machine's root when the tracer itself runs
+  /// in a chroot and the sandbox had to chroot too. Clears the cache.
+  void set_root(PathBytes prefix, PathBytes shown_root = "/");
+
+  /// A path read from a traced process's /proc link (cwd, fd/N, exe, a magic
+  /// link's target) as that process sees it: without the sandbox root's
+  /// shown_root prefix. Other paths are returned as they are.
+  PathBytes as_seen_inside(PathBytes shown) const;
 
   /// Where the tracer finds the file a traced process names `path` (absolute).
   PathBytes host_path(const PathBytes& path) const;
@@ -62,7 +70,8 @@ class PathResolver {
   PathNode lookup_uncached(const PathBytes& path, Viewer viewer) const;
 
   std::unordered_map<PathBytes, PathNode> cache_;
-  PathBytes root_prefix_;  ///< empty: the tracer's own root
+  PathBytes root_prefix_;       ///< empty: the tracer's own root
+  PathBytes shown_root_ = "/";  ///< see set_root
 };
 
 }  // namespace tracepack::tracer

@@ -411,7 +411,10 @@ void Tracer::wait_for_sandbox(pid_t pid, int entered_fd) {
   }
   sandbox_root_.reset(open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (sandbox_root_.get() < 0) throw_system_error("sandbox: cannot open the root of process " + std::to_string(pid));
-  resolver_.set_root("/proc/self/fd/" + std::to_string(sandbox_root_.get()));
+  // In a chroot the sandbox chroots too, and /proc links name its files by
+  // their whole path from the machine's root: the resolver takes that prefix off.
+  std::string shown_root = read_link(proc_path(pid, "root")).value_or("/");
+  resolver_.set_root("/proc/self/fd/" + std::to_string(sandbox_root_.get()), std::move(shown_root));
 }
 
 void Tracer::install_signal_handlers() {
@@ -636,7 +639,7 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
 
 const PathBytes& Tracer::cwd_of(Thread& t) {
   if (!t.cwd_valid) {
-    t.cwd = read_link(proc_path(t.tid, "cwd")).value_or("/");
+    t.cwd = resolver_.as_seen_inside(read_link(proc_path(t.tid, "cwd")).value_or("/"));
     t.cwd_valid = true;
   }
   return t.cwd;
@@ -666,6 +669,7 @@ bool Tracer::resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool fol
     return true;
   }
   std::optional<std::string> base = read_link(proc_path(t.tid, "fd/") + std::to_string(dirfd));
+  if (base) base = resolver_.as_seen_inside(std::move(*base));
   if (!base || base->empty() || base->front() != '/') {
     r = Resolution{given, {}, EBADF, FileType::none};
     return true;
@@ -814,7 +818,7 @@ void Tracer::record_exec(Thread& t, PendingCall& call) {
   Exec exec;
   exec.time = now();
   exec.path = a.resolved;
-  exec.exe = read_link(proc_path(t.tid, "exe")).value_or("");
+  exec.exe = resolver_.as_seen_inside(read_link(proc_path(t.tid, "exe")).value_or(""));
   exec.argv = std::move(call.argv);
   exec.cwd = cwd_of(t);
   for (const tracer::ExecStep& step : exec_analyzer_.analyze(resolver_, a.resolved, exec.cwd, viewer)) {
