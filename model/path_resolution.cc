@@ -80,28 +80,29 @@ ResolveOutcome PathResolution::outcome() const {
   }
 }
 
+PathNode read_host_node(const PathBytes& host) {
+  PathNode node;
+  struct stat st;
+  if (lstat(host.c_str(), &st) != 0) {
+    node.error = errno;
+    return node;
+  }
+  node.type = file_type_of_mode(st.st_mode);
+  if (node.type == FileType::symlink) {
+    char buffer[4096];
+    ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
+    if (n < 0)
+      node.error = errno;
+    else
+      node.target.assign(buffer, static_cast<std::size_t>(n));
+  }
+  return node;
+}
+
 PathLookup host_lookup(PathBytes root) {
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (root == "/") root.clear();
-  return [root = std::move(root)](const PathBytes& path) {
-    PathNode node;
-    const PathBytes host = root + path;
-    struct stat st;
-    if (lstat(host.c_str(), &st) != 0) {
-      node.error = errno;
-      return node;
-    }
-    node.type = file_type_of_mode(st.st_mode);
-    if (node.type == FileType::symlink) {
-      char buffer[4096];
-      ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
-      if (n < 0)
-        node = PathNode{FileType::none, errno, {}, {}, FileType::none};
-      else
-        node.target.assign(buffer, static_cast<std::size_t>(n));
-    }
-    return node;
-  };
+  return [root = std::move(root)](const PathBytes& path) { return read_host_node(root + path); };
 }
 
 PathResolution resolve_path(const PathLookup& lookup, std::string_view path, ResolveOptions options) {

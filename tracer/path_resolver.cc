@@ -29,29 +29,15 @@ FileType stat_type(const PathBytes& path) {
 }  // namespace
 
 PathNode PathResolver::lookup_uncached(const PathBytes& path, Viewer viewer) const {
-  PathNode node;
   if (path == "/proc/self" || path == "/proc/thread-self") {
+    PathNode node;
     node.type = FileType::symlink;
     node.target = std::to_string(viewer.tgid);
     if (path == "/proc/thread-self") node.target += "/task/" + std::to_string(viewer.tid);
     return node;
   }
-  struct stat st;
-  const PathBytes host = host_path(path);
-  if (lstat(host.c_str(), &st) != 0) {
-    node.error = errno;
-    return node;
-  }
-  node.type = file_type_of_mode(st.st_mode);
-  if (node.type == FileType::symlink) {
-    char buffer[4096];
-    ssize_t n = readlink(host.c_str(), buffer, sizeof buffer);
-    if (n < 0)
-      node.error = errno;
-    else
-      node.target.assign(buffer, static_cast<std::size_t>(n));
-    if (is_proc(path)) node.target = as_seen_inside(std::move(node.target));
-  }
+  PathNode node = read_host_node(host_path(path));
+  if (!node.target.empty() && is_proc(path)) node.target = as_seen_inside(std::move(node.target));
   return node;
 }
 

@@ -44,6 +44,10 @@ using PathLookup = std::function<PathNode(const PathBytes& path)>;
 /// an unpacked image or a fake tree): the view's "/x" is the host's root + "/x".
 PathLookup host_lookup(PathBytes root = "/");
 
+/// What lstat and readlink say of the host file `host` (a path the calling
+/// process can open): its type, a symlink's target, or the errno.
+PathNode read_host_node(const PathBytes& host);
+
 /// How a resolution ended.
 enum class ResolveOutcome {
   resolved,        ///< the path exists (or ends at an opaque /proc link)
