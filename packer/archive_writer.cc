@@ -345,7 +345,7 @@ class BundleWriter {
 };
 
 void BundleWriter::write_manifest(const std::string& format, const BundlePlan& plan) {
-  std::string text = manifest_.text(options_.bundle_name, plan);
+  std::string text = manifest_.text(options_.bundle_name, plan, options_.from);
   sink_.add(manifest_item(kManifestDir, EntryType::directory, 0755));
   Item file = manifest_item(kManifestName, EntryType::regular, 0644);
   file.size = text.size();

@@ -101,6 +101,22 @@ void parse_exclusions(const JsonField& doc, Manifest& m) {
                           .reason = parse_exclusion(x.get_or("reason", std::string(), &JsonField::string))});
 }
 
+void parse_base(const JsonField& doc, Manifest& m) {
+  std::optional<JsonField> from = doc.find("from");
+  if (!from) return;
+  from->expect_object();
+  ManifestBase base;
+  base.reference = from->at("reference").string();
+  base.kind = from->get_or("kind", std::string(), &JsonField::string);
+  base.bytes = from->get_or("bytes", std::uint64_t{0}, &JsonField::unsigned_integer);
+  base.files = from->get_or("files", std::uint64_t{0}, &JsonField::unsigned_integer);
+  base.env = from->get_or("env", std::vector<std::string>(), &JsonField::strings);
+  base.workdir = from->get_or("workdir", std::string(), &JsonField::string);
+  base.user = from->get_or("user", std::string(), &JsonField::string);
+  base.command = from->get_or("command", std::vector<std::string>(), &JsonField::strings);
+  m.from = std::move(base);
+}
+
 /// The signature: anything but "format": "tracepack-manifest" is another document.
 bool is_manifest(const std::optional<nlohmann::json>& doc) {
   if (!doc || !doc->is_object()) return false;
@@ -123,6 +139,7 @@ Manifest parse_manifest(std::string_view text, const std::string& name) {
   m.bundle = root.get_or("bundle", std::string(), &JsonField::string);
   for (const JsonField& entry : root.at("entries").elements()) m.entries.push_back(parse_entry(entry));
   parse_exclusions(root, m);
+  parse_base(root, m);
   return m;
 }
 

@@ -41,7 +41,7 @@ void ManifestWriter::add(const PlanEntry& e, const Digest* digest) {
   entries_.push_back(std::move(j));
 }
 
-std::string ManifestWriter::text(const std::string& bundle_name, const BundlePlan& plan) {
+std::string ManifestWriter::text(const std::string& bundle_name, const BundlePlan& plan, const std::optional<ManifestBase>& from) {
   nlohmann::ordered_json doc;
   doc["format"] = "tracepack-manifest";
   doc["version"] = 1;
@@ -57,6 +57,11 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
       excluded.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
+  if (from) {
+    doc["from"] = {{"reference", from->reference}, {"kind", from->kind},       {"bytes", from->bytes},
+                   {"files", from->files},         {"env", from->env},         {"workdir", from->workdir},
+                   {"user", from->user},           {"command", from->command}};
+  }
   // Reason texts are for people and may hold stray bytes: replace, never throw.
   return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "tracepack/manifest_reader.h"
 #include "tracepack/plan.h"
 
 namespace tracepack {
@@ -31,8 +32,9 @@ class ManifestWriter {
 
   /// The document, as two-space indented JSON ending in a newline: the
   /// entries added, the bundle's name, the plan's exclusions (those in pseudo
-  /// and temporary file systems left out) and warnings. Moves the entries out.
-  std::string text(const std::string& bundle_name, const BundlePlan& plan);
+  /// and temporary file systems left out), warnings and, for a bundle taken
+  /// from an image, `from`. Moves the entries out.
+  std::string text(const std::string& bundle_name, const BundlePlan& plan, const std::optional<ManifestBase>& from);
 
  private:
   nlohmann::ordered_json entries_ = nlohmann::ordered_json::array();

@@ -290,7 +290,7 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 
 // ---- the spec's levels -----------------------------------------------------
 
-constexpr std::string_view kTopKeys[] = {"name", "tests", "include", "exclude", "output", "secrets", "host_specific", "image"};
+constexpr std::string_view kTopKeys[] = {"name", "from", "tests", "include", "exclude", "output", "secrets", "host_specific", "image"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
@@ -350,14 +350,16 @@ void read_env(const Field& field, std::map<std::string, std::string>& env, Probl
 
 std::string test_title(const TestCase& test) { return test.name.empty() ? "test case" : "test " + quoted(test.name); }
 
-void check_command(const Fields& fields, const YAML::Node& map, const TestCase& test, Problems& problems) {
+// Without from:, a test says what it runs; with it, a test that says
+// nothing runs the image's entrypoint and cmd.
+void check_command(const Fields& fields, const YAML::Node& map, const TestCase& test, bool from_image, Problems& problems) {
   const Field* run = find_field(fields, "run");
   const Field* shell = find_field(fields, "shell");
   if (run && shell) {
     // Reported at whichever of the two comes second: the first looked fine.
     const Field* second = run->key.Mark().pos > shell->key.Mark().pos ? run : shell;
     problems.add(second->key.Mark(), test_title(test) + " has both 'run' and 'shell' (give exactly one)");
-  } else if (!run && !shell) {
+  } else if (!run && !shell && !from_image) {
     problems.add(map.Mark(), test_title(test) + " has neither 'run' nor 'shell' (give exactly one)");
   }
 }
@@ -378,7 +380,7 @@ void read_test_options(const Fields& fields, TestCase& test, Problems& problems)
     if (auto v = read_string(*f, problems)) test.stdout_text = *v;
 }
 
-std::optional<TestCase> read_test(const YAML::Node& node, Problems& problems) {
+std::optional<TestCase> read_test(const YAML::Node& node, bool from_image, Problems& problems) {
   if (!node.IsMap()) {
     problems.add(node.Mark(), "'tests' entries must be maps, not " + kind_name(node));
     return std::nullopt;
@@ -389,17 +391,17 @@ std::optional<TestCase> read_test(const YAML::Node& node, Problems& problems) {
   if (const Field* f = require_field(fields, "name", node, problems))
     if (auto v = read_nonempty_string(*f, problems)) test.name = *v;
   read_test_options(fields, test, problems);
-  check_command(fields, node, test, problems);
+  check_command(fields, node, test, from_image, problems);
   return test;
 }
 
-void read_tests(const Field& field, std::vector<TestCase>& tests, Problems& problems) {
+void read_tests(const Field& field, std::vector<TestCase>& tests, bool from_image, Problems& problems) {
   std::optional<std::vector<YAML::Node>> items = read_list(field, problems);
   if (!items) return;
   if (items->empty()) problems.add(field.mark(), "'tests' must list at least one test case");
   std::map<std::string, int> first_line;
   for (const YAML::Node& item : *items) {
-    std::optional<TestCase> test = read_test(item, problems);
+    std::optional<TestCase> test = read_test(item, from_image, problems);
     if (!test) continue;
     if (!test->name.empty()) {
       YAML::Mark name_mark = item["name"].Mark();
@@ -603,7 +605,9 @@ void read_image(const Field& field, ImageConfig& image, Problems& problems) {
 void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   Fields fields = read_fields(root, kTopKeys, problems);
   if (const Field* f = require_field(fields, "name", root, problems)) read_bundle_name(*f, spec.name, problems);
-  if (const Field* f = require_field(fields, "tests", root, problems)) read_tests(*f, spec.tests, problems);
+  if (const Field* f = find_field(fields, "from"))
+    if (auto v = read_nonempty_string(*f, problems)) spec.from = FromSpec{.reference = *v, .where = problems.location(f->mark())};
+  if (const Field* f = require_field(fields, "tests", root, problems)) read_tests(*f, spec.tests, spec.from.has_value(), problems);
   if (const Field* f = find_field(fields, "include")) read_includes(*f, spec.include, problems);
   if (const Field* f = find_field(fields, "exclude")) read_excludes(*f, spec.exclude, problems);
   if (const Field* f = require_field(fields, "output", root, problems)) read_output(*f, spec.output, problems);

@@ -286,7 +286,7 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
   EXPECT_EQ(
       spec_error(with_test("    run: [a]\nversion: 2\n")),
-      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, tests, include, exclude, output, secrets, host_specific, image)");
+      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
@@ -367,6 +367,32 @@ TEST(SpecErrors, RunAndShellBothOrNeither) {
   EXPECT_EQ(spec_error("name: demo\ntests:\n  - cwd: x\noutput: {path: out}\n"),
             "tracepack.yaml:3:5: missing required key 'name'\n"
             "tracepack.yaml:3:5: test case has neither 'run' nor 'shell' (give exactly one)");
+}
+
+TEST(SpecFrom, NamesTheImageAndLetsATestRunItsEntrypoint) {
+  BundleSpec spec = parse_spec("name: demo\nfrom: images/base:1.0\noutput: {path: out}\ntests:\n  - name: entry\n  - {name: ls, run: [ls]}\n",
+                               "tracepack.yaml");
+  ASSERT_TRUE(spec.from.has_value());
+  EXPECT_EQ(spec.from->reference, "images/base:1.0");
+  EXPECT_EQ(spec.from->where.line, 2);
+  EXPECT_EQ(spec.from->where.column, 7);
+  ASSERT_EQ(spec.tests.size(), 2u);
+  EXPECT_TRUE(spec.tests[0].argv.empty());
+  EXPECT_TRUE(spec.tests[0].shell.empty());
+  EXPECT_EQ(spec.tests[1].argv, std::vector<std::string>{"ls"});
+}
+
+TEST(SpecFrom, AbsentMeansTheHost) { EXPECT_FALSE(parse_spec(with_test("    run: [a]\n"), "tracepack.yaml").from.has_value()); }
+
+TEST(SpecFrom, MustBeANonEmptyString) {
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nfrom: ''\n")), "tracepack.yaml:7:7: 'from' must not be empty");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nfrom: [a, b]\n")), "tracepack.yaml:7:7: 'from' must be a string, not a list");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nfrm: x\n")), "tracepack.yaml:7:1: unknown key 'frm' (did you mean 'from'?)");
+}
+
+TEST(SpecFrom, BothRunAndShellStillRefused) {
+  EXPECT_EQ(spec_error("name: demo\nfrom: img\noutput: {path: out}\ntests:\n  - {name: t, run: [a], shell: b}\n"),
+            "tracepack.yaml:5:25: test 't' has both 'run' and 'shell' (give exactly one)");
 }
 
 TEST(SpecErrors, RunMustBeANonEmptyListOfStrings) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tracepack/image_config.h"
+#include "tracepack/manifest_reader.h"
 #include "tracepack/output_format.h"
 #include "tracepack/plan.h"
 
@@ -32,6 +33,7 @@ struct WriteOptions {
   PathBytes source_root = "/";                    ///< where the plan's paths are read from
   std::string bundle_name;                        ///< recorded in the manifest
   ImageConfig image;                              ///< the image formats only
+  std::optional<ManifestBase> from;               ///< the image the bundle was taken from (spec from:), recorded in the manifest
 };
 
 /// What was written.

@@ -27,12 +27,28 @@ struct ManifestEntry {
 };
 
 /// A whole manifest.
+/// The image (or root directory) a bundle was taken from (spec `from:`), as
+/// its manifest records it: the base's size, and the environment its tests
+/// ran in, which verify gives the same tests in the bundle.
+struct ManifestBase {
+  std::string reference;  ///< as the spec or --from gave it
+  std::string kind;       ///< "oci-layout", "oci-archive", "docker-archive" or "root"
+  std::uint64_t bytes = 0;  ///< the base's file system, uncompressed: its regular files' bytes
+  std::uint64_t files = 0;  ///< its regular files
+  std::vector<std::string> env;      ///< "NAME=value", the tests' base environment
+  std::string workdir;               ///< where a test without cwd: runs; "" = "/"
+  std::string user;                  ///< who the tests run as; "" = root
+  std::vector<std::string> command;  ///< entrypoint + cmd: what a test without run: or shell: runs
+  bool operator==(const ManifestBase&) const = default;
+};
+
 struct Manifest {
   std::string bundle;  ///< the spec's name
   int version = 0;
   std::vector<ManifestEntry> entries;   ///< in the manifest's order (sorted by path)
   bool has_exclusions = false;          ///< false: an older manifest without "excluded"
   std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
+  std::optional<ManifestBase> from;     ///< "from": the base image; nullopt for a bundle taken from the host
 };
 
 /// The version of the manifest format this reader understands.

@@ -25,9 +25,9 @@ struct SourceLocation {
 /// One representative test case.
 struct TestCase {
   std::string name;
-  std::vector<std::string> argv;           ///< `run:` as a list (empty when `shell` is used)
+  std::vector<std::string> argv;           ///< `run:` as a list (empty when `shell` is used, or neither with from:)
   std::string shell;                       ///< `shell:` string, run with /bin/sh -c
-  std::string cwd;                         ///< relative to the spec's directory; empty = that directory
+  std::string cwd;                         ///< relative to the spec's directory (with from:, the image's working directory); empty = that directory
   std::map<std::string, std::string> env;  ///< added to (or overriding) the caller's environment
   double timeout = 0;                      ///< seconds, 0 = none
   int exit = 0;                            ///< expected exit code
@@ -80,10 +80,18 @@ struct HostSpecificSpec {
   std::vector<AllowedHostFile> allow;  ///< files packed without a host-specific warning
 };
 
+/// `from:`: the container image (or root directory) the tests run in and
+/// the bundle is taken from, instead of the host.
+struct FromSpec {
+  std::string reference;  ///< as written: "img:1.0", "app.tar", "rootfs/" (relative to the spec's directory)
+  SourceLocation where;
+};
+
 /// A whole spec.
 struct BundleSpec {
   std::string file;  ///< the spec's path, as given
   std::string name;
+  std::optional<FromSpec> from;  ///< nullopt: the tests run on the host, and files are taken from it
   std::vector<TestCase> tests;
   std::vector<IncludeRule> include;
   std::vector<ExcludeRule> exclude;
