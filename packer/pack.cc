@@ -99,7 +99,8 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
   in.spec = request.spec;
   in.host_specific = host_specific_options(root);
   // The spec lies on the host, outside an image: its directory is no project there.
-  if (!request.spec.file.empty() && root == "/") in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
+  if (!request.spec.file.empty() && root == "/")
+    in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
   in.allow_missing = request.allow_missing;
   for (const std::string& file : request.trace_files) {
     in.traces.push_back(read_trace(file));

@@ -261,7 +261,6 @@ TEST_F(PackRoot, OutputInsideTheRootIsRefused) {
   r.output = root_;
   r.format = "dir";
   EXPECT_EQ(message_of([&] { check_pack_output(r); }), root_ + ": not replaced: it is " + root_ + ", an input of this run");
-
 }
 
 TEST_F(PackRoot, SecretsAreSniffedInTheImage) {
@@ -308,7 +307,8 @@ TEST_F(PackRoot, ScratchRuleUsesTheImagesProjectDirectories) {
   BundlePlan plan = plan_bundle(r);
   EXPECT_NE(entry_of(plan, project + "/input.txt"), nullptr);
   EXPECT_EQ(entry_of(plan, spec_dir + "/left.txt"), nullptr);
-  bool excluded = std::any_of(plan.excluded.begin(), plan.excluded.end(), [&](const PlanExclusion& x) { return x.path == spec_dir + "/left.txt"; });
+  bool excluded =
+      std::any_of(plan.excluded.begin(), plan.excluded.end(), [&](const PlanExclusion& x) { return x.path == spec_dir + "/left.txt"; });
   EXPECT_TRUE(excluded);
 }
 

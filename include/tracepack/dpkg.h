@@ -25,6 +25,7 @@ struct PackageUsage {
 /// resolved through symlinked directories (/bin -> usr/bin) to match the plan,
 /// in the file system at `root` (the host's "/", or an image's unpacked root
 /// holding `admin_dir`). Returns an empty list when there is no dpkg database.
-std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg", const PathBytes& root = "/");
+std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg",
+                                        const PathBytes& root = "/");
 
 }  // namespace tracepack

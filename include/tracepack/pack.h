@@ -21,7 +21,9 @@ struct PackRequest {
   bool allow_missing = false;
   bool allow_truncated = false;                   ///< a trace without its end record is used, with a warning, not refused
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
-  PathBytes root = "/";  ///< the file system the traces' paths lie in: "/" for the host, or the directory of an image's unpacked root (spec from:); every file is read below it
+  /// The file system the traces' paths lie in: "/" for the host, or the
+  /// directory of an image's unpacked root (spec from:); every file is read below it.
+  PathBytes root = "/";
 };
 
 /// The dpkg database of the file system at `root` ("/var/lib/dpkg" below
