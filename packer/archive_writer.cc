@@ -24,7 +24,9 @@
 #include "archive_writer.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,7 +108,12 @@ class SourceTree {
   /// Throws unless `entry` still exists with its planned type.
   void check(const PlanEntry& entry) const {
     struct stat st;
-    if (fstatat(fd_.get(), entry.path.c_str() + 1, &st, AT_SYMLINK_NOFOLLOW) != 0) missing(entry, errno);
+    if (root_ == "/") {
+      if (fstatat(fd_.get(), entry.path.c_str() + 1, &st, AT_SYMLINK_NOFOLLOW) != 0) missing(entry, errno);
+    } else {
+      UniqueFd fd(open_below(entry.path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (fd.get() < 0 || fstat(fd.get(), &st) != 0) missing(entry, errno);
+    }
     if (!has_type(st.st_mode, entry.type)) changed_type(entry, st.st_mode);
   }
 
@@ -115,7 +122,7 @@ class SourceTree {
     // O_NOFOLLOW: a file replaced by a symlink is a change, not a redirection;
     // O_NONBLOCK: a file replaced by a fifo must not hang the open.
     int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    UniqueFd fd(openat(fd_.get(), entry.path.c_str() + 1, flags));
+    UniqueFd fd(open_below(entry.path, flags));
     if (fd.get() < 0) {
       if (errno == ELOOP) changed_type(entry, S_IFLNK);
       missing(entry, errno);
@@ -134,6 +141,19 @@ class SourceTree {
   }
 
  private:
+  /// openat of a plan path. Below an image's root a symlink met on the way
+  /// (a directory replaced since planning) resolves as in the image, never
+  /// on the host: openat2's RESOLVE_IN_ROOT (plain openat on kernels before 5.6).
+  int open_below(const PathBytes& path, int flags) const {
+    if (root_ == "/") return openat(fd_.get(), path.c_str() + 1, flags);
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, fd_.get(), path.c_str() + 1, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS) return openat(fd_.get(), path.c_str() + 1, flags);
+    return static_cast<int>(fd);
+  }
+
   [[noreturn]] void missing(const PlanEntry& entry, int err) const {
     if (err == ENOENT || err == ENOTDIR) throw Error(shown_path(entry.path) + ": vanished since the trace was planned");
     throw Error(system_error_message(shown_path(entry.path) + ": cannot open", err));

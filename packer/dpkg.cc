@@ -2,8 +2,10 @@
 // (info/PACKAGE[:ARCH].list, one path per line) and how big each package is
 // (status, Installed-Size in KiB). List paths are as the package shipped them
 // (/bin/bash); on a merged-/usr system the file is /usr/bin/bash, so each
-// list path's directory is resolved with realpath (cached per directory)
-// before it is compared with the plan's symlink-free paths.
+// list path's directory is resolved (cached per directory) before it is
+// compared with the plan's symlink-free paths: with realpath on the host, with
+// resolve_path inside another root (an image's), whose absolute symlinks stay
+// in it.
 #include "tracepack/dpkg.h"
 
 #include <dirent.h>
@@ -14,23 +16,36 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "tracepack/path_resolution.h"
+
 namespace tracepack {
 namespace {
 
 class DirResolver {
  public:
+  explicit DirResolver(const PathBytes& root) : root_(root) {}
+
   std::string physical(const std::string& path) {
     std::size_t slash = path.rfind('/');
     std::string dir = slash == 0 ? "/" : path.substr(0, slash);
     auto it = cache_.find(dir);
     if (it == cache_.end()) {
-      char buffer[PATH_MAX];
-      it = cache_.emplace(dir, realpath(dir.c_str(), buffer) ? std::string(buffer) : dir).first;
+      it = cache_.emplace(dir, resolve(dir)).first;
     }
     return (it->second == "/" ? "" : it->second) + path.substr(slash);
   }
 
  private:
+  std::string resolve(const std::string& dir) const {
+    if (root_ == "/") {
+      char buffer[PATH_MAX];
+      return realpath(dir.c_str(), buffer) ? std::string(buffer) : dir;
+    }
+    PathResolution r = resolve_path(host_lookup(root_), dir);
+    return r.outcome() == ResolveOutcome::resolved ? r.resolved : dir;
+  }
+
+  PathBytes root_;
   std::unordered_map<std::string, std::string> cache_;
 };
 
@@ -49,7 +64,7 @@ std::map<std::string, std::uint64_t> installed_sizes(const std::string& status_f
 
 }  // namespace
 
-std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir) {
+std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir, const PathBytes& root) {
   std::unordered_map<std::string, const PlanEntry*> files;
   for (const PlanEntry& e : plan.entries)
     if (e.type == EntryType::regular) files.emplace(e.path, &e);
@@ -58,7 +73,7 @@ std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::strin
   std::map<std::string, std::uint64_t> sizes = installed_sizes(admin_dir + "/status");
   std::map<std::string, PackageUsage> usage;
   std::unordered_map<std::string, bool> claimed;
-  DirResolver resolver;
+  DirResolver resolver(root);
   while (dirent* d = readdir(dir)) {
     std::string name = d->d_name;
     if (!name.ends_with(".list")) continue;

@@ -108,16 +108,16 @@ bool recorded_by_distribution(const PathBytes& pth, const PathBytes& root) {
   return found;
 }
 
-bool installed_by_dpkg(const PlanEntry& entry, const std::string& admin_dir) {
+bool installed_by_dpkg(const PlanEntry& entry, const HostSpecificOptions& options) {
   BundlePlan one;
   one.entries.push_back(entry);
-  std::vector<PackageUsage> usage = package_usage(one, admin_dir);
+  std::vector<PackageUsage> usage = package_usage(one, options.dpkg_admin_dir, options.root);
   return !usage.empty() && usage.back().files_used == 0;  // the last element counts files of no package
 }
 
 std::string pth_kind(const PlanEntry& e, const HostSpecificOptions& options) {
   if (e.type != EntryType::regular || !is_site_pth(e.path)) return "";
-  if (recorded_by_distribution(e.path, options.root) || installed_by_dpkg(e, options.dpkg_admin_dir)) return "";
+  if (recorded_by_distribution(e.path, options.root) || installed_by_dpkg(e, options)) return "";
   return "Python .pth file that no package installed (runs at every interpreter start)";
 }
 

@@ -1,6 +1,16 @@
 // The pack stage: read traces, resolve elf: closures, plan, write.
+//
+// Every read goes through request.root, the file system the traces' paths lie
+// in: the host's "/", or an image's unpacked root. Paths stay the traces'
+// (the image's) in the plan, the manifest and the report; only the reads are
+// redirected: the ELF closures (LoaderConfig::root), the plan's file system
+// (HostFileSystem), the host-specific check (its dpkg database and RECORD
+// files), the secrets check's contents and the writer's (source_root).
 #include "tracepack/pack.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <map>
 
@@ -23,6 +33,25 @@ std::string resolve_format(const PackRequest& request, const std::string& output
   return !request.spec.output.format.empty() ? request.spec.output.format : format_from_path(output);
 }
 
+/// Throws unless the root is a directory the packer can read below.
+void check_root(const PathBytes& root) {
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) throw_system_error(encode_path(root) + ": cannot open the source root");
+  if (!S_ISDIR(st.st_mode)) throw Error(system_error_message(encode_path(root) + ": cannot open the source root", ENOTDIR));
+}
+
+/// request.root without trailing '/' ("/" stays), so that root + "/x" is the file of "/x".
+PathBytes root_of(const PackRequest& request) {
+  PathBytes root = request.root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+HostSpecificOptions host_specific_options(const PathBytes& root) {
+  if (root == "/") return {environment_homes()};
+  return {.homes = {}, .dpkg_admin_dir = dpkg_admin_dir(root), .root = root};
+}
+
 /// The command of a spec's test as the tracer ran it.
 std::vector<std::string> test_command(const TestCase& test) {
   if (!test.argv.empty()) return test.argv;
@@ -30,6 +59,8 @@ std::vector<std::string> test_command(const TestCase& test) {
 }
 
 }  // namespace
+
+std::string dpkg_admin_dir(const PathBytes& root) { return (root == "/" ? "" : root) + "/var/lib/dpkg"; }
 
 ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& plan) {
   ImageConfig image = request.spec.image;
@@ -57,13 +88,19 @@ void check_pack_output(const PackRequest& request) {
   std::string output = resolve_output(request);
   std::vector<std::string> inputs = request.trace_files;
   if (!request.spec.file.empty()) inputs.push_back(request.spec.file);
+  if (root_of(request) != "/") inputs.push_back(root_of(request));
   check_output_target(output, resolve_format(request, output), inputs);
 }
 
 PlanInputs read_plan_inputs(const PackRequest& request) {
+  PathBytes root = root_of(request);
+  if (root != "/") check_root(root);
   PlanInputs in;
   in.spec = request.spec;
-  if (!request.spec.file.empty()) in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
+  in.host_specific = host_specific_options(root);
+  // The spec lies on the host, outside an image: its directory is no project there.
+  if (!request.spec.file.empty() && root == "/")
+    in.spec_dir = std::filesystem::absolute(request.spec.file).parent_path().lexically_normal().string();
   in.allow_missing = request.allow_missing;
   for (const std::string& file : request.trace_files) {
     in.traces.push_back(read_trace(file));
@@ -71,17 +108,21 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
     if (!warning.empty()) in.warnings.push_back(std::move(warning));
   }
   for (const IncludeRule& rule : request.spec.include)
-    if (rule.kind == IncludeRule::Kind::elf) in.closures.push_back(elf_closure({rule.pattern}));
+    if (rule.kind == IncludeRule::Kind::elf) {
+      LoaderConfig loader;
+      loader.root = root;
+      in.closures.push_back(elf_closure({rule.pattern}, loader));
+    }
   return in;
 }
 
 BundlePlan plan_bundle(const PackRequest& request) {
-  HostFileSystem host;
-  return make_plan(read_plan_inputs(request), host);
+  HostFileSystem fs(root_of(request));
+  return make_plan(read_plan_inputs(request), fs);
 }
 
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
-  check_secrets(plan, request.spec, host_sniffer());
+  check_secrets(plan, request.spec, host_sniffer(root_of(request)));
   WriteOptions options;
   options.path = resolve_output(request);
   options.format = resolve_format(request, options.path);
@@ -89,6 +130,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   options.reproducible = request.spec.output.reproducible;
   options.source_date_epoch = request.source_date_epoch;
   options.bundle_name = request.spec.name;
+  options.source_root = root_of(request);
   if (is_image_format(options.format)) options.image = complete_image_config(request, plan);
   return write_bundle(plan, options);
 }

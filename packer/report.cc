@@ -184,7 +184,7 @@ void count_test_files(BundleReport& r) {
   for (auto& [name, t] : tests) r.tests.push_back(std::move(t));
 }
 
-std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, const std::string& admin_dir) {
+std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, const std::string& admin_dir, const PathBytes& root) {
   BundlePlan plan;
   for (const ReportFile& f : files)
     if (f.type == EntryType::regular) {
@@ -193,7 +193,7 @@ std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, cons
       e.size = f.size;
       plan.entries.push_back(std::move(e));
     }
-  return package_usage(plan, admin_dir);
+  return package_usage(plan, admin_dir, root);
 }
 
 void split_exclusions(BundleReport& r) {
@@ -211,7 +211,7 @@ void derive(BundleReport& r, const ReportOptions& options) {
   count_test_files(r);
   count_totals(r);
   find_largest_directories(r);
-  r.packages = packages_of(r.files, options.dpkg_admin_dir);
+  r.packages = packages_of(r.files, options.dpkg_admin_dir, options.python_root);
   r.distributions = distribution_usage(r.files, options.python_root);
 }
 

@@ -22,8 +22,10 @@ struct PackageUsage {
 /// The packages the plan's regular files belong to, biggest share first, and
 /// the bytes of files that belong to no package (the last element, package "").
 /// Reads <admin_dir>/info/*.list and <admin_dir>/status; paths in the lists are
-/// resolved through symlinked directories (/bin -> usr/bin) to match the plan.
-/// Returns an empty list when there is no dpkg database.
-std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg");
+/// resolved through symlinked directories (/bin -> usr/bin) to match the plan,
+/// in the file system at `root` (the host's "/", or an image's unpacked root
+/// holding `admin_dir`). Returns an empty list when there is no dpkg database.
+std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg",
+                                        const PathBytes& root = "/");
 
 }  // namespace tracepack

@@ -21,27 +21,41 @@ struct PackRequest {
   bool allow_missing = false;
   bool allow_truncated = false;                   ///< a trace without its end record is used, with a warning, not refused
   std::optional<std::int64_t> source_date_epoch;  ///< from SOURCE_DATE_EPOCH
+  /// The file system the traces' paths lie in: "/" for the host, or the
+  /// directory of an image's unpacked root (spec from:); every file is read below it.
+  PathBytes root = "/";
 };
+
+/// The dpkg database of the file system at `root` ("/var/lib/dpkg" below
+/// it). With root itself as python_root, it points ReportOptions (report.h)
+/// at an image's packages: ReportOptions{dpkg_admin_dir(root), root}.
+std::string dpkg_admin_dir(const PathBytes& root);
 
 /// Checks where `request` writes before anything is read:
 /// check_output_target on its output and format (from the path when not
-/// given), with its trace files and spec file as the inputs an output must
-/// not hold. Creates a missing parent directory. Throws Error.
+/// given), with its trace files, spec file and root (when not "/") as the
+/// inputs an output must not hold. Creates a missing parent directory. Throws Error.
 void check_pack_output(const PackRequest& request);
 
 /// The inputs of make_plan for `request`: its traces read and the ELF
-/// closures of its spec's elf: rules computed. Throws Error, also for a
-/// truncated trace unless request.allow_truncated (check_trace_complete in
-/// trace.h); an allowed one's warning goes into the inputs' warnings.
+/// closures of its spec's elf: rules computed, in request.root's view (its
+/// loader, ld.so.cache and library directories); host_specific reads that
+/// root's dpkg database and RECORD files. Below a root other than "/" the
+/// spec's directory is no project directory (spec_dir ""; it is a host path)
+/// and the user's $HOME is no home. Throws Error, also for a root that is no
+/// directory, and for a truncated trace unless request.allow_truncated
+/// (check_trace_complete in trace.h); an allowed one's warning goes into the
+/// inputs' warnings.
 PlanInputs read_plan_inputs(const PackRequest& request);
 
 /// Reads the traces, computes the ELF closures of the spec's elf: rules and
-/// makes the plan (nothing is written). Throws Error.
+/// makes the plan on HostFileSystem(request.root) (nothing is written); its
+/// paths are the traces' (an image's paths, not the host's). Throws Error.
 BundlePlan plan_bundle(const PackRequest& request);
 
 /// check_secrets on the plan (refusing files that look like secrets and are
-/// not allowed by the spec), then write_bundle to the requested output.
-/// Throws Error.
+/// not allowed by the spec), then write_bundle to the requested output, both
+/// reading contents below request.root. Throws Error.
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
 
 /// The spec's `image:` completed from the run, for the image formats. Given

@@ -128,7 +128,7 @@ struct BundleReport {
 /// Where a report looks up what is installed on the machine.
 struct ReportOptions {
   std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< for package_usage
-  PathBytes python_root = "/";                   ///< RECORD files are read below it
+  PathBytes python_root = "/";                   ///< RECORD files are read below it, dpkg's list paths resolved in it
 };
 
 /// The report of a plan, and of the trace it was made from (processes,
