@@ -302,7 +302,8 @@ class Tracer {
 };
 
 Tracer::Tracer(const TraceOptions& options) : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {
-  if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox);
+  if (!options_.user.empty() && options_.sandbox.empty()) throw Error("trace: a user to run as needs a sandbox");
+  if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox, options_.user);
 }
 
 void Tracer::choose_mode() {
