@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -73,6 +74,10 @@ class ImageRoot {
  private:
   TempDir dir_{IMAGE_RUN_TMP_DIR};
 };
+
+/// What `id -G` prints for the user app: its group and staff; only its group
+/// when not root, as the user namespace denies setgroups.
+std::string app_groups() { return geteuid() == 0 ? "1000 50" : "1000"; }
 
 /// A test that runs `argv` and whose standard output is captured.
 TestCase test_case(const std::string& name, std::vector<std::string> argv, std::string cwd = "") {
@@ -149,11 +154,11 @@ TEST_F(ImageRun, ATestRunsAsTheImagesUser) {
   t.shell = "id -u; id -g; id -G";
   t.stdout_text = "";
   image_.user = "app";
-  EXPECT_EQ(output_of(t), "1000\n1000\n1000 50\n");
+  EXPECT_EQ(output_of(t), "1000\n1000\n" + app_groups() + "\n");
   image_.user = "1000:1000";  // a group given: no supplementary groups
   EXPECT_EQ(output_of(t), "1000\n1000\n1000\n");
   image_.user = "1000";
-  EXPECT_EQ(output_of(t), "1000\n1000\n1000 50\n");
+  EXPECT_EQ(output_of(t), "1000\n1000\n" + app_groups() + "\n");
   image_.user = "";  // root, whoever runs the tests
   EXPECT_EQ(output_of(t), "0\n0\n0\n");
 }
@@ -241,7 +246,7 @@ TEST_F(ImageVerify, TheTestsPassInTheRootAsABundle) {
   ids.name = "ids";
   ids.shell = "id -u; id -G; pwd; echo \"$GREETING${TRACEPACK_HOST_MARKER:-}\"";
   ids.cwd = "sub";
-  ids.stdout_text = "1000\n1000 50\n/app/sub\nfrom the image\n";
+  ids.stdout_text = "1000\n" + app_groups() + "\n/app/sub\nfrom the image\n";
   TestCase data;
   data.name = "data";
   data.stdout_text = "image data\n";
@@ -288,8 +293,30 @@ class TraceUser : public ::testing::Test {
 TEST_F(TraceUser, ANameRunsAsThatUserWithItsGroups) {
   cli_test::RunResult r = trace_as("app", {"/bin/sh", "-c", "id -u; id -g; id -G"});
   ASSERT_TRUE(exited_with(r, 0));
-  EXPECT_EQ(r.out, "1000\n1000\n1000 50\n");
+  EXPECT_EQ(r.out, "1000\n1000\n" + app_groups() + "\n");
   EXPECT_EQ(r.err, "");
+}
+
+TEST_F(TraceUser, NotRootTheCallerIsMappedToTheUser) {
+  std::vector<std::string> as_nobody;
+  if (geteuid() == 0) {
+    REQUIRE_PROGRAM("setpriv", "util-linux");
+    as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    // nobody must be able to run tracepack at all, which a root directory it
+    // may not search (some chroots) forbids.
+    cli_test::RunResult usable = cli_test::run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TRACEPACK_BIN, "help", "trace"});
+    if (usable.exit_code != 0) GTEST_SKIP() << "the user nobody cannot run tracepack here: " << usable.err;
+  }
+  std::string out = work_ / "out";
+  fs::create_directory(out);
+  fs::permissions(out, fs::perms::all);
+  std::vector<std::string> argv = as_nobody;
+  argv.insert(argv.end(), {TRACEPACK_BIN, "trace", "-q", "-o", out + "/t.jsonl", "--sandbox", root_.path(), "--user", "app", "--", "/bin/sh",
+                           "-c", "id -u; id -g; id -G"});
+  cli_test::RunResult r = cli_test::run(argv);
+  ASSERT_TRUE(exited_with(r, 0));
+  // One id each way, and no supplementary groups: setgroups is denied.
+  EXPECT_EQ(r.out, "1000\n1000\n1000\n");
 }
 
 TEST_F(TraceUser, UidAndGidRunAsThem) {
