@@ -19,7 +19,9 @@
 #include "cli_test_util.h"
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
+#include "tracepack/sandbox.h"
 #include "tracepack/trace.h"
+#include "tracepack/tracer.h"
 #include "tracepack/verify.h"
 #include "tracepack/verify_runner.h"
 
@@ -348,6 +350,32 @@ TEST_F(TraceUser, AMalformedUserIsAnError) {
   cli_test::RunResult r = trace_as("app:", {"/bin/id"});
   EXPECT_TRUE(exited_with(r, 1));
   EXPECT_EQ(r.err, "tracepack: error: user 'app:': not a user (NAME, UID, NAME:GROUP or UID:GID)\n");
+}
+
+TEST_F(TraceUser, RunInSandboxRunsAsTheUser) {
+  SandboxRun ran = run_in_sandbox(root_.path(), {"/bin/sh", "-c", "test \"$(id -u):$(id -g):$(pwd)\" = 1000:50:/app"}, "/app", "app:staff");
+  EXPECT_EQ(ran.error, "");
+  EXPECT_TRUE(WIFEXITED(ran.status) && WEXITSTATUS(ran.status) == 0) << "wait status " << ran.status;
+  try {
+    run_in_sandbox(root_.path(), {"/bin/true"}, "", "ghost");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "user 'ghost': not in " + root_.path() + "'s /etc/passwd");
+  }
+}
+
+TEST_F(TraceUser, TheLibraryRefusesAUserWithoutASandbox) {
+  TraceOptions options;
+  options.argv = {"/bin/true"};
+  options.output = trace_;
+  options.user = "app";
+  try {
+    record_trace(options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "trace: a user to run as needs a sandbox");
+  }
+  EXPECT_FALSE(fs::exists(trace_));
 }
 
 TEST_F(TraceUser, UserWithoutSandboxIsAUsageError) {
