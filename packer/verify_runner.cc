@@ -67,7 +67,8 @@ std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::
   const std::string& sandbox = options.sandbox;
   std::string program = options.tracepack_program.empty() ? default_tracepack_program() : options.tracepack_program;
   std::vector<std::string> argv = {program, "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name, "-o", run.trace_file};
-  // In a sandbox the test's directory is the same path inside the bundle.
+  // In a sandbox the test's directory is the same path inside the bundle (an
+  // image's: the path in the image's view).
   if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
   // An image without a user runs as root, whoever runs the tests.
   if (options.image) argv.insert(argv.end(), {"--user", options.image->user.empty() ? "0" : options.image->user});

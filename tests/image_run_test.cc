@@ -5,7 +5,8 @@
 // image's environment alone, its working directory, its user, its
 // entrypoint + cmd; the traces name paths inside the image, and a file of the
 // host is out of sight. `tracepack trace --sandbox --user` resolves the user
-// in the root; verify_bundle runs the same tests in that root as a bundle.
+// in the root; verify_bundle runs the same tests in that root as a bundle,
+// and names what a copy of it lacks by looking in the image's root.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -275,6 +276,32 @@ TEST_F(ImageVerify, AFailingTestIsNotRunOnTheHost) {
   EXPECT_EQ(result.tests[0].failure, "exit status 3, expected 0");
   EXPECT_TRUE(result.tests[0].missing.empty());
   EXPECT_FALSE(fs::exists(written));
+}
+
+TEST_F(ImageVerify, WhatTheBundleLacksIsLookedForInTheImagesRoot) {
+  TestCase data;
+  data.name = "data";
+  data.stdout_text = "image data\n";
+  BundleSpec spec;
+  spec.tests = {data};
+  ASSERT_EQ(check_test(run_in_image(spec).at(0)), "");  // the original trace, in the image
+  TempDir bundle{IMAGE_RUN_TMP_DIR};
+  fs::copy(root_.path(), bundle.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(fs::remove(bundle / "app/data.txt"));
+  VerifyRequest request;
+  request.bundle = bundle.path();
+  request.spec = spec;
+  request.spec_dir = project_.path();
+  request.original_traces = traces_;
+  request.tracepack_program = TRACEPACK_BIN;
+  request.image = image_;
+  request.image_root = root_.path();
+  VerifyResult result = verify_bundle(request);
+  EXPECT_FALSE(result.passed);
+  ASSERT_EQ(result.tests.size(), 1u);
+  ASSERT_EQ(result.tests[0].missing.size(), 1u);
+  EXPECT_EQ(result.tests[0].missing[0].path, "/app/data.txt");
+  EXPECT_EQ(result.include_lines, "include:\n  - /app/data.txt\n");
 }
 
 // ---------------------------------------------------------------------------
