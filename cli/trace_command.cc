@@ -65,6 +65,8 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_option("--sandbox", options->sandbox,
                   "Run the command in an isolated root holding only this bundle directory (see tracepack exec)");
   cmd->add_option("--cwd", options->cwd, "Directory to run the command in (inside the sandbox with --sandbox)");
+  cmd->add_option("--user", options->user,
+                  "With --sandbox: run as USER (NAME, UID, NAME:GROUP or UID:GID), named in the sandbox's /etc/passwd and /etc/group");
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
   // The first argument that is not an option starts the command; it and
   // everything after it are the command's, untouched (as strace, env, nice).
@@ -81,6 +83,7 @@ Action add_trace_command(CLI::App& app) {
   return [options, command, quiet] {
     options->argv = *command;
     if (options->argv.empty()) throw UsageError("trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])");
+    if (!options->user.empty() && options->sandbox.empty()) throw UsageError("trace: --user needs --sandbox");
     return exit_status(*options, record_trace(*options), *quiet);
   };
 }

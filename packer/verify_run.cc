@@ -91,24 +91,25 @@ std::vector<Trace> original_traces(const TestRun& run, const VerifyRequest& requ
   return {read_trace(traced.front().trace_file)};
 }
 
-/// What ran for `test`: its run: list, or /bin/sh -c and its shell:.
-std::vector<std::string> command_of(const TestCase& test) {
-  if (!test.argv.empty()) return test.argv;
-  return {"/bin/sh", "-c", test.shell};
-}
-
 TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request, const fs::path& scratch) {
   TestVerdict verdict;
   verdict.test = run.test->name;
-  verdict.command = command_of(*run.test);
+  verdict.command = test_command(*run.test, request.image);
   verdict.exit_status = WIFEXITED(run.status) ? WEXITSTATUS(run.status) : 0;
   verdict.signal = WIFSIGNALED(run.status) ? WTERMSIG(run.status) : 0;
   verdict.seconds = run.seconds;
   verdict.failure = check_test(run);
   verdict.passed = verdict.failure.empty();
   if (verdict.passed) return verdict;
+  std::error_code ec;
+  // An image's test cannot be re-run on the host to learn what it used (the
+  // host is not the image): without its original trace, or the image's root
+  // to find the files in, nothing is named.
+  if (request.image && (request.image_root.empty() || request.original_traces.empty() ||
+                        !fs::exists(request.original_traces / (run.test->name + ".jsonl"), ec)))
+    return verdict;
   HostFileSystem bundle(root);
-  HostFileSystem host;
+  HostFileSystem host = request.image ? HostFileSystem(request.image_root.string()) : HostFileSystem();
   verdict.missing = find_missing(read_trace(run.trace_file), original_traces(run, request, scratch), bundle, host);
   if (!verdict.missing.empty()) verdict.include_lines = include_lines(verdict.missing);
   return verdict;
@@ -116,9 +117,11 @@ TestVerdict judge(const TestRun& run, const std::string& root, const VerifyReque
 
 }  // namespace
 
-void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spec_dir) {
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spec_dir, const std::optional<ImageRunEnvironment>& image) {
+  TestRunOptions options;
+  options.image = image;
   for (const TestCase& test : spec.tests) {
-    std::string cwd = test_directory(spec_dir, test);
+    std::string cwd = test_directory(spec_dir, test, options);
     std::string root(pseudo_root(cwd));
     if (root.empty()) continue;
     throw Error("test '" + test.name + "' runs in " + cwd + ", under " + root + ", a pseudo file system no bundle holds (in the sandbox " +
@@ -127,7 +130,7 @@ void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spe
 }
 
 VerifyResult verify_bundle(const VerifyRequest& request) {
-  check_tests_can_run_in_a_bundle(request.spec, request.spec_dir);
+  check_tests_can_run_in_a_bundle(request.spec, request.spec_dir, request.image);
   BundleTree tree(request.bundle);
   ScratchDir traces("verify");
   TestRunOptions options;
@@ -136,6 +139,7 @@ VerifyResult verify_bundle(const VerifyRequest& request) {
   options.sandbox = tree.root();
   options.stdout_to_stderr = request.stdout_to_stderr;
   options.tracepack_program = request.tracepack_program;
+  options.image = request.image;
   std::vector<TestRun> runs = run_tests(request.spec, request.spec_dir, traces.path(), options);
   VerifyResult result;
   std::vector<MissingFile> all;

@@ -4,6 +4,12 @@
 // sandbox, told the directory inside it); it exits as the test did. A test's
 // standard output goes to a file when the spec checks it, else to ours (or
 // to our stderr, when our stdout is a JSON document).
+//
+// In a container image's root the image's config takes the host's place:
+// its Env is the whole environment (the tracer inherits it and hands it to
+// the test), its WorkingDir is where cwd: starts, its User is passed to the
+// tracer (--user, resolved in the root) and its Entrypoint + Cmd is what a
+// test without run: or shell: runs.
 #include "tracepack/verify_runner.h"
 
 #include <fcntl.h>
@@ -28,15 +34,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The caller's environment with the test's own added, and PWD naming the
-// test's directory: a shell trusts PWD when it names its cwd, and looks the
-// caller's directory up otherwise (which a bundle need not hold).
-std::vector<std::string> test_environment(const TestCase& test, const std::string& cwd) {
+// The caller's environment (or the image's) with the test's own added, and
+// PWD naming the test's directory: a shell trusts PWD when it names its cwd,
+// and looks the caller's directory up otherwise (which a bundle need not hold).
+std::vector<std::string> test_environment(const TestCase& test, const std::string& cwd, const TestRunOptions& options) {
   std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
+  auto add = [&env](std::string_view entry) {
     std::size_t eq = entry.find('=');
     if (eq != entry.npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
+  };
+  if (options.image) {
+    for (const std::string& entry : options.image->env) add(entry);
+  } else {
+    for (char** e = environ; *e != nullptr; ++e) add(*e);
   }
   env["PWD"] = cwd;
   for (const auto& [name, value] : test.env) env[name] = value;
@@ -57,14 +67,15 @@ std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::
   const std::string& sandbox = options.sandbox;
   std::string program = options.tracepack_program.empty() ? default_tracepack_program() : options.tracepack_program;
   std::vector<std::string> argv = {program, "trace", "-q", "--cpu", std::to_string(cpu), "--label", t.name, "-o", run.trace_file};
-  // In a sandbox the test's directory is the same path inside the bundle.
+  // In a sandbox the test's directory is the same path inside the bundle (an
+  // image's: the path in the image's view).
   if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
+  // An image without a user runs as root, whoever runs the tests.
+  if (options.image) argv.insert(argv.end(), {"--user", options.image->user.empty() ? "0" : options.image->user});
   if (t.timeout > 0) argv.insert(argv.end(), {"--timeout", std::to_string(t.timeout)});
   argv.push_back("--");
-  if (t.argv.empty())
-    argv.insert(argv.end(), {"/bin/sh", "-c", t.shell});
-  else
-    argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+  std::vector<std::string> command = test_command(t, options.image);
+  argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
 
@@ -74,14 +85,26 @@ std::string test_directory(const fs::path& spec_dir, const TestCase& test) {
   return (test.cwd.empty() ? spec_dir : spec_dir / test.cwd).lexically_normal().string();
 }
 
+std::string test_directory(const fs::path& spec_dir, const TestCase& test, const TestRunOptions& options) {
+  if (!options.image) return test_directory(spec_dir, test);
+  fs::path workdir = options.image->workdir.empty() ? fs::path("/") : fs::path("/") / options.image->workdir;
+  return (test.cwd.empty() ? workdir : workdir / test.cwd).lexically_normal().string();
+}
+
+std::vector<std::string> test_command(const TestCase& test, const std::optional<ImageRunEnvironment>& image) {
+  if (!test.argv.empty()) return test.argv;
+  if (image && test.shell.empty()) return image->command;
+  return {"/bin/sh", "-c", test.shell};
+}
+
 namespace {
 
 // Starts one test's tracer as a child process in the test's directory and environment.
 pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOptions& options, unsigned cpu) {
   const std::string& sandbox = options.sandbox;
-  std::string cwd = test_directory(spec_dir, *run.test);
+  std::string cwd = test_directory(spec_dir, *run.test, options);
   std::vector<std::string> argv = tracer_argv(run, cwd, options, cpu);
-  std::vector<std::string> env = test_environment(*run.test, cwd);
+  std::vector<std::string> env = test_environment(*run.test, cwd, options);
   std::vector<char*> cargv, cenv;
   for (std::string& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -134,6 +157,12 @@ std::string check_test(const TestRun& run) {
 
 std::vector<TestRun> run_tests(const BundleSpec& spec, const fs::path& spec_dir, const fs::path& traces_dir,
                                const TestRunOptions& options) {
+  if (options.image) {
+    if (options.sandbox.empty()) throw Error("run_tests: tests in an image need its root as the sandbox");
+    for (const TestCase& t : spec.tests)
+      if (test_command(t, options.image).empty())
+        throw Error("test '" + t.name + "': has no run: or shell: and the image has no entrypoint or cmd");
+  }
   const unsigned jobs = std::max(1u, options.jobs);
   std::vector<TestRun> runs;
   for (const TestCase& t : spec.tests)

@@ -18,7 +18,11 @@
 //     (what an include: rule or a project there packed), writable through the
 //     overlay, or, when the bundle lacks them, made empty with mode 1777;
 //  6. pivot_roots into scratch/root and detaches the old root: from then on
-//     no host path can be named.
+//     no host path can be named;
+//  7. when given a user (resolve_sandbox_user, in the parent, from the
+//     root's own /etc/passwd and /etc/group): as root, sets its groups, gid
+//     and uid; in a user namespace, step 1 already mapped the caller's ids
+//     to that user's instead of to themselves.
 #include "tracepack/sandbox.h"
 
 #include <fcntl.h>
@@ -30,8 +34,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <grp.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -39,6 +46,7 @@
 
 #include "child_report.h"
 #include "tracepack/error.h"
+#include "tracepack/path_resolution.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -62,6 +70,9 @@ enum Step : int {
   kProc,
   kPivot,
   kDetach,
+  kGroups,
+  kGid,
+  kUid,
   kStepCount
 };
 
@@ -82,6 +93,9 @@ constexpr const char* kStepNames[kStepCount] = {
     "mount /proc",
     "pivot_root into the bundle",
     "detach the host's root",
+    "set the user's supplementary groups",
+    "set the user's group id",
+    "set the user's id",
 };
 
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -145,6 +159,40 @@ std::vector<std::string> visible_mount_points() {
   return points;
 }
 
+// The lines of `file` in `root`, looked up inside the tree (its symlinks
+// cannot lead out of it): none when it has no such file.
+std::vector<std::vector<std::string>> read_id_file(const std::string& root, const char* file) {
+  PathResolution where = resolve_path(host_lookup(root), file);
+  std::vector<std::vector<std::string>> entries;
+  if (where.error != 0) return entries;
+  std::ifstream in(root + where.resolved);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (std::size_t colon; (colon = line.find(':', start)) != line.npos; start = colon + 1) fields.push_back(line.substr(start, colon - start));
+    fields.push_back(line.substr(start));
+    entries.push_back(std::move(fields));
+  }
+  return entries;
+}
+
+// `text` as an id when it is all digits and fits.
+std::optional<unsigned> id_number(const std::string& text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The entry of `entries` (passwd or group lines) whose name or, for a
+// number, id (field 2) is `key`.
+const std::vector<std::string>* find_id_entry(const std::vector<std::vector<std::string>>& entries, const std::string& key, bool numeric) {
+  for (const auto& fields : entries)
+    if (fields.size() >= 3 && (numeric ? id_number(fields[2]) == id_number(key) : fields[0] == key)) return &fields;
+  return nullptr;
+}
+
 std::string scratch_parent() {
   const char* tmpdir = std::getenv("TMPDIR");
   std::string dir = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
@@ -153,10 +201,48 @@ std::string scratch_parent() {
 
 }  // namespace
 
-Sandbox::Sandbox(const std::string& bundle_dir) : bundle_(bundle_dir), user_namespace_(geteuid() != 0) {
+SandboxUser resolve_sandbox_user(const std::string& root, const std::string& user) {
+  SandboxUser resolved;
+  if (user.empty()) return resolved;
+  std::size_t colon = user.find(':');
+  std::string name = user.substr(0, colon);
+  std::optional<std::string> group;
+  if (colon != user.npos) group = user.substr(colon + 1);
+  if (name.empty() || (group && group->empty()))
+    throw Error("user '" + user + "': not a user (NAME, UID, NAME:GROUP or UID:GID)");
+  std::optional<unsigned> uid = id_number(name);
+  auto passwd = read_id_file(root, "/etc/passwd");
+  const std::vector<std::string>* entry = find_id_entry(passwd, name, uid.has_value());
+  if (entry == nullptr && !uid) throw Error("user '" + name + "': not in " + root + "'s /etc/passwd");
+  std::optional<unsigned> entry_gid = entry != nullptr && entry->size() >= 4 ? id_number((*entry)[3]) : std::nullopt;
+  resolved.uid = uid ? *uid : id_number((*entry)[2]).value_or(0);
+  resolved.gid = entry_gid.value_or(0);
+  auto groups = read_id_file(root, "/etc/group");
+  if (group) {
+    std::optional<unsigned> gid = id_number(*group);
+    const std::vector<std::string>* g = find_id_entry(groups, *group, gid.has_value());
+    if (g == nullptr && !gid) throw Error("group '" + *group + "': not in " + root + "'s /etc/group");
+    resolved.gid = gid ? *gid : id_number((*g)[2]).value_or(0);
+    return resolved;
+  }
+  if (entry == nullptr) return resolved;
+  // Supplementary groups: those that list the user among their members.
+  const std::string& user_name = (*entry)[0];
+  for (const auto& fields : groups) {
+    if (fields.size() < 4) continue;
+    std::istringstream members(fields[3]);
+    for (std::string member; std::getline(members, member, ',');)
+      if (member == user_name)
+        if (std::optional<unsigned> gid = id_number(fields[2])) resolved.groups.push_back(*gid);
+  }
+  return resolved;
+}
+
+Sandbox::Sandbox(const std::string& bundle_dir, const std::string& user) : bundle_(bundle_dir), user_namespace_(geteuid() != 0) {
   struct stat st;
   if (stat(bundle_.c_str(), &st) != 0) throw_system_error(bundle_ + ": cannot use as a sandbox root");
   if (!S_ISDIR(st.st_mode)) throw Error(bundle_ + ": cannot use as a sandbox root: not a directory");
+  if (!user.empty()) user_ = resolve_sandbox_user(bundle_, user);
   std::string pattern = scratch_parent() + "/tracepack-sandbox.XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) throw_system_error(pattern + ": cannot create a scratch directory");
   scratch_ = pattern;
@@ -173,8 +259,9 @@ Sandbox::Sandbox(const std::string& bundle_dir) : bundle_(bundle_dir), user_name
               root + "/var",
               root + "/var/tmp",
               root + "/" + kOldRoot,
-              std::to_string(geteuid()) + " " + std::to_string(geteuid()) + " 1",
-              std::to_string(getegid()) + " " + std::to_string(getegid()) + " 1"};
+              // Inside id, outside id, count: the caller as itself, or as the user.
+              std::to_string(user_ ? user_->uid : geteuid()) + " " + std::to_string(geteuid()) + " 1",
+              std::to_string(user_ ? user_->gid : getegid()) + " " + std::to_string(getegid()) + " 1"};
   for (const char* device : kDevices) strings_.push_back(root + "/dev/" + device);
   for (const char* device : kDevices) strings_.push_back(std::string("/dev/") + device);
   std::vector<std::string> points = visible_mount_points();
@@ -258,13 +345,23 @@ int Sandbox::enter() noexcept {
     // missing files, not a security boundary).
     if (int e = step(kPivot, rmdir(kOldRoot))) return e;
     if (int e = step(kPivot, chroot("."))) return e;
-    return step(kDetach, chdir("/"));
+    if (int e = step(kDetach, chdir("/"))) return e;
+    return become_user();
   }
   if (int e = step(kPivot, static_cast<int>(syscall(SYS_pivot_root, ".", kOldRoot)))) return e;
   if (int e = step(kDetach, chdir("/"))) return e;
   if (int e = step(kDetach, umount2(kOldRoot, MNT_DETACH))) return e;
   if (int e = step(kDetach, rmdir(kOldRoot))) return e;
-  return 0;
+  return become_user();
+}
+
+int Sandbox::become_user() noexcept {
+  // In a user namespace the id maps made the caller the user already, and
+  // setgroups is denied there.
+  if (!user_ || user_namespace_) return 0;
+  if (int e = step(kGroups, setgroups(user_->groups.size(), user_->groups.data()))) return e;
+  if (int e = step(kGid, setgid(user_->gid))) return e;
+  return step(kUid, setuid(user_->uid));
 }
 
 std::string Sandbox::describe_failure(int index, int error) const {
@@ -276,9 +373,10 @@ std::string Sandbox::describe_failure(int index, int error) const {
   return message;
 }
 
-SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::string>& argv, const std::string& cwd) {
+SandboxRun run_in_sandbox(const std::string& bundle_dir, const std::vector<std::string>& argv, const std::string& cwd,
+                          const std::string& user) {
   if (argv.empty()) throw Error("exec: no command given");
-  Sandbox sandbox(bundle_dir);
+  Sandbox sandbox(bundle_dir, user);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -302,7 +302,7 @@ class Tracer {
 };
 
 Tracer::Tracer(const TraceOptions& options) : options_(options), run_(make_run_info(options)), writer_(options.output, run_) {
-  if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox);
+  if (!options_.sandbox.empty()) sandbox_ = std::make_unique<Sandbox>(options_.sandbox, options_.user);
 }
 
 void Tracer::choose_mode() {
@@ -938,6 +938,7 @@ void Tracer::on_task_gone(pid_t tid, int status) {
 
 TraceOutcome record_trace(const TraceOptions& options) {
   if (options.argv.empty()) throw Error("trace: no command given");
+  if (!options.user.empty() && options.sandbox.empty()) throw Error("trace: a user to run as needs a sandbox");
   Tracer tracer(options);
   return tracer.run();
 }

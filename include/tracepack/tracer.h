@@ -23,6 +23,8 @@ struct TraceOptions {
   int stdout_fd = -1;              ///< the command's standard output; -1 = inherit
   std::string sandbox;             ///< a bundle directory to run the command in, isolated (see sandbox.h);
                                    ///< cwd and paths are then the command's view of that root
+  std::string user;                ///< with a sandbox: the user to run as, resolved in its root (see
+                                   ///< resolve_sandbox_user); "" = the caller. Error without a sandbox
 };
 
 /// How the run ended.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ struct VerifyRequest {
   TestObserver on_test_end;               ///< told of each test as it ends in the bundle; may be empty
   bool stdout_to_stderr = false;          ///< the tests' own output goes to stderr (stdout holds a JSON document)
   std::string tracepack_program;          ///< the tracer to run the tests under; "" = tracepack beside this program
+  /// Set: the bundle was packed from a container image's root (spec
+  /// `from:`), and each test runs in it as the image says
+  /// (TestRunOptions::image). A failing test without an original trace is
+  /// then not re-run on the host: its verdict lists nothing missing.
+  std::optional<ImageRunEnvironment> image;
+  /// With `image`: the image's unpacked root, where find_missing looks for
+  /// what the bundle lacks in place of the host; "" = nothing is named.
+  std::filesystem::path image_root;
 };
 
 /// How one test did in the bundle.
@@ -53,13 +62,17 @@ struct VerifyResult {
 /// sandbox that directory is the run's own, so the test could not run there.
 /// A directory under /tmp is fine: the directory a test runs in belongs to
 /// the project, which the plan packs wherever it lies (see scratch_root).
-void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const std::filesystem::path& spec_dir);
+/// With `image`, the directories are those in the image's view (see
+/// test_directory).
+void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const std::filesystem::path& spec_dir,
+                                     const std::optional<ImageRunEnvironment>& image = std::nullopt);
 
 /// Unpacks the bundle if it is an archive or an image, runs every test of
 /// the spec in a sandbox holding only it (check_tests_can_run_in_a_bundle
 /// first), and names what each failing test missed: find_missing against
 /// the test's original trace, or, when `original_traces` has none, a run of
-/// the test traced on the host now. Throws Error when the bundle cannot be
+/// the test traced on the host now (not for an image's tests: see
+/// VerifyRequest::image). Throws Error when the bundle cannot be
 /// read or the sandbox built; a test that fails is a verdict, not an error.
 VerifyResult verify_bundle(const VerifyRequest& request);
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,14 @@ struct TestProgress {
 /// Called by run_tests as each test ends, in the order they end.
 using TestObserver = std::function<void(const TestProgress&)>;
 
+/// How tests run in a container image's root (spec `from:`): the image's config as the base of every test.
+struct ImageRunEnvironment {
+  std::vector<std::string> env;      ///< the image's Env ("NAME=value"): the whole base environment (the caller's is not passed); a test's env: adds to it
+  std::string workdir;               ///< the image's WorkingDir: a test without cwd: runs there, a relative cwd: is taken from it; "" = "/"
+  std::string user;                  ///< the image's User: "", "NAME", "UID", "NAME:GROUP", "UID:GID"; "" = root
+  std::vector<std::string> command;  ///< Entrypoint + Cmd: what a test with neither run: nor shell: runs; empty = such a test is an error
+};
+
 /// How to run them.
 struct TestRunOptions {
   unsigned jobs = 1;         ///< tests traced at once, each pinned to its own CPU
@@ -48,15 +57,35 @@ struct TestRunOptions {
   /// The `tracepack` program that traces each test; "" = the one installed
   /// beside this program (/proc/self/exe's directory).
   std::string tracepack_program;
+  /// Set: tests run in `sandbox` (the image's root) as the image says: its
+  /// environment alone (plus PWD and the test's env:), its working directory
+  /// (test_directory), as its user (root when it names none), and a test
+  /// with neither run: nor shell: runs its command.
+  std::optional<ImageRunEnvironment> image;
 };
 
 /// The directory `test` runs in: its cwd, taken from `spec_dir` when relative
 /// (spec_dir itself when the test names none), normalised.
 std::string test_directory(const std::filesystem::path& spec_dir, const TestCase& test);
 
-/// Runs every test of `spec` (cwd relative to `spec_dir`), writing
-/// NAME.jsonl and NAME.stdout into `traces_dir`. Returns them in spec order.
-/// Throws Error when a tracer cannot be started or waited for.
+/// The directory `test` runs in under `options`: test_directory(spec_dir,
+/// test) on the host or in a bundle; in an image (options.image), in the
+/// image's view: an absolute cwd as it is, a relative one taken from the
+/// image's working directory, which is also where a test without cwd runs
+/// ("/" when the image names none), normalised.
+std::string test_directory(const std::filesystem::path& spec_dir, const TestCase& test, const TestRunOptions& options);
+
+/// What `test` runs: its run: list, /bin/sh -c and its shell:, or, in an
+/// image (`image` set) and when it has neither, the image's entrypoint and
+/// cmd (empty when the image has none).
+std::vector<std::string> test_command(const TestCase& test, const std::optional<ImageRunEnvironment>& image);
+
+/// Runs every test of `spec` (cwd relative to `spec_dir`, or to the image's
+/// working directory), writing NAME.jsonl and NAME.stdout into `traces_dir`.
+/// Returns them in spec order. Throws Error when a tracer cannot be started
+/// or waited for, and, before any test runs, when options.image is set
+/// without a sandbox or a test has nothing to run ("test 'NAME': has no run:
+/// or shell: and the image has no entrypoint or cmd").
 std::vector<TestRun> run_tests(const BundleSpec& spec, const std::filesystem::path& spec_dir, const std::filesystem::path& traces_dir,
                                const TestRunOptions& options);
 
