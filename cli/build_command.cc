@@ -22,8 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "tracepack/clock.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
+#include "tracepack/from_image.h"
 #include "tracepack/host_specific.h"
 #include "tracepack/output_format.h"
 #include "tracepack/pack.h"
@@ -39,6 +41,7 @@ struct BuildArgs {
   std::string traces_dir;
   std::string output;
   std::string format;
+  std::string from;
   unsigned jobs = 1;
   bool allow_missing = false;
   bool allow_truncated = false;
@@ -46,7 +49,8 @@ struct BuildArgs {
   bool verify = true;
 };
 
-nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, const WriteResult& w, const std::string& output) {
+nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, const WriteResult& w, const std::string& output,
+                            const PathBytes& root) {
   nlohmann::json j;
   j["bundle"] = spec.name;
   j["output"] = output;
@@ -65,7 +69,7 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
   for (const HostSpecificFinding& f : plan.host_specific)
     j["host_specific"].push_back({{"path", encode_path(f.path)}, {"why", f.why}, {"exclude_line", f.exclude_line}});
   nlohmann::json packages = nlohmann::json::array();
-  for (const PackageUsage& u : package_usage(plan))
+  for (const PackageUsage& u : package_usage(plan, dpkg_admin_dir(root), root))
     packages.push_back({{"package", u.package},
                         {"files_used", u.files_used},
                         {"bytes_used", u.bytes_used},
@@ -79,8 +83,8 @@ nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, cons
 void print_progress(const TestProgress& progress) { std::fprintf(stderr, "tracepack: %s\n", progress_line(progress).c_str()); }
 
 // Bytes packed against the installed size of the Debian packages they came from.
-void print_packages(const BundlePlan& plan) {
-  std::vector<PackageUsage> usage = package_usage(plan);
+void print_packages(const BundlePlan& plan, const PathBytes& root) {
+  std::vector<PackageUsage> usage = package_usage(plan, dpkg_admin_dir(root), root);
   if (usage.empty()) return;
   std::uint64_t used = 0, installed = 0;
   for (const PackageUsage& u : usage) {
@@ -92,9 +96,20 @@ void print_packages(const BundlePlan& plan) {
                static_cast<double>(usage.back().bytes_used) / 1048576.0);
 }
 
+// The image the tests run in: --from (a path from the current directory),
+// else the spec's from: (from the spec's directory); nullopt for the host.
+std::optional<std::string> base_reference(const BuildArgs& args, const BundleSpec& spec, const fs::path& spec_dir) {
+  if (!args.from.empty()) return from_reference(args.from, fs::current_path());
+  if (spec.from) return from_reference(spec.from->reference, spec_dir);
+  return std::nullopt;
+}
+
+double seconds_since(double start) { return monotonic_seconds() - start; }
+
 int run_build(const BuildArgs& args) {
   BundleSpec spec = load_spec(args.spec);
   fs::path spec_dir = fs::absolute(args.spec).parent_path();
+  std::optional<std::string> from = base_reference(args, spec, spec_dir);
   // Absolute: each test's tracer runs in the test's own directory.
   fs::path traces_dir = fs::absolute(args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir));
   std::string format = !args.format.empty() ? args.format : spec.output.format;
@@ -105,12 +120,31 @@ int run_build(const BuildArgs& args) {
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
-  if (args.verify) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
+  // A test's directory on the host must be one a bundle can hold; in an
+  // image it is the image's own, checked when the test starts there.
+  if (args.verify && !from) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
   bool progress = !args.json && isatty(STDERR_FILENO);
+  std::optional<OpenedBase> base;
+  std::optional<ImageRunEnvironment> in_image;
+  if (from) {
+    double start = monotonic_seconds();
+    base.emplace(*from);
+    const BaseImage& image = base->image();
+    if (!args.json)
+      std::fprintf(stderr, "tracepack: from %s (%s): %llu files, %.1f MB, ready in %.1f s\n", image.reference.c_str(), image.kind.c_str(),
+                   static_cast<unsigned long long>(image.files), static_cast<double>(image.bytes) / 1e6, seconds_since(start));
+    // The spec's image: keys win over the base's: the tests run as the result will.
+    spec.image = merge_image_config(image.config, spec.image);
+    in_image = run_environment(spec.image);
+  }
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);
   if (progress) on_host.on_test_end = print_progress;
   on_host.stdout_to_stderr = args.json;  // stdout holds the JSON document alone
+  if (base) {
+    on_host.sandbox = base->root();
+    on_host.image = in_image;
+  }
   std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, on_host);
   std::string failures;
   for (const TestRun& run : runs)
@@ -125,6 +159,10 @@ int run_build(const BuildArgs& args) {
   request.allow_missing = args.allow_missing;
   request.allow_truncated = args.allow_truncated;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
+  if (base) {
+    request.root = base->root();
+    request.from = base_record(base->image(), *in_image);
+  }
   BundlePlan plan = plan_bundle(request);
   // Verified under a staging name first; without verification, written in place.
   std::optional<StagedBundle> staged;
@@ -141,6 +179,8 @@ int run_build(const BuildArgs& args) {
     in_bundle.jobs = std::max(1u, args.jobs);
     if (progress) in_bundle.on_test_end = print_progress;
     in_bundle.stdout_to_stderr = args.json;
+    in_bundle.image = in_image;
+    if (base) in_bundle.image_root = base->root();
     verified = verify_bundle(in_bundle);
   }
   bool passed = verified.passed;
@@ -148,7 +188,12 @@ int run_build(const BuildArgs& args) {
   bool had_output = fs::exists(fs::symlink_status(output, ec));
   if (staged) staged->publish(passed ? output : failed);
   if (args.json) {
-    nlohmann::json summary = summary_json(spec, plan, written, output);
+    nlohmann::json summary = summary_json(spec, plan, written, output, request.root);
+    if (base)
+      summary["from"] = {{"reference", base->image().reference},
+                         {"kind", base->image().kind},
+                         {"bytes", base->image().bytes},
+                         {"files", base->image().files}};
     if (!passed) summary["failed_bundle"] = failed;
     // The verify document as `tracepack verify --json` prints it, read back to nest it here.
     if (verify) summary["verify"] = nlohmann::json::parse(render_verify_json(verified));
@@ -159,7 +204,8 @@ int run_build(const BuildArgs& args) {
                static_cast<unsigned long long>(written.files), static_cast<double>(written.bytes) / 1048576.0,
                (passed ? output : failed).c_str(), written.format.c_str(), static_cast<double>(written.output_bytes) / 1048576.0);
   if (!written.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", written.image_digest.c_str());
-  print_packages(plan);
+  if (base) std::fprintf(stderr, "tracepack:   %s\n", size_reduction_line(base->image().bytes, written.bytes).c_str());
+  print_packages(plan, request.root);
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
@@ -183,6 +229,9 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--traces", args->traces_dir, "Directory for the traces (default: .tracepack/traces beside the spec)");
   cmd->add_option("-o,--output", args->output, "Output path (overrides the spec's output.path)");
   cmd->add_option("-f,--format", args->format, "Output format (overrides the spec's output.format)");
+  cmd->add_option("--from", args->from,
+                  "Image the tests run in and the bundle is taken from: an OCI layout DIR[:TAG], an oci-archive or docker-archive tar, "
+                  "or a root directory (overrides the spec's from:)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");

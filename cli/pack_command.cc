@@ -1,9 +1,12 @@
 // `tracepack pack`: traces (+ a spec's rules) → bundle.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 
 #include "commands.h"
 #include "tracepack/error.h"
+#include "tracepack/from_image.h"
 #include "tracepack/host_specific.h"
 #include "tracepack/output_format.h"
 #include "tracepack/pack.h"
@@ -38,6 +41,7 @@ struct PackArgs {
   std::string output;
   std::string format;
   std::string explain;
+  std::string from;
   bool allow_missing = false;
   bool allow_truncated = false;
 };
@@ -52,6 +56,17 @@ int run_pack(const PackArgs& args) {
   request.allow_truncated = args.allow_truncated;
   request.source_date_epoch = source_date_epoch();
   if (args.explain.empty()) check_pack_output(request);  // before the traces are read
+  // Traces taken in an image name paths in it: the files are read from its root.
+  std::string from = args.from.empty() ? "" : from_reference(args.from, std::filesystem::current_path());
+  if (from.empty() && request.spec.from)
+    from = from_reference(request.spec.from->reference, std::filesystem::absolute(args.spec).parent_path());
+  std::optional<OpenedBase> base;
+  if (!from.empty()) {
+    base.emplace(from);
+    request.spec.image = merge_image_config(base->image().config, request.spec.image);
+    request.root = base->root();
+    request.from = base_record(base->image(), run_environment(request.spec.image));
+  }
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {
     for (const std::string& line : explain_path(plan, args.explain)) std::printf("%s\n", line.c_str());
@@ -59,6 +74,7 @@ int run_pack(const PackArgs& args) {
   }
   WriteResult written = pack_bundle(request, plan);
   print_outcome(plan, written, request.output.empty() ? request.spec.output.path : request.output);
+  if (base) std::fprintf(stderr, "tracepack:   %s\n", size_reduction_line(base->image().bytes, written.bytes).c_str());
   return 0;
 }
 
@@ -73,6 +89,9 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("-f,--format", args->format, output_format_list(" or ") + " (default: from the output's extension)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now (a warning instead of an error)");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
+  cmd->add_option("--from", args->from,
+                  "Image the traces were taken in (an OCI layout DIR[:TAG], an oci-archive or docker-archive tar, or a root directory): "
+                  "files are read from it (overrides the spec's from:)");
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
   cmd->footer(exit_status_footer(
       {{"0", "the bundle was written (or, with --explain, the answer printed)"}, {"1", "an error (message on stderr)"}}));

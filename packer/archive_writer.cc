@@ -258,8 +258,11 @@ class BundleWriter {
     item.name = e.path.substr(1);
     item.type = e.type;
     item.mode = e.mode & 07777;
-    item.uid = options_.reproducible ? 0 : e.uid;
-    item.gid = options_.reproducible ? 0 : e.gid;
+    // Files from an image keep the image's owners (its user may own its
+    // application's files); the host's owners say nothing of the target.
+    bool owners = !options_.reproducible || options_.from.has_value();
+    item.uid = owners ? e.uid : 0;
+    item.gid = owners ? e.gid : 0;
     item.mtime =
         e.type == EntryType::directory && options_.reproducible && !options_.source_date_epoch ? kDefaultSourceDateEpoch : clamp(e.mtime);
     item.link_target = e.link_target;

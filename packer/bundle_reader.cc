@@ -10,7 +10,9 @@
 // directory bundle is walked below an O_PATH descriptor with
 // fstatat/openat (no path grows with the depth); a regular file whose inode
 // was met earlier in path order is recorded as a hard link to that path,
-// which is how write_bundle made it.
+// which is how write_bundle made it. A container image (an OCI layout, an
+// oci-archive or a docker-archive) is unpacked by open_base_image into a
+// scratch directory, removed afterwards, and walked like a directory.
 #include "tracepack/bundle_reader.h"
 
 #include <dirent.h>
@@ -19,6 +21,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,7 +31,10 @@
 
 #include "archive_reader.h"
 #include "json_field.h"
+#include "tracepack/atomic_file.h"
+#include "tracepack/base_image.h"
 #include "tracepack/error.h"
+#include "tracepack/image_reader.h"
 #include "tracepack/posix.h"
 
 namespace tracepack {
@@ -198,18 +205,58 @@ class DirectoryWalker {
 
 }  // namespace
 
+namespace {
+
+/// Whether an archive's members are an image's (an OCI layout's "oci-layout",
+/// a docker-archive's "manifest.json") rather than a bundle's.
+bool holds_an_image(const BundleContents& archive) {
+  return std::any_of(archive.entries.begin(), archive.entries.end(),
+                     [](const BundleEntry& e) { return e.path == "/oci-layout" || e.path == "/manifest.json"; });
+}
+
+/// The bytes of the files below `dir` (an image layout's size).
+std::uint64_t tree_bytes(const std::string& dir) {
+  std::error_code ec;
+  std::uint64_t bytes = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+  return bytes;
+}
+
+/// The image at `path` unpacked as open_base_image does, and its file
+/// system walked as a directory bundle.
+BundleContents read_image(const std::string& path, std::uint64_t output_bytes, std::string& manifest) {
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string prefix = std::string(tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp") + "/tracepack-image.";
+  AtomicFile scratch(AT_FDCWD, prefix, AtomicFile::Kind::directory, prefix + "XXXXXX: cannot create a directory to read the image in");
+  BaseImage image = open_base_image(path, scratch.name());
+  UniqueFd fd(::open(image.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw_system_error(image.root + ": cannot open the image's file system");
+  BundleContents out;
+  out.format = image.kind == "oci-layout" ? "oci" : image.kind;
+  out.output_bytes = output_bytes;
+  out.entries = DirectoryWalker(image.root, manifest).walk(fd.get());
+  return out;
+}
+
+}  // namespace
+
 BundleContents read_bundle(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) throw_system_error(path + ": cannot read the bundle");
   std::string manifest;
   BundleContents out;
-  if (S_ISDIR(st.st_mode)) {
+  if (S_ISDIR(st.st_mode) && is_image_layout(path)) {
+    out = read_image(path, tree_bytes(path), manifest);
+  } else if (S_ISDIR(st.st_mode)) {
     UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) throw_system_error(path + ": cannot open the bundle");
     out.format = "dir";
     out.entries = DirectoryWalker(path, manifest).walk(fd.get());
   } else {
     out = read_archive(path, manifest);
+    if (manifest.empty() && holds_an_image(out)) out = read_image(path, static_cast<std::uint64_t>(st.st_size), manifest);
     std::sort(out.entries.begin(), out.entries.end(), [](const BundleEntry& a, const BundleEntry& b) { return a.path < b.path; });
   }
   if (manifest.empty()) throw Error(path + ": not a tracepack bundle (no .tracepack/manifest.json)");

@@ -131,6 +131,7 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   options.source_date_epoch = request.source_date_epoch;
   options.bundle_name = request.spec.name;
   options.source_root = root_of(request);
+  options.from = request.from;
   if (is_image_format(options.format)) options.image = complete_image_config(request, plan);
   return write_bundle(plan, options);
 }

@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "tracepack/error.h"
+#include "tracepack/from_image.h"
 #include "tracepack/host_specific.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/pack.h"
@@ -402,6 +403,7 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   r.warnings = contents.warnings;
   for (std::string& problem : check_manifest(contents)) r.warnings.push_back(std::move(problem));
   r.host_specific = host_specific_of(contents.manifest, options);
+  r.from = contents.manifest.from;
   derive(r, options);
   return r;
 }
@@ -420,16 +422,41 @@ BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& 
   return r;
 }
 
-BundleReport report_bundle_file(const std::string& path) {
-  BundleReport r = report_contents(read_bundle(path));
+BundleReport report_bundle_file(const std::string& path, const std::string& from) {
+  BundleContents contents = read_bundle(path);
+  std::string base_reference = !from.empty() ? from : contents.manifest.from ? contents.manifest.from->reference : "";
+  if (base_reference.empty()) {
+    BundleReport r = report_contents(contents);
+    r.input = path;
+    return r;
+  }
+  // The files came from the image: so do their packages. A base given on
+  // the command line must open; the one recorded may be gone by now.
+  std::optional<OpenedBase> base;
+  std::string gone;
+  try {
+    base.emplace(base_reference);
+  } catch (const Error& e) {
+    if (!from.empty()) throw;
+    gone = e.what();
+  }
+  ReportOptions options;
+  if (base) options = {.dpkg_admin_dir = dpkg_admin_dir(base->root()), .python_root = base->root()};
+  BundleReport r = report_contents(contents, options);
   r.input = path;
+  if (!gone.empty()) {
+    r.packages.clear();  // the host's packages say nothing of the image's files
+    r.distributions.clear();
+    r.warnings.push_back("packages not attributed: the base image this bundle was taken from cannot be opened (" + gone +
+                         "): give it with --from");
+  }
   return r;
 }
 
-BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated) {
+BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated, const std::string& from) {
   if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated);
   if (!spec_file.empty()) throw Error(path + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)");
-  return report_bundle_file(path);
+  return report_bundle_file(path, from);
 }
 
 }  // namespace tracepack

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tracepack/from_image.h"
 #include "tracepack/report.h"
 #include "tracepack_d3_js.h"
 
@@ -35,12 +36,18 @@ Json optional_json(const std::optional<T>& value) {
 // ---------------------------------------------------------------------------
 // JSON
 
+Json from_json(const std::optional<ManifestBase>& from) {
+  if (!from) return nullptr;
+  return {{"reference", from->reference}, {"kind", from->kind}, {"bytes", from->bytes}, {"files", from->files}};
+}
+
 Json input_json(const BundleReport& r) {
   return {{"path", encode_path(r.input)},
           {"kind", r.input_kind},
           {"bundle", r.bundle},
           {"format", r.format.empty() ? Json(nullptr) : Json(r.format)},
-          {"output_bytes", r.output_bytes}};
+          {"output_bytes", r.output_bytes},
+          {"from", from_json(r.from)}};
 }
 
 Json totals_json(const ReportTotals& t) {
@@ -226,6 +233,8 @@ void text_totals(TextWriter& w, const BundleReport& r) {
   w.line(format("symlinks       %" PRIu64, t.symlinks));
   w.line(t.processes ? format("processes      %" PRIu64, *t.processes) : "processes      unknown (a bundle does not record them)");
   w.line(format("tests          %" PRIu64, t.tests));
+  if (r.from)
+    w.line("base image     " + r.from->reference + " (" + r.from->kind + "): " + size_reduction_line(r.from->bytes, t.bytes));
 }
 
 /// "file " or "files", padded alike so that the columns after it line up.
@@ -419,7 +428,9 @@ constexpr std::string_view kHtmlScript = R"js(
   document.title = "tracepack report: " + (data.input.bundle || data.input.path);
   byId("title").textContent = "tracepack report: " + (data.input.bundle || "(unnamed bundle)");
   byId("subtitle").textContent = data.input.kind + " " + data.input.path +
-      (data.input.format ? " (" + data.input.format + ", " + human(data.input.output_bytes) + ")" : "");
+      (data.input.format ? " (" + data.input.format + ", " + human(data.input.output_bytes) + ")" : "") +
+      (data.input.from ? "; taken from the image " + data.input.from.reference + ": from " + (data.input.from.bytes / 1e6).toFixed(1) +
+                         " MB (the base image, uncompressed) to " + (t.bytes / 1e6).toFixed(1) + " MB" : "");
   byId("total-files").textContent = t.files;
   byId("total-bytes").textContent = t.bytes;
   byId("total-bytes").title = human(t.bytes);

@@ -23,6 +23,9 @@
 #include "tracepack/plan.h"
 #include "tracepack/verify.h"
 
+#include "tracepack/from_image.h"
+#include "tracepack/manifest_reader.h"
+
 namespace tracepack {
 namespace {
 
@@ -91,10 +94,11 @@ std::vector<Trace> original_traces(const TestRun& run, const VerifyRequest& requ
   return {read_trace(traced.front().trace_file)};
 }
 
-TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request, const fs::path& scratch) {
+TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request, const std::optional<ImageRunEnvironment>& image,
+                  const fs::path& scratch) {
   TestVerdict verdict;
   verdict.test = run.test->name;
-  verdict.command = test_command(*run.test, request.image);
+  verdict.command = test_command(*run.test, image);
   verdict.exit_status = WIFEXITED(run.status) ? WEXITSTATUS(run.status) : 0;
   verdict.signal = WIFSIGNALED(run.status) ? WTERMSIG(run.status) : 0;
   verdict.seconds = run.seconds;
@@ -105,11 +109,11 @@ TestVerdict judge(const TestRun& run, const std::string& root, const VerifyReque
   // An image's test cannot be re-run on the host to learn what it used (the
   // host is not the image): without its original trace, or the image's root
   // to find the files in, nothing is named.
-  if (request.image && (request.image_root.empty() || request.original_traces.empty() ||
+  if (image && (request.image_root.empty() || request.original_traces.empty() ||
                         !fs::exists(request.original_traces / (run.test->name + ".jsonl"), ec)))
     return verdict;
   HostFileSystem bundle(root);
-  HostFileSystem host = request.image ? HostFileSystem(request.image_root.string()) : HostFileSystem();
+  HostFileSystem host = image ? HostFileSystem(request.image_root.string()) : HostFileSystem();
   verdict.missing = find_missing(read_trace(run.trace_file), original_traces(run, request, scratch), bundle, host);
   if (!verdict.missing.empty()) verdict.include_lines = include_lines(verdict.missing);
   return verdict;
@@ -130,8 +134,16 @@ void check_tests_can_run_in_a_bundle(const BundleSpec& spec, const fs::path& spe
 }
 
 VerifyResult verify_bundle(const VerifyRequest& request) {
-  check_tests_can_run_in_a_bundle(request.spec, request.spec_dir, request.image);
+  check_tests_can_run_in_a_bundle(request.spec, request.spec_dir, request.image);  // before the bundle is unpacked
   BundleTree tree(request.bundle);
+  // A bundle taken from an image records the environment its tests ran in:
+  // the same tests get it again here, unless the caller gives one.
+  std::optional<ImageRunEnvironment> image = request.image;
+  if (!image) {
+    Manifest manifest = read_manifest(tree.root());
+    if (manifest.from) image = run_environment(*manifest.from);
+    if (image) check_tests_can_run_in_a_bundle(request.spec, request.spec_dir, image);
+  }
   ScratchDir traces("verify");
   TestRunOptions options;
   options.jobs = request.jobs;
@@ -139,12 +151,12 @@ VerifyResult verify_bundle(const VerifyRequest& request) {
   options.sandbox = tree.root();
   options.stdout_to_stderr = request.stdout_to_stderr;
   options.tracepack_program = request.tracepack_program;
-  options.image = request.image;
+  options.image = image;
   std::vector<TestRun> runs = run_tests(request.spec, request.spec_dir, traces.path(), options);
   VerifyResult result;
   std::vector<MissingFile> all;
   for (const TestRun& run : runs) {
-    TestVerdict verdict = judge(run, tree.root(), request, traces.path());
+    TestVerdict verdict = judge(run, tree.root(), request, image, traces.path());
     result.passed = result.passed && verdict.passed;
     all.insert(all.end(), verdict.missing.begin(), verdict.missing.end());
     result.tests.push_back(std::move(verdict));

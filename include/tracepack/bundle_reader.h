@@ -1,7 +1,8 @@
 // Reading a whole bundle back: every entry it holds (a directory or any
 // archive format tracepack writes) and its ".tracepack/manifest.json", so
 // that the two can be compared. (read_manifest, in manifest_reader.h, reads
-// the manifest alone.) Read-only, never extracts anything to disk.
+// the manifest alone.) Read-only; only an image is unpacked, into a scratch
+// directory removed before read_bundle returns.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,10 @@ struct BundleContents {
   std::vector<std::string> warnings;  ///< the manifest's "warnings" (empty when it has none)
 };
 
-/// Reads the bundle at `path`: a directory, or an archive in any format
-/// libarchive recognises. Throws Error when it cannot be read, or when it has
+/// Reads the bundle at `path`: a directory, an archive in any format
+/// libarchive recognises, or a container image (an OCI layout directory, an
+/// oci-archive or a docker-archive: format "oci", "oci-archive",
+/// "docker-archive"), whose layers are unpacked as open_base_image does. Throws Error when it cannot be read, or when it has
 /// no ".tracepack/manifest.json" (then it is not a tracepack bundle), and
 /// for the manifest errors of parse_manifest.
 BundleContents read_bundle(const std::string& path);

@@ -24,6 +24,7 @@ struct PackRequest {
   /// The file system the traces' paths lie in: "/" for the host, or the
   /// directory of an image's unpacked root (spec from:); every file is read below it.
   PathBytes root = "/";
+  std::optional<ManifestBase> from;  ///< the base image the traces were taken in (spec from:), recorded in the manifest
 };
 
 /// The dpkg database of the file system at `root` ("/var/lib/dpkg" below

@@ -11,6 +11,7 @@
 
 #include "tracepack/bundle_reader.h"
 #include "tracepack/dpkg.h"
+#include "tracepack/manifest_reader.h"
 #include "tracepack/plan.h"
 #include "tracepack/spec.h"
 #include "tracepack/trace.h"
@@ -123,6 +124,7 @@ struct BundleReport {
   std::vector<HostSpecificFinding> host_specific;  ///< personal or host-specific files to review, by path
   std::vector<ReportTest> tests;                   ///< sorted by name
   std::vector<ReportProcess> processes;            ///< ordered by id; empty for a bundle
+  std::optional<ManifestBase> from;                ///< the base image a bundle was taken from (spec from:); nullopt otherwise
 };
 
 /// Where a report looks up what is installed on the machine.
@@ -147,8 +149,12 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
 /// also for a truncated trace unless `allow_truncated` (then a warning).
 BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated = false);
 
-/// read_bundle, then report_contents. Throws Error.
-BundleReport report_bundle_file(const std::string& path);
+/// read_bundle, then report_contents. A bundle taken from an image is
+/// reported with that image's dpkg database and Python distributions: its
+/// manifest's base is opened again (OpenedBase, from_image.h), or the one
+/// `from` names when not empty; when the recorded base is gone, packages
+/// are not attributed and a warning says so. Throws Error.
+BundleReport report_bundle_file(const std::string& path, const std::string& from = "");
 
 /// The Python distributions whose RECORD lists regular files of `files`:
 /// each "site-packages" or "dist-packages" directory holding a bundled file
@@ -158,7 +164,8 @@ std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>&
 /// Reads a trace file or a bundle, whichever `path` is (is_trace_file
 /// decides). `spec_file`
 /// ("" = none) applies to a trace only; naming one for a bundle is an Error.
-BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated = false);
+/// `from` ("" = the one recorded) is the base image of a bundle (report_bundle_file).
+BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated = false, const std::string& from = "");
 
 /// The report for a terminal: totals, largest directories, packages,
 /// distributions, exclusions by reason, failed lookups, warnings. `color`
