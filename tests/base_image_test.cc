@@ -431,6 +431,22 @@ TEST_F(HandMadeLayerTest, BlobOfTheWrongSizeRefused) {
                                 " (the image is damaged)");
 }
 
+TEST_F(HandMadeLayerTest, DockerConfigMustNameEveryLayer) {
+  write_file(dir_ / "layer.tar", std::string(1024, '\0'));
+  write_file(dir_ / "manifest.json", "[{\"Config\": \"config.json\", \"Layers\": [\"layer.tar\"]}]");
+  write_file(dir_ / "config.json", "{\"rootfs\": {\"type\": \"layers\", \"diff_ids\": []}}");
+  ASSERT_EQ(run({"tar", "-C", dir_.path(), "-cf", dir_ / "d.tar", "manifest.json", "config.json", "layer.tar"}).exit_code, 0);
+  EXPECT_EQ(refusal("d.tar"), dir_ / "d.tar:config.json: rootfs.diff_ids: names 0 layers, manifest.json 1");
+}
+
+TEST_F(HandMadeLayerTest, DescriptorWithoutSizeRefused) {
+  auto d = make_layout("img", layers({layer({file("a", "1")})}));
+  Json index = Json::parse(read_file(dir_ / "img/index.json"));
+  index["manifests"][0].erase("size");
+  write_file(dir_ / "img/index.json", index.dump());
+  EXPECT_EQ(refusal("img"), dir_ / "img/index.json: manifests[0].size: missing");
+}
+
 TEST_F(HandMadeLayerTest, DockerArchiveWithBadManifest) {
   write_file(dir_ / "manifest.json", "[{\"Config\": \"../config.json\", \"Layers\": []}]");
   ASSERT_EQ(run({"tar", "-C", dir_.path(), "-cf", dir_ / "bad.tar", "manifest.json"}).exit_code, 0);
