@@ -3,6 +3,9 @@
 //
 // A reader opens the file with every filter libarchive knows and either every
 // format or only those tracepack writes (tar, zip, cpio), in 64 KiB blocks.
+// With an observer it reads the file itself (read_block), with no skip
+// callback, so that libarchive asks for every byte in order and the observer
+// (a digest) sees each block once as it streams in.
 // next() reads one header and copies what the callers use into a plain
 // ArchiveMember; libarchive skips the data of a member nobody asked for.
 // libarchive's statuses are folded in one place: ARCHIVE_WARN is success,
@@ -17,7 +20,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "tracepack/error.h"
 #include "tracepack/trace.h"
@@ -34,6 +41,9 @@ std::string message_of(archive* a, std::string_view unknown, bool lower_case) {
   if (lower_case && !message.empty() && message[0] >= 'A' && message[0] <= 'Z') message[0] = static_cast<char>(message[0] - 'A' + 'a');
   return message;
 }
+
+/// A caller's prefix ("cannot read: ") without its ": ", for throw_system_error.
+std::string step(std::string_view prefix) { return std::string(prefix.substr(0, prefix.find_last_not_of(": ") + 1)); }
 
 MemberKind kind_of(mode_t type) {
   switch (type) {
@@ -66,8 +76,8 @@ void LibarchiveFree::operator()(archive* a) const { archive_free(a); }
 // ---------------------------------------------------------------------------
 // ArchiveReader
 
-ArchiveReader::ArchiveReader(const std::string& path, const ArchiveReadOptions& options)
-    : path_(path), options_(options), archive_(archive_read_new()) {
+ArchiveReader::ArchiveReader(const std::string& path, const ArchiveReadOptions& options, ByteObserver observe)
+    : path_(path), options_(options), observe_(std::move(observe)), archive_(archive_read_new()) {
   if (!archive_) throw Error("libarchive: out of memory");
   archive_read_support_filter_all(archive_.get());
   if (options_.only_bundle_formats) {
@@ -77,8 +87,44 @@ ArchiveReader::ArchiveReader(const std::string& path, const ArchiveReadOptions& 
   } else {
     archive_read_support_format_all(archive_.get());
   }
-  if (archive_read_open_filename(archive_.get(), path_.c_str(), kBlockSize) != ARCHIVE_OK) fail(options_.open_error);
+  if (!observe_) {
+    if (archive_read_open_filename(archive_.get(), path_.c_str(), kBlockSize) != ARCHIVE_OK) fail(options_.open_error);
+    return;
+  }
+  fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd_.get() < 0) throw_system_error(path_ + ": " + step(options_.open_error));
+  buffer_ = std::make_unique<char[]>(kBlockSize);
+  if (archive_read_open(archive_.get(), this, nullptr, &ArchiveReader::read_block, nullptr) != ARCHIVE_OK) fail(options_.open_error);
 }
+
+ArchiveReader::ArchiveReader(const std::string& path, const ArchiveReadOptions& options) : ArchiveReader(path, options, nullptr) {}
+
+ssize_t ArchiveReader::read_block(archive* a, void* self, const void** block) {
+  auto* reader = static_cast<ArchiveReader*>(self);
+  ssize_t n;
+  do n = ::read(reader->fd_.get(), reader->buffer_.get(), kBlockSize);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    archive_set_error(a, errno, "%s", std::strerror(errno));
+    return -1;
+  }
+  if (n > 0) reader->observe_(reader->buffer_.get(), static_cast<std::size_t>(n));
+  *block = reader->buffer_.get();
+  return n;
+}
+
+void ArchiveReader::read_rest() {
+  if (!observe_) return;
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), buffer_.get(), kBlockSize);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_system_error(path_ + ": " + step(options_.data_error));
+    if (n == 0) return;
+    observe_(buffer_.get(), static_cast<std::size_t>(n));
+  }
+}
+
+bool ArchiveReader::compressed() const { return archive_filter_code(archive_.get(), 0) != ARCHIVE_FILTER_NONE; }
 
 bool ArchiveReader::next(ArchiveMember& member) {
   for (;;) {
@@ -121,6 +167,30 @@ std::string ArchiveReader::format_name() const {
 
 void ArchiveReader::fail(std::string_view prefix) const {
   throw Error(path_ + ": " + std::string(prefix) + message_of(archive_.get(), options_.unknown_error, options_.lower_case));
+}
+
+void read_decompressed(const std::string& path, const ArchiveReadOptions& options, const ByteObserver& observe) {
+  std::unique_ptr<archive, LibarchiveFree> a(archive_read_new());
+  if (!a) throw Error("libarchive: out of memory");
+  auto fail = [&](std::string_view prefix) {
+    throw Error(path + ": " + std::string(prefix) + message_of(a.get(), options.unknown_error, options.lower_case));
+  };
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), kBlockSize) != ARCHIVE_OK) fail(options.open_error);
+  archive_entry* entry;
+  int status = archive_read_next_header(a.get(), &entry);
+  if (status == ARCHIVE_EOF) return;
+  if (status != ARCHIVE_OK && status != ARCHIVE_WARN) fail(options.header_error);
+  const void* block;
+  std::size_t size;
+  la_int64_t offset;
+  for (;;) {
+    status = archive_read_data_block(a.get(), &block, &size, &offset);
+    if (status == ARCHIVE_EOF) return;
+    if (status != ARCHIVE_OK && status != ARCHIVE_WARN) fail(options.data_error);
+    observe(block, size);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -8,10 +8,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <sys/types.h>
+
+#include "tracepack/posix.h"
 
 struct archive;        // libarchive's handle, opaque outside archive_reader.cc
 struct archive_entry;  // libarchive's header
@@ -52,6 +57,9 @@ struct ArchiveReadOptions {
   bool lower_case = false;                                      ///< lower-case the first letter of libarchive's message
 };
 
+/// Called with each block of bytes as it is read: `size` bytes at `data`.
+using ByteObserver = std::function<void(const void* data, std::size_t size)>;
+
 /// Frees a libarchive handle (read or write) when its owner is destroyed.
 struct LibarchiveFree {
   void operator()(archive* a) const;
@@ -64,6 +72,12 @@ class ArchiveReader {
   /// Opens the archive at `path`. Throws Error (worded by `options`: their
   /// open_error) when it cannot, "libarchive: out of memory" without memory.
   ArchiveReader(const std::string& path, const ArchiveReadOptions& options);
+  /// The same, reading the file itself and handing every byte read from it
+  /// (compressed, as stored) to `observe`, in order, each once: libarchive
+  /// skips nothing by seeking, so that with read_rest() the observer sees the
+  /// whole file. Throws as above, and Error "<path>: <open_error><strerror>"
+  /// when the file cannot be opened.
+  ArchiveReader(const std::string& path, const ArchiveReadOptions& options, ByteObserver observe);
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
 
@@ -81,17 +95,37 @@ class ArchiveReader {
   /// (before that, or for an archive that is not zip or cpio: a tar name).
   std::string format_name() const;
 
+  /// Whether the archive is behind a filter (gzip, zstd, xz...); known once
+  /// the first header has been read.
+  bool compressed() const;
+
+  /// With an observer: reads what libarchive has not read of the file (what
+  /// follows the end-of-archive blocks, or all that follows a failure) and
+  /// hands it to the observer. Throws Error "<path>: <data_error><strerror>".
+  void read_rest();
+
  private:
   friend class ArchiveExtractor;
 
   /// Throws Error("<path>: <prefix><why>").
   [[noreturn]] void fail(std::string_view prefix) const;
+  /// libarchive's read callback when there is an observer.
+  static ssize_t read_block(archive* a, void* self, const void** block);
 
   std::string path_;
   ArchiveReadOptions options_;
-  std::unique_ptr<archive, LibarchiveFree> archive_;
+  UniqueFd fd_;                     ///< with an observer: the file, read by read_block
+  ByteObserver observe_;
+  std::unique_ptr<char[]> buffer_;  ///< with an observer: the block read_block hands out
+  std::unique_ptr<archive, LibarchiveFree> archive_;  ///< freed first: it uses the above
   archive_entry* entry_ = nullptr;  ///< the current header, owned by archive_
 };
+
+/// Reads the file `path` through every filter libarchive knows (gzip, zstd,
+/// xz...; none for a plain file) and hands its decompressed bytes to
+/// `observe`, in order. Throws Error worded by `options` (open_error for the
+/// file, data_error for its content).
+void read_decompressed(const std::string& path, const ArchiveReadOptions& options, const ByteObserver& observe);
 
 /// Writes archive members below a directory through libarchive's disk writer,
 /// with its secure options: it refuses to write through a symlink that an

@@ -9,27 +9,55 @@
 // unpacked archive must resolve inside .layout, so that a symlink in the
 // archive cannot feed a host file in as a layer. Sizes are measured by a walk
 // of the root afterwards, so that they hold for every kind.
+//
+// Every blob is checked against what names it, since libarchive notices
+// neither a flipped byte in a gzip stream nor one in a tar member's data:
+// an OCI blob (manifest list, manifest, config, layer) by its descriptor's
+// size, up front, and sha256, a document as it is read whole, a layer as it
+// streams into libarchive (one read of the file for both); a docker
+// archive's layer by the config's rootfs.diff_ids, the sha256 of the
+// uncompressed tar (the file's bytes as read when it is a plain tar, as
+// docker save, podman save and skopeo write it; its decompressed bytes, read
+// again, otherwise), and its config by the digest its name carries. When
+// libarchive fails on a layer whose digest does not match, the damage is
+// what is reported.
 #include "tracepack/base_image.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "archive_reader.h"
 #include "image_layout.h"
 #include "layer_apply.h"
+#include "sha256.h"
 #include "tracepack/error.h"
 #include "tracepack/image_reader.h"
+#include "tracepack/posix.h"
 
 namespace tracepack {
 namespace {
 
 constexpr std::string_view kRefName = "org.opencontainers.image.ref.name";
 constexpr int kMaxIndexDepth = 4;
+
+/// How a docker layer is read again, decompressed, for its diff_id.
+constexpr ArchiveReadOptions kDecompressing{
+    .open_error = "cannot read: ",
+    .header_error = "cannot read: ",
+    .data_error = "cannot read: ",
+    .unknown_error = "unknown error",
+    .lower_case = true,
+};
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -130,8 +158,76 @@ std::string blob_file(const Source& source, const std::string& name) {
   return real;
 }
 
-/// The descriptor index.json names for `tag` ("" = its only one): the blob name.
-std::string pick_tagged(const Source& source, const std::string& tag) {
+[[noreturn]] void damaged(const std::string& shown, const std::string& problem) {
+  throw Error(shown + ": " + problem + " (the image is damaged)");
+}
+
+/// Refuses the blob `shown` unless its content's sha256 (`actual`) is `expected`;
+/// `what` says where `expected` comes from ("its digest", "its diff_id").
+void check_digest(const std::string& shown, const std::string& actual, const std::string& expected, const std::string& what) {
+  if (actual != expected) damaged(shown, "content does not match " + what + " sha256:" + expected.substr(0, 12) + "...");
+}
+
+void check_size(const std::string& shown, std::uint64_t actual, std::uint64_t expected) {
+  if (actual != expected)
+    damaged(shown, "is " + std::to_string(actual) + " bytes, its descriptor says " + std::to_string(expected));
+}
+
+std::string sha256_of(const std::string& text) {
+  Sha256 hash;
+  hash.update(text.data(), text.size());
+  return hash.hex();
+}
+
+/// The sha256 of the file `file` (named `shown`), read whole.
+std::string sha256_of_file(const std::string& file, const std::string& shown) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_system_error(shown + ": cannot open");
+  Sha256 hash;
+  std::vector<char> buffer(std::size_t{1} << 16);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_system_error(shown + ": cannot read");
+    if (n == 0) return hash.hex();
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+  }
+}
+
+/// Reads the document `blob` of `source`, checks its size and digest, parses
+/// it and returns `walk(root)`.
+template <class Walk>
+auto with_blob(const Source& source, const BlobRef& blob, Walk walk) {
+  const std::string shown = source.shown + blob.name;
+  std::string text = read_document(blob_file(source, blob.name), shown);
+  check_size(shown, text.size(), blob.size);
+  check_digest(shown, sha256_of(text), blob.hex, "its digest");
+  return with_text(text, shown, walk);
+}
+
+/// Applies the layer file `file` (named `shown`) onto `image.root` and
+/// checks that its bytes hash to `expected`, or, with `uncompressed`, that
+/// the tar they hold does (a docker diff_id); `what` names `expected` in the
+/// message. A failure of the layer whose digest does not match is reported
+/// as the damage it is.
+void apply_checked(const std::string& file, const std::string& shown, const std::string& expected, bool uncompressed, const std::string& what,
+                   BaseImage& image) {
+  LayerRead read;
+  try {
+    apply_layer(file, shown, image.root, image.skipped, &read);
+  } catch (const Error&) {
+    if (read.sha256.empty()) read.sha256 = sha256_of_file(file, shown);
+    if (!read.compressed || !uncompressed) check_digest(shown, read.sha256, expected, what);
+    throw;
+  }
+  if (!uncompressed || !read.compressed) return check_digest(shown, read.sha256, expected, what);
+  Sha256 hash;
+  read_decompressed(file, kDecompressing, [&](const void* data, std::size_t size) { hash.update(data, size); });
+  check_digest(shown, hash.hex(), expected, what);
+}
+
+/// The descriptor index.json names for `tag` ("" = its only one).
+BlobRef pick_tagged(const Source& source, const std::string& tag) {
   return with_document(source.dir, source.shown, "index.json", [&](const JsonField& index) {
     std::vector<JsonField> manifests = index.at("manifests").elements();
     std::vector<std::string> tags;
@@ -151,18 +247,17 @@ std::string pick_tagged(const Source& source, const std::string& tag) {
                                    ":TAG; tags: " + joined(tags));
       chosen = manifests[0];
     }
-    return blob_name(*chosen);
+    return blob_ref(*chosen);
   });
 }
 
-/// Follows manifest lists from the blob `name` to an image manifest for this machine.
-std::string follow_index(const Source& source, std::string name) {
+/// Follows manifest lists from `blob` to an image manifest for this machine.
+BlobRef follow_index(const Source& source, BlobRef blob) {
   struct utsname machine;
   ::uname(&machine);
   const std::string arch = oci_architecture(machine.machine);
   for (int depth = 0;; ++depth) {
-    blob_file(source, name);
-    std::optional<std::string> next = with_document(source.dir, source.shown, name, [&](const JsonField& doc) -> std::optional<std::string> {
+    std::optional<BlobRef> next = with_blob(source, blob, [&](const JsonField& doc) -> std::optional<BlobRef> {
       std::optional<JsonField> list = present(doc, "manifests");
       if (!list) return std::nullopt;
       std::vector<std::string> platforms;
@@ -170,34 +265,35 @@ std::string follow_index(const Source& source, std::string name) {
         std::optional<JsonField> platform = present(m, "platform");
         std::string a = platform ? string_or_empty(*platform, "architecture") : "";
         std::string os = platform ? string_or_empty(*platform, "os") : "";
-        if (a == arch && os == "linux") return blob_name(m);
+        if (a == arch && os == "linux") return blob_ref(m);
         platforms.push_back(os + "/" + a);
       }
       list->fail("no image for linux/" + arch + "; platforms: " + joined(platforms));
     });
-    if (!next) return name;
-    if (depth + 1 >= kMaxIndexDepth) throw Error(source.shown + name + ": manifest lists nested deeper than " + std::to_string(kMaxIndexDepth));
-    name = *next;
+    if (!next) return blob;
+    if (depth + 1 >= kMaxIndexDepth) throw Error(source.shown + blob.name + ": manifest lists nested deeper than " + std::to_string(kMaxIndexDepth));
+    blob = *next;
   }
 }
 
-/// Applies `layers` (blob names of `source`) in order onto `image.root`.
-void apply_layers(const Source& source, const std::vector<std::string>& layers, BaseImage& image) {
-  for (const std::string& layer : layers) apply_layer(blob_file(source, layer), source.shown + layer, image.root, image.skipped);
-}
-
 void open_oci(const Source& source, const std::string& tag, BaseImage& image) {
-  std::string manifest = follow_index(source, pick_tagged(source, tag));
-  std::string config;
-  std::vector<std::string> layers;
-  with_document(source.dir, source.shown, manifest, [&](const JsonField& m) {
-    config = blob_name(m.at("config"));
-    for (const JsonField& layer : m.at("layers").elements()) layers.push_back(blob_name(layer));
+  BlobRef manifest = follow_index(source, pick_tagged(source, tag));
+  BlobRef config;
+  std::vector<BlobRef> layers;
+  with_blob(source, manifest, [&](const JsonField& m) {
+    config = blob_ref(m.at("config"));
+    for (const JsonField& layer : m.at("layers").elements()) layers.push_back(blob_ref(layer));
     return 0;
   });
-  blob_file(source, config);
-  image.config = with_document(source.dir, source.shown, config, read_config);
-  apply_layers(source, layers, image);
+  image.config = with_blob(source, config, read_config);
+  for (const BlobRef& layer : layers) {
+    const std::string file = blob_file(source, layer.name);
+    const std::string shown = source.shown + layer.name;
+    struct stat st;
+    if (::stat(file.c_str(), &st) != 0) throw_system_error(shown + ": cannot open");
+    if (S_ISREG(st.st_mode)) check_size(shown, static_cast<std::uint64_t>(st.st_size), layer.size);
+    apply_checked(file, shown, layer.hex, /*uncompressed=*/false, "its digest", image);
+  }
 }
 
 /// `name` ("NAME:TAG") as docker spells it in full: "docker.io/library/NAME:TAG".
@@ -215,6 +311,15 @@ std::string archive_file(const JsonField& field) {
   bool dotdot = name == ".." || name.starts_with("../") || name.find("/../") != std::string::npos || name.ends_with("/..");
   if (name.empty() || name.starts_with('/') || dotdot) field.fail("not a file inside the archive: '" + name.substr(0, 80) + "'");
   return name;
+}
+
+/// The digest a docker archive's config file name carries ("<hex>.json" as
+/// docker save, podman save and skopeo name it, "blobs/sha256/<hex>" as
+/// docker 25 does), or "" for another name.
+std::string digest_in_name(const std::string& name) {
+  std::string hex = name.starts_with("blobs/sha256/") ? name.substr(13) : name.ends_with(".json") ? name.substr(0, name.size() - 5) : "";
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return "";
+  return hex;
 }
 
 void open_docker(const Source& source, const std::string& tag, BaseImage& image) {
@@ -243,14 +348,19 @@ void open_docker(const Source& source, const std::string& tag, BaseImage& image)
   std::string config = archive_file(chosen->at("Config"));
   std::vector<std::string> layers;
   for (const JsonField& layer : chosen->at("Layers").elements()) layers.push_back(archive_file(layer));
-  blob_file(source, config);
-  std::optional<nlohmann::json> config_doc = parse_json(read_document(source.dir + "/" + config, source.shown + config));
-  if (!config_doc) throw Error(source.shown + config + ": not valid JSON");
   const std::string config_shown = source.shown + config;
-  JsonField config_root(*config_doc, config_shown);
-  config_root.expect_object();
-  image.config = read_config(config_root);
-  apply_layers(source, layers, image);
+  std::string text = read_document(blob_file(source, config), config_shown);
+  if (std::string hex = digest_in_name(config); !hex.empty()) check_digest(config_shown, sha256_of(text), hex, "its digest");
+  std::vector<std::string> diff_ids;
+  image.config = with_text(text, config_shown, [&](const JsonField& c) {
+    JsonField ids = c.at("rootfs").at("diff_ids");
+    for (const JsonField& id : ids.elements()) diff_ids.push_back(sha256_hex(id));
+    if (diff_ids.size() != layers.size())
+      ids.fail("names " + std::to_string(diff_ids.size()) + " layers, manifest.json " + std::to_string(layers.size()));
+    return read_config(c);
+  });
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    apply_checked(blob_file(source, layers[i]), source.shown + layers[i], diff_ids[i], /*uncompressed=*/true, "its diff_id", image);
 }
 
 /// An image archive: unpacked into work/.layout, then read as a layout or a docker archive.

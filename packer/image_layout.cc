@@ -1,5 +1,6 @@
 // The helpers of image_layout.h: a bounded read of a layout's document and
 // the check of a descriptor's digest before it names a blob file.
+// (The blob's content is checked against it by the reader: base_image.cc.)
 #include "image_layout.h"
 
 #include <fcntl.h>
@@ -37,13 +38,22 @@ std::string read_document(const std::string& file, const std::string& shown) {
   return text;
 }
 
-std::string blob_name(const JsonField& descriptor) {
-  JsonField digest = descriptor.at("digest");
+std::string sha256_hex(const JsonField& digest) {
   std::string text = digest.string();
   std::string hex = text.starts_with("sha256:") ? text.substr(7) : "";
   if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
     digest.fail("not a sha256 digest: '" + text.substr(0, 80) + (text.size() > 80 ? "...'" : "'"));
-  return "blobs/sha256/" + hex;
+  return hex;
+}
+
+std::string blob_name(const JsonField& descriptor) { return "blobs/sha256/" + sha256_hex(descriptor.at("digest")); }
+
+BlobRef blob_ref(const JsonField& descriptor) {
+  BlobRef blob;
+  blob.name = blob_name(descriptor);
+  blob.hex = blob.name.substr(13);
+  blob.size = descriptor.at("size").unsigned_integer();
+  return blob;
 }
 
 }  // namespace tracepack

@@ -9,6 +9,7 @@
 // cannot name a file outside blobs/sha256.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "json_field.h"
@@ -25,16 +26,37 @@ std::string read_document(const std::string& file, const std::string& shown);
 /// "digest" field when it is not "sha256:" and 64 lower-case hex digits.
 std::string blob_name(const JsonField& descriptor);
 
+/// The 64 hex digits of `digest`, a "sha256:<hex>" string; fails on it otherwise.
+std::string sha256_hex(const JsonField& digest);
+
+/// A descriptor's blob: where it lies and what it must be.
+struct BlobRef {
+  std::string name;        ///< "blobs/sha256/<hex>"
+  std::string hex;         ///< the digest's 64 hex digits
+  std::uint64_t size = 0;  ///< the descriptor's "size"
+};
+
+/// The blob a descriptor names: blob_name's check, and its "size", which must
+/// be a non-negative integer.
+BlobRef blob_ref(const JsonField& descriptor);
+
+/// Parses `text`, the content of `file` (as named in messages), which must
+/// hold an object, then returns `walk(root)`.
+template <class Walk>
+auto with_text(const std::string& text, const std::string& file, Walk walk) {
+  std::optional<nlohmann::json> doc = parse_json(text);
+  if (!doc) throw Error(file + ": not valid JSON");
+  JsonField root(*doc, file);
+  root.expect_object();
+  return walk(root);
+}
+
 /// Reads and parses the JSON file `dir`/`name` (named `shown` + `name` in
 /// messages), which must hold an object, then returns `walk(root)`.
 template <class Walk>
 auto with_document(const std::string& dir, const std::string& shown, const std::string& name, Walk walk) {
   std::string file = shown + name;
-  std::optional<nlohmann::json> doc = parse_json(read_document(dir + "/" + name, file));
-  if (!doc) throw Error(file + ": not valid JSON");
-  JsonField root(*doc, file);
-  root.expect_object();
-  return walk(root);
+  return with_text(read_document(dir + "/" + name, file), file, walk);
 }
 
 }  // namespace tracepack

@@ -15,6 +15,8 @@
 // done with unlinkat relative to it (a tree through fds the same way). A
 // path through a symlink is refused as libarchive refuses it for a write.
 // "Written by this layer" is a set of the names written and their parents.
+// When the caller asks for the layer's digest, the reader hands every block
+// of the file to a Sha256 as libarchive reads it: one pass for both.
 #include "layer_apply.h"
 
 #include <dirent.h>
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "archive_reader.h"
+#include "sha256.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 #include "tracepack/trace.h"
@@ -119,19 +122,41 @@ void remove_at(int dirfd, const std::string& name, const std::string& shown) {
 /// One layer being applied.
 class LayerApplier {
  public:
-  LayerApplier(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped)
-      : shown_(shown), root_(root), reader_(layer, kLayerReading), extractor_(root, shown), skipped_(skipped) {
+  LayerApplier(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped, LayerRead* read)
+      : shown_(shown), root_(root), read_(read), reader_(layer, kLayerReading, observer()), extractor_(root, shown), skipped_(skipped) {
     root_fd_ = UniqueFd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (root_fd_.get() < 0) throw_system_error(root + ": cannot open");
   }
 
   void run() {
-    ArchiveMember member;
-    while (!ended_early_ && reader_.next(member)) apply(member);
-    extractor_.close();
+    try {
+      ArchiveMember member;
+      while (!ended_early_ && reader_.next(member)) apply(member);
+      extractor_.close();
+    } catch (const Error&) {
+      finish_read();
+      throw;
+    }
+    finish_read();
   }
 
  private:
+  /// What hashes the file as it is read, when the caller asked.
+  ByteObserver observer() {
+    if (read_ == nullptr) return nullptr;
+    return [this](const void* data, std::size_t size) {
+      hash_.update(data, size);
+      read_->bytes += size;
+    };
+  }
+
+  void finish_read() {
+    if (read_ == nullptr) return;
+    reader_.read_rest();
+    read_->sha256 = hash_.hex();
+    read_->compressed = reader_.compressed();
+  }
+
   enum class Found { directory, missing, symlink };
 
   void apply(const ArchiveMember& m) {
@@ -257,6 +282,8 @@ class LayerApplier {
   std::string shown_;
   std::string root_;
   UniqueFd root_fd_;
+  LayerRead* read_;
+  Sha256 hash_;  ///< of the file's bytes, when read_ is given
   ArchiveReader reader_;
   ArchiveExtractor extractor_;
   std::uint64_t& skipped_;
@@ -281,8 +308,8 @@ void measure_directory(int fd, const std::string& path, TreeSize& size, std::set
 
 }  // namespace
 
-void apply_layer(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped) {
-  LayerApplier(layer, shown, root, skipped).run();
+void apply_layer(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped, LayerRead* read) {
+  LayerApplier(layer, shown, root, skipped, read).run();
 }
 
 TreeSize measure_tree(const std::string& root) {

@@ -8,6 +8,13 @@
 
 namespace tracepack {
 
+/// What apply_layer read of a layer file.
+struct LayerRead {
+  std::string sha256;       ///< of every byte of the file, as stored: 64 lower-case hex digits
+  std::uint64_t bytes = 0;  ///< the file's size, as read
+  bool compressed = false;  ///< whether the tar is behind a filter (gzip, zstd...)
+};
+
 /// Applies the layer archive `layer` (named `shown` in messages) onto
 /// `root`, an existing directory whose path holds no symlink (as realpath
 /// gives it): entries are written with ArchiveExtractor (modes, times, hard
@@ -19,7 +26,14 @@ namespace tracepack {
 /// `skipped`. Throws Error "<shown>: entry '<name>' refused: <why>" for an
 /// absolute name, a "..", or a path through a symlink; "<shown>: cannot
 /// read: <why>" for a damaged archive.
-void apply_layer(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped);
+///
+/// With `read`, the file is hashed as it streams into libarchive and `read`
+/// is filled in: also when an Error is thrown, after the rest of the file has
+/// been read, so that the caller can tell a damaged blob (its digest does not
+/// match) from a badly made one.
+void apply_layer(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped,
+                 LayerRead* read = nullptr);
+
 
 /// What a directory tree holds, walked without following symlinks.
 struct TreeSize {

@@ -72,6 +72,18 @@ std::string message_of(const std::function<void()>& f) {
   return "<no error>";
 }
 
+/// `text` with its 64 bytes from the middle inverted.
+std::string flipped(std::string text) {
+  for (std::size_t i = text.size() / 2; i < text.size() / 2 + 64 && i < text.size(); ++i) text[i] = static_cast<char>(~text[i]);
+  return text;
+}
+
+std::string noise(std::size_t size) {
+  std::string text;
+  for (std::uint32_t x = 1; text.size() < size;) text += static_cast<char>('a' + ((x = x * 1103515245 + 12345) >> 16) % 26);
+  return text;
+}
+
 class BaseImageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -188,6 +200,43 @@ TEST_F(BaseImageTest, UnknownTagListsTheTags) {
             *dir_ / "two/index.json: no manifest tagged '3.0'; tags: 1.0, 2.0");
   EXPECT_EQ(message_of([&] { open(*dir_ / "img-docker.tar:other:1.0"); }),
             *dir_ / "img-docker.tar:manifest.json: no image tagged 'other:1.0'; tags: docker.io/tracepack/base:1.0");
+}
+
+/// Unpacks the docker archive `archive` into `dir`, lets `edit` change the
+/// file `layer` there, and packs it again as `out`.
+void repack(const std::string& archive, const std::string& dir, const std::string& layer, const std::function<std::string(const std::string&)>& edit,
+            const std::string& out) {
+  ASSERT_EQ(run({"mkdir", "-p", dir}).exit_code, 0);
+  ASSERT_EQ(run({"tar", "-C", dir, "-xf", archive}).exit_code, 0);
+  ASSERT_EQ(run({"chmod", "u+w", dir + "/" + layer}).exit_code, 0);
+  write_file(dir + "/" + layer, edit(read_file(dir + "/" + layer)));
+  ASSERT_EQ(run({"tar", "-C", dir, "-cf", out, "."}).exit_code, 0);
+}
+
+TEST_F(BaseImageTest, DockerArchiveWithDamagedLayerRefused) {
+  Json manifest = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", "manifest.json"}).out);
+  std::string layer = manifest[0]["Layers"][0].get<std::string>();
+  std::string diff_id = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
+  TempDir scratch(BASE_IMAGE_TMP_DIR);
+  repack(*dir_ / "img-docker.tar", scratch / "x", layer, flipped, scratch / "damaged.tar");
+  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }),
+            scratch / "damaged.tar:" + layer + ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) + "... (the image is damaged)");
+}
+
+TEST_F(BaseImageTest, DockerArchiveWithGzipLayerCheckedUncompressed) {
+  Json manifest = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", "manifest.json"}).out);
+  std::string layer = manifest[0]["Layers"][0].get<std::string>();
+  std::string diff_id = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
+  TempDir scratch(BASE_IMAGE_TMP_DIR);
+  auto gzip = [&](const std::string& text) {
+    write_file(scratch / "plain", text);
+    return run({"gzip", "-c", "-n", scratch / "plain"}).out;
+  };
+  repack(*dir_ / "img-docker.tar", scratch / "x", layer, gzip, scratch / "gzip.tar");
+  expect_fixture(open(scratch / "gzip.tar"));
+  repack(*dir_ / "img-docker.tar", scratch / "y", layer, [&](const std::string& text) { return gzip(flipped(text)); }, scratch / "damaged.tar");
+  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }),
+            scratch / "damaged.tar:" + layer + ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) + "... (the image is damaged)");
 }
 
 TEST_F(BaseImageTest, TwoManifestsNeedATag) {
@@ -327,7 +376,75 @@ TEST_F(HandMadeLayerTest, CorruptedLayerBlob) {
   std::string blob = dir_ / "img/blobs/sha256/" + d[0];
   std::string bytes = read_file(blob);
   write_file(blob, bytes.substr(0, bytes.size() / 2));
-  EXPECT_EQ(refusal("img"), blob + ": cannot read: truncated gzip input");
+  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() / 2) + " bytes, its descriptor says " + std::to_string(bytes.size()) +
+                                " (the image is damaged)");
+}
+
+std::string damage(const std::string& hex) { return ": content does not match its digest sha256:" + hex.substr(0, 12) + "... (the image is damaged)"; }
+
+TEST_F(HandMadeLayerTest, GzipLayerWithFlippedBytesRefused) {
+  auto d = make_layout("img", layers({layer({file("a", noise(200000))}, "gzip")}));
+  std::string blob = dir_ / "img/blobs/sha256/" + d[0];
+  write_file(blob, flipped(read_file(blob)));
+  EXPECT_EQ(refusal("img"), blob + damage(d[0]));
+}
+
+TEST_F(HandMadeLayerTest, TarLayerWithFlippedBytesRefused) {
+  auto d = make_layout("img", layers({layer({file("a", "first"), file("b", noise(100000)), file("c", "last")})}));
+  std::string blob = dir_ / "img/blobs/sha256/" + d[0];
+  write_file(blob, flipped(read_file(blob)));
+  EXPECT_EQ(refusal("img"), blob + damage(d[0]));
+}
+
+TEST_F(HandMadeLayerTest, EditedConfigRefused) {
+  Json description = layers({layer({file("a", "1")})});
+  description["images"][0]["config"] = Json{{"architecture", "amd64"}, {"os", "linux"}, {"config", {{"Env", {"MODE=safe"}}}}};
+  make_layout("img", description);
+  Json index = Json::parse(read_file(dir_ / "img/index.json"));
+  std::string manifest = index["manifests"][0]["digest"].get<std::string>().substr(7);
+  std::string config = Json::parse(read_file(dir_ / "img/blobs/sha256/" + manifest))["config"]["digest"].get<std::string>().substr(7);
+  std::string blob = dir_ / "img/blobs/sha256/" + config;
+  std::string text = read_file(blob);
+  ASSERT_NE(text.find("MODE=safe"), std::string::npos);
+  text.replace(text.find("MODE=safe"), 9, "MODE=evil");
+  write_file(blob, text);
+  EXPECT_EQ(refusal("img"), blob + damage(config));
+}
+
+TEST_F(HandMadeLayerTest, EditedManifestRefused) {
+  make_layout("img", layers({layer({file("a", "1")})}));
+  Json index = Json::parse(read_file(dir_ / "img/index.json"));
+  std::string manifest = index["manifests"][0]["digest"].get<std::string>().substr(7);
+  std::string blob = dir_ / "img/blobs/sha256/" + manifest;
+  std::string text = read_file(blob);
+  text.replace(text.find("\"schemaVersion\": 2"), 18, "\"schemaVersion\": 3");
+  write_file(blob, text);
+  EXPECT_EQ(refusal("img"), blob + damage(manifest));
+}
+
+TEST_F(HandMadeLayerTest, BlobOfTheWrongSizeRefused) {
+  auto d = make_layout("img", layers({layer({file("a", "1")})}));
+  std::string blob = dir_ / "img/blobs/sha256/" + d[0];
+  std::string bytes = read_file(blob);
+  write_file(blob, bytes + std::string(512, '\0'));
+  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() + 512) + " bytes, its descriptor says " + std::to_string(bytes.size()) +
+                                " (the image is damaged)");
+}
+
+TEST_F(HandMadeLayerTest, DockerConfigMustNameEveryLayer) {
+  write_file(dir_ / "layer.tar", std::string(1024, '\0'));
+  write_file(dir_ / "manifest.json", "[{\"Config\": \"config.json\", \"Layers\": [\"layer.tar\"]}]");
+  write_file(dir_ / "config.json", "{\"rootfs\": {\"type\": \"layers\", \"diff_ids\": []}}");
+  ASSERT_EQ(run({"tar", "-C", dir_.path(), "-cf", dir_ / "d.tar", "manifest.json", "config.json", "layer.tar"}).exit_code, 0);
+  EXPECT_EQ(refusal("d.tar"), dir_ / "d.tar:config.json: rootfs.diff_ids: names 0 layers, manifest.json 1");
+}
+
+TEST_F(HandMadeLayerTest, DescriptorWithoutSizeRefused) {
+  auto d = make_layout("img", layers({layer({file("a", "1")})}));
+  Json index = Json::parse(read_file(dir_ / "img/index.json"));
+  index["manifests"][0].erase("size");
+  write_file(dir_ / "img/index.json", index.dump());
+  EXPECT_EQ(refusal("img"), dir_ / "img/index.json: manifests[0].size: missing");
 }
 
 TEST_F(HandMadeLayerTest, DockerArchiveWithBadManifest) {
