@@ -130,12 +130,15 @@ int run_build(const BuildArgs& args) {
     double start = monotonic_seconds();
     base.emplace(*from);
     const BaseImage& image = base->image();
+    check_runs_here(image);
     if (!args.json)
       std::fprintf(stderr, "tracepack: from %s (%s): %llu files, %.1f MB, ready in %.1f s\n", image.reference.c_str(), image.kind.c_str(),
                    static_cast<unsigned long long>(image.files), static_cast<double>(image.bytes) / 1e6, seconds_since(start));
     // The spec's image: keys win over the base's: the tests run as the result will.
     spec.image = merge_image_config(image.config, spec.image);
     in_image = run_environment(spec.image);
+    SourceLocation where = spec.from ? spec.from->where : SourceLocation{.file = "--from"};
+    for (IncludeRule& rule : config_includes(spec.image, image.root, where)) spec.include.push_back(std::move(rule));
   }
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);

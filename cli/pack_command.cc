@@ -66,6 +66,8 @@ int run_pack(const PackArgs& args) {
     request.spec.image = merge_image_config(base->image().config, request.spec.image);
     request.root = base->root();
     request.from = base_record(base->image(), run_environment(request.spec.image));
+    SourceLocation where = request.spec.from ? request.spec.from->where : SourceLocation{.file = "--from"};
+    for (IncludeRule& rule : config_includes(request.spec.image, base->root(), where)) request.spec.include.push_back(std::move(rule));
   }
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {

@@ -5,10 +5,13 @@
 #include "tracepack/from_image.h"
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+
+#include "tracepack/error.h"
 
 namespace tracepack {
 
@@ -32,6 +35,18 @@ OpenedBase::OpenedBase(const std::string& reference) {
   std::string prefix = scratch_prefix();
   work_ = std::make_unique<AtomicFile>(AT_FDCWD, prefix, AtomicFile::Kind::directory, prefix + "XXXXXX: cannot create a directory for the base image");
   image_ = open_base_image(reference, work_->name());
+}
+
+void check_runs_here(const BaseImage& image) {
+  utsname machine{};
+  uname(&machine);
+  std::string here = oci_architecture(machine.machine);
+  const ImageConfig& config = image.config;
+  if (!config.architecture.empty() && config.architecture != here)
+    throw Error(image.reference + ": an image for " + config.architecture + ", and this machine is " + here +
+                ": its programs cannot run here to be traced");
+  if (!config.os.empty() && config.os != "linux")
+    throw Error(image.reference + ": an image for " + config.os + ": its programs cannot run on linux to be traced");
 }
 
 ImageConfig merge_image_config(const ImageConfig& base, const ImageConfig& spec) {
@@ -71,6 +86,21 @@ ImageRunEnvironment run_environment(const ImageConfig& config) {
 
 ImageRunEnvironment run_environment(const ManifestBase& base) {
   return ImageRunEnvironment{.env = base.env, .workdir = base.workdir, .user = base.user, .command = base.command};
+}
+
+std::vector<IncludeRule> config_includes(const ImageConfig& config, const std::string& root, const SourceLocation& where) {
+  auto numeric = [](std::string_view id) { return !id.empty() && id.find_first_not_of("0123456789") == std::string_view::npos; };
+  std::string_view user = config.user;
+  std::size_t colon = user.find(':');
+  std::string_view name = user.substr(0, colon);
+  std::string_view group = colon == std::string_view::npos ? std::string_view() : user.substr(colon + 1);
+  std::vector<IncludeRule> rules;
+  if (user.empty() || (numeric(name) && (colon == std::string_view::npos || numeric(group)))) return rules;
+  for (const char* file : {"/etc/passwd", "/etc/group"}) {
+    std::error_code ec;
+    if (fs::exists(fs::path(root + file), ec)) rules.push_back(IncludeRule{.kind = IncludeRule::Kind::glob, .pattern = file, .where = where});
+  }
+  return rules;
 }
 
 ManifestBase base_record(const BaseImage& image, const ImageRunEnvironment& run) {

@@ -144,6 +144,7 @@ class Planner {
   void add_include_globs();
   void add_closures();
   void expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written);
+  std::size_t glob_matches_ = 0;  ///< paths an include: glob matched, counted by add_include_globs and expand_glob
   void close_tree();
   struct Physical {
     PathBytes path;                ///< symlink-free; empty when the walk failed (dangling link, loop)
@@ -358,6 +359,7 @@ void Planner::expand_glob(const IncludeRule& rule, const PathBytes& dir, const P
       r.source = PlanReason::Source::rule;
       r.rule = rule.pattern + " (" + location(rule.where) + ")";
       r.detail = std::string(kIncludedByRuleHead) + rule.pattern + "' (" + location(rule.where) + ")";
+      ++glob_matches_;
       propose(path, r, true);
     }
     if (info->type == EntryType::directory && walks_into(rule, path)) expand_glob(rule, path, as_written);
@@ -389,15 +391,19 @@ void Planner::add_include_globs() {
                           std::string(root) + ": a kernel pseudo file system is never packed");
       continue;
     }
-    std::size_t before = candidates_.size();
+    std::size_t before = glob_matches_;
     PlanReason r{.source = PlanReason::Source::rule,
                  .detail = std::string(kIncludedByRuleHead) + rule.pattern + "' (" + location(rule.where) + ")",
                  .rule = rule.pattern};
-    if (glob_match(rule.pattern, start) && !refuse_special(physical.path, rule)) propose(physical.path, r, true);
+    if (glob_match(rule.pattern, start) && !refuse_special(physical.path, rule)) {
+      ++glob_matches_;
+      propose(physical.path, r, true);
+    }
     if (info->type == EntryType::directory) expand_glob(rule, physical.path, start);
-    if (candidates_.size() != before)
+    // A rule matching only what the traces already hold still matched.
+    if (glob_matches_ != before)
       for (const PathBytes& link : physical.links) propose(link, r, true);
-    if (candidates_.size() == before) warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
+    if (glob_matches_ == before) warnings_.push_back(location(rule.where) + ": include rule '" + rule.pattern + "' matches nothing");
   }
 }
 

@@ -21,7 +21,7 @@ std::string render_verify_text(const VerifyResult& result) {
         text += "    read by " + process + ", " + m.syscall + ", in the traced run; the run in the bundle never looked it up\n";
     }
     if (!r.passed && r.missing.empty())
-      text += "  no file the host has and the traced run used was missing: the test fails for another reason\n";
+      text += "  no file the traced run used was missing from the bundle: the test fails for another reason\n";
   }
   if (!result.include_lines.empty()) text += "add to the spec:\n" + result.include_lines;
   return text;

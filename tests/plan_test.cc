@@ -246,6 +246,21 @@ TEST(MakePlan, IncludeBeatsExcludeAndExcludeBeatsTraced) {
   EXPECT_NE(entry(plan, "/usr/share/doc"), nullptr) << "parents of an included file come along";
 }
 
+TEST(MakePlan, AnIncludeRuleMatchingOnlyTracedFilesMatchedThem) {
+  FakeFileSystem fs = base_tree();
+  fs.dir("/etc").file("/etc/passwd");
+  TraceBuilder t("unit");
+  t.access(AccessKind::read, "/etc/passwd").access(AccessKind::read, "/usr/bin/app");
+  PlanInputs in;
+  in.traces = {t.trace};
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/etc/passwd", {"spec.yaml", 4, 5}});
+  in.spec.include.push_back({IncludeRule::Kind::glob, "/etc/shadow*", {"spec.yaml", 5, 5}});
+  BundlePlan plan = make_plan(in, fs);
+  EXPECT_EQ(plan.warnings, std::vector<std::string>{"spec.yaml:5:5: include rule '/etc/shadow*' matches nothing"});
+  ASSERT_NE(entry(plan, "/etc/passwd"), nullptr);
+  EXPECT_EQ(entry(plan, "/etc/passwd")->reasons.size(), 2u);
+}
+
 TEST(MakePlan, ElfClosureEntriesComeWithTheirLinks) {
   FakeFileSystem fs = base_tree();
   PlanInputs in;

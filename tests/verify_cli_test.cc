@@ -283,7 +283,7 @@ TEST(VerifyCli, OneCommandAfterDashDash) {
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_EQ(failed.out,
             "test 'command': FAILED in the bundle: exit status 3, expected 0\n"
-            "  no file the host has and the traced run used was missing: the test fails for another reason\n");
+            "  no file the traced run used was missing from the bundle: the test fails for another reason\n");
 }
 
 TEST(VerifyCli, AHostileArchiveIsRefused) {

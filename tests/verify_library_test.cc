@@ -163,7 +163,7 @@ TEST(RenderVerify, Text) {
             "  missing: /usr/lib/python3/m.py\n"
             "    read by pid 7, openat, in the traced run; the run in the bundle never looked it up\n"
             "test 'other': FAILED in the bundle: killed by signal 9\n"
-            "  no file the host has and the traced run used was missing: the test fails for another reason\n"
+            "  no file the traced run used was missing from the bundle: the test fails for another reason\n"
             "add to the spec:\n"
             "include:\n"
             "  - /opt/app/data/**\n"

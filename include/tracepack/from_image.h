@@ -43,6 +43,11 @@ class OpenedBase {
   BaseImage image_;
 };
 
+/// Throws Error when the image's programs cannot run on this machine: its
+/// config names another architecture ("arm64" on an amd64 machine) or
+/// another os than linux.
+void check_runs_here(const BaseImage& image);
+
 /// The configuration of an image built from `base`: `spec`'s keys where the
 /// spec sets them (entrypoint, cmd, workdir, user, architecture, os), the
 /// base's otherwise; env and labels merged name by name, the spec winning;
@@ -58,6 +63,14 @@ ImageRunEnvironment run_environment(const ImageConfig& config);
 
 /// The same, as a bundle's manifest recorded it.
 ImageRunEnvironment run_environment(const ManifestBase& base);
+
+/// The include: rules an image needs for its configuration to work, beyond
+/// what its tests used: a runtime looks the user up by name in the image's
+/// own /etc/passwd and /etc/group before the entrypoint starts (and so does
+/// the sandbox), so a `user` given by name needs those files, which no test
+/// reads itself. Only files that exist below `root`; `where` is the spec's
+/// from: (for the reasons and messages).
+std::vector<IncludeRule> config_includes(const ImageConfig& config, const std::string& root, const SourceLocation& where);
 
 /// What a bundle's manifest records of the base `image` its tests ran in under `run`.
 ManifestBase base_record(const BaseImage& image, const ImageRunEnvironment& run);
