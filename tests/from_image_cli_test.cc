@@ -278,6 +278,15 @@ TEST_F(FromImageCli, BuildFromAnOciLayoutTracesInTheImageAndShipsOnlyWhatTheTest
   }
 }
 
+TEST(FromImageExample, TheReadmesExampleRunsEndToEnd) {
+  TempDir work(FROM_IMAGE_TMP_DIR);
+  RunResult r = run({FIXTURE_SRC_DIR "/images/run-example.sh", fs::path(TRACEPACK_BIN).parent_path().string(), work / "example"});
+  ASSERT_TRUE(exited_with(r, 0));
+  EXPECT_NE(r.err.find("tracepack: verify: test 'reads-its-data': passed in the bundle"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("\n" + kHello), std::string::npos) << r.out;  // the unpacked image's entrypoint, run
+  EXPECT_NE(r.out.find("base image     " + work / "example/base:1.0 (oci-layout): from 33"), std::string::npos) << r.out;
+}
+
 TEST(FromImageErrors, AMissingImageIsRefusedBeforeAnyTestRuns) {
   TempDir d(FROM_IMAGE_TMP_DIR);
   write_file(d / "t.yaml", "name: t\nfrom: nowhere:1.0\ntests:\n  - name: t\n    shell: 'touch " + d / "ran" + "'\noutput: {path: out.tar}\n");
