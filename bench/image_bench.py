@@ -37,7 +37,8 @@ CORE_PACKAGES = [
     "base-files", "libc6", "libgcc-s1", "dash", "coreutils", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
     "libgmp10", "libcap2", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libexpat1", "zlib1g",
     "libssl3", "libffi8", "libbz2-1.0", "liblzma5", "libsqlite3-0", "libmpdec3", "libncursesw6", "libtinfo6",
-    "libreadline8", "libuuid1", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "media-types", "tzdata",
+    "libreadline8", "libuuid1", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "media-types", "tzdata", "python3-minimal",
+    "python3",
 ]
 
 APP = """import json, sqlite3, decimal
