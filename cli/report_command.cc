@@ -62,8 +62,7 @@ Action add_report_command(CLI::App& app) {
   cmd->add_option("-f,--format", args->format, "text, json or html")->capture_default_str();
   cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of standard output");
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply to a trace");
-  cmd->add_option("--from", args->from,
-                  "The base image a bundle was taken from, for its packages (default: the one its manifest records)");
+  cmd->add_option("--from", args->from, "The base image a bundle was taken from, for its packages (default: the one its manifest records)");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->footer(exit_status_footer({{"0", "the report was written"}, {"1", "an error (message on stderr)"}}));
   return [args] { return run_report(*args); };

@@ -1,9 +1,13 @@
 // `tracepack why TRACE|BUNDLE PATH [--spec SPEC]`: why PATH is in or out.
 // Exit status as grep(1): 0 in the bundle, 1 out of it, 2 on error.
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "commands.h"
+#include "tracepack/bundle_reader.h"
 #include "tracepack/error.h"
+#include "tracepack/from_image.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/pack.h"
 #include "tracepack/why.h"
@@ -19,6 +23,7 @@ struct WhyArgs {
   std::string input;
   std::string path;
   std::string spec;
+  std::string from;
   bool allow_truncated = false;
 };
 
@@ -30,9 +35,36 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   if (!args.spec.empty()) request.spec = load_spec(args.spec);
   request.allow_missing = true;
   request.allow_truncated = args.allow_truncated;
+  // A trace taken in an image names the image's files: plan from its root.
+  std::string from = args.from.empty() ? "" : from_reference(args.from, std::filesystem::current_path());
+  if (from.empty() && request.spec.from)
+    from = from_reference(request.spec.from->reference, std::filesystem::absolute(args.spec).parent_path());
+  std::optional<OpenedBase> base;
+  if (!from.empty()) {
+    base.emplace(from);
+    request.root = base->root();
+    SourceLocation where = request.spec.from ? request.spec.from->where : SourceLocation{.file = "--from"};
+    ImageConfig config = merge_image_config(base->image().config, request.spec.image);
+    for (IncludeRule& rule : config_includes(config, base->root(), where)) request.spec.include.push_back(std::move(rule));
+  }
   BundlePlan plan = plan_bundle(request);
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return explain_in_plan(plan, {read_trace(args.input)}, path);
+}
+
+// A bundle's manifest; an image holds it in its layer, read as read_bundle does.
+Manifest manifest_of(const std::string& input) {
+  try {
+    return read_manifest(input);
+  } catch (const Error&) {
+    std::optional<BundleContents> image;
+    try {
+      image = read_bundle(input);
+    } catch (const Error&) {
+    }
+    if (!image || (image->format != "oci" && image->format != "oci-archive" && image->format != "docker-archive")) throw;
+    return std::move(image->manifest);
+  }
 }
 
 int run_why(const WhyArgs& args) {
@@ -42,7 +74,8 @@ int run_why(const WhyArgs& args) {
     answer = answer_from_trace(args, path);
   } else {
     if (!args.spec.empty()) throw UsageError("why: --spec applies to a trace, not to a bundle (" + args.input + ")");
-    answer = explain_in_manifest(read_manifest(args.input), path);
+    if (!args.from.empty()) throw UsageError("why: --from applies to a trace, not to a bundle (" + args.input + ")");
+    answer = explain_in_manifest(manifest_of(args.input), path);
   }
   std::fputs(render_why(answer).c_str(), stdout);
   return answer.in_bundle ? kExitIn : kExitOut;
@@ -56,6 +89,7 @@ Action add_why_command(CLI::App& app) {
   cmd->add_option("input", args->input, "Trace file, or bundle (directory or archive)")->required();
   cmd->add_option("path", args->path, "Absolute path to explain")->required();
   cmd->add_option("-s,--spec", args->spec, "Spec whose include/exclude rules apply (traces only)");
+  cmd->add_option("--from", args->from, "The image a trace was taken in (default: the spec's from:): its files are read");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
   cmd->footer(exit_status_footer({{"0", "PATH is in the bundle"}, {"1", "PATH is not in the bundle"}}, true));
   return [args] { return run_with_error_status(kExitTrouble, [&args] { return run_why(*args); }); };

@@ -114,11 +114,11 @@ class ArchiveReader {
 
   std::string path_;
   ArchiveReadOptions options_;
-  UniqueFd fd_;                     ///< with an observer: the file, read by read_block
+  UniqueFd fd_;  ///< with an observer: the file, read by read_block
   ByteObserver observe_;
-  std::unique_ptr<char[]> buffer_;  ///< with an observer: the block read_block hands out
+  std::unique_ptr<char[]> buffer_;                    ///< with an observer: the block read_block hands out
   std::unique_ptr<archive, LibarchiveFree> archive_;  ///< freed first: it uses the above
-  archive_entry* entry_ = nullptr;  ///< the current header, owned by archive_
+  archive_entry* entry_ = nullptr;                    ///< the current header, owned by archive_
 };
 
 /// Reads the file `path` through every filter libarchive knows (gzip, zstd,

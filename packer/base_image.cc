@@ -143,8 +143,8 @@ ImageConfig read_config(const JsonField& doc) {
 
 /// Where an image's documents and blobs are: a layout directory or an unpacked archive.
 struct Source {
-  std::string dir;     ///< the directory holding them
-  std::string shown;   ///< its name in messages, to which a file's name is appended ("img/", "app.tar:")
+  std::string dir;        ///< the directory holding them
+  std::string shown;      ///< its name in messages, to which a file's name is appended ("img/", "app.tar:")
   bool confined = false;  ///< an unpacked archive: its blobs must resolve inside `dir`
   std::string reference;  ///< the path the user gave, for the hint about tags
 };
@@ -169,8 +169,7 @@ void check_digest(const std::string& shown, const std::string& actual, const std
 }
 
 void check_size(const std::string& shown, std::uint64_t actual, std::uint64_t expected) {
-  if (actual != expected)
-    damaged(shown, "is " + std::to_string(actual) + " bytes, its descriptor says " + std::to_string(expected));
+  if (actual != expected) damaged(shown, "is " + std::to_string(actual) + " bytes, its descriptor says " + std::to_string(expected));
 }
 
 std::string sha256_of(const std::string& text) {
@@ -210,8 +209,8 @@ auto with_blob(const Source& source, const BlobRef& blob, Walk walk) {
 /// the tar they hold does (a docker diff_id); `what` names `expected` in the
 /// message. A failure of the layer whose digest does not match is reported
 /// as the damage it is.
-void apply_checked(const std::string& file, const std::string& shown, const std::string& expected, bool uncompressed, const std::string& what,
-                   BaseImage& image) {
+void apply_checked(const std::string& file, const std::string& shown, const std::string& expected, bool uncompressed,
+                   const std::string& what, BaseImage& image) {
   LayerRead read;
   try {
     apply_layer(file, shown, image.root, image.skipped, &read);
@@ -243,8 +242,9 @@ BlobRef pick_tagged(const Source& source, const std::string& tag) {
     if (tag.empty()) {
       if (manifests.empty()) index.at("manifests").fail("empty, the layout holds no image");
       if (manifests.size() > 1)
-        index.at("manifests").fail("names " + std::to_string(manifests.size()) + " images, choose one with " + source.reference +
-                                   ":TAG; tags: " + joined(tags));
+        index.at("manifests")
+            .fail("names " + std::to_string(manifests.size()) + " images, choose one with " + source.reference +
+                  ":TAG; tags: " + joined(tags));
       chosen = manifests[0];
     }
     return blob_ref(*chosen);
@@ -271,7 +271,8 @@ BlobRef follow_index(const Source& source, BlobRef blob) {
       list->fail("no image for linux/" + arch + "; platforms: " + joined(platforms));
     });
     if (!next) return blob;
-    if (depth + 1 >= kMaxIndexDepth) throw Error(source.shown + blob.name + ": manifest lists nested deeper than " + std::to_string(kMaxIndexDepth));
+    if (depth + 1 >= kMaxIndexDepth)
+      throw Error(source.shown + blob.name + ": manifest lists nested deeper than " + std::to_string(kMaxIndexDepth));
     blob = *next;
   }
 }
@@ -342,7 +343,8 @@ void open_docker(const Source& source, const std::string& tag, BaseImage& image)
   if (tag.empty()) {
     if (entries.empty()) root.fail("holds no image");
     if (entries.size() > 1)
-      root.fail("holds " + std::to_string(entries.size()) + " images, choose one with " + source.reference + ":NAME:TAG; tags: " + joined(tags));
+      root.fail("holds " + std::to_string(entries.size()) + " images, choose one with " + source.reference +
+                ":NAME:TAG; tags: " + joined(tags));
     chosen = entries[0];
   }
   std::string config = archive_file(chosen->at("Config"));

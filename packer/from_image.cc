@@ -33,7 +33,8 @@ std::string scratch_prefix() {
 
 OpenedBase::OpenedBase(const std::string& reference) {
   std::string prefix = scratch_prefix();
-  work_ = std::make_unique<AtomicFile>(AT_FDCWD, prefix, AtomicFile::Kind::directory, prefix + "XXXXXX: cannot create a directory for the base image");
+  work_ = std::make_unique<AtomicFile>(AT_FDCWD, prefix, AtomicFile::Kind::directory,
+                                       prefix + "XXXXXX: cannot create a directory for the base image");
   image_ = open_base_image(reference, work_->name());
 }
 
@@ -98,7 +99,8 @@ std::vector<IncludeRule> config_includes(const ImageConfig& config, const std::s
   if (user.empty() || (numeric(name) && (colon == std::string_view::npos || numeric(group)))) return rules;
   for (const char* file : {"/etc/passwd", "/etc/group"}) {
     std::error_code ec;
-    if (fs::exists(fs::path(root + file), ec)) rules.push_back(IncludeRule{.kind = IncludeRule::Kind::glob, .pattern = file, .where = where});
+    if (fs::exists(fs::path(root + file), ec))
+      rules.push_back(IncludeRule{.kind = IncludeRule::Kind::glob, .pattern = file, .where = where});
   }
   return rules;
 }

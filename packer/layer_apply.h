@@ -34,7 +34,6 @@ struct LayerRead {
 void apply_layer(const std::string& layer, const std::string& shown, const std::string& root, std::uint64_t& skipped,
                  LayerRead* read = nullptr);
 
-
 /// What a directory tree holds, walked without following symlinks.
 struct TreeSize {
   std::uint64_t bytes = 0;  ///< the sizes of its regular files, each hard-linked inode once

@@ -58,8 +58,8 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   if (from) {
-    doc["from"] = {{"reference", from->reference}, {"kind", from->kind},       {"bytes", from->bytes},
-                   {"files", from->files},         {"env", from->env},         {"workdir", from->workdir},
+    doc["from"] = {{"reference", from->reference}, {"kind", from->kind},      {"bytes", from->bytes},
+                   {"files", from->files},         {"env", from->env},        {"workdir", from->workdir},
                    {"user", from->user},           {"command", from->command}};
   }
   // Reason texts are for people and may hold stray bytes: replace, never throw.

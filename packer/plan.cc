@@ -209,7 +209,8 @@ PlanReason Planner::traced_reason(const Trace& trace, const FileAccess& a) const
 void Planner::find_outputs(const Trace& trace) {
   for (const auto& [path, access] : outputs_of(trace)) {
     outputs_.emplace(path, test_of(trace, access->process));
-    if (access->kind == AccessKind::mkdir || access->kind == AccessKind::rename) output_dirs_.emplace(path, test_of(trace, access->process));
+    if (access->kind == AccessKind::mkdir || access->kind == AccessKind::rename)
+      output_dirs_.emplace(path, test_of(trace, access->process));
   }
 }
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -408,15 +409,25 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   return r;
 }
 
-BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated) {
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated, const std::string& from) {
   PackRequest request;
   request.trace_files = {trace_file};
   request.spec = spec;
   request.allow_missing = true;  // a report shows what is gone as a warning
   request.allow_truncated = allow_truncated;
+  // A trace taken in an image names the image's files and packages.
+  std::string reference = from;
+  if (reference.empty() && spec.from) reference = from_reference(spec.from->reference, std::filesystem::absolute(spec.file).parent_path());
+  std::optional<OpenedBase> base;
+  ReportOptions options;
+  if (!reference.empty()) {
+    base.emplace(reference);
+    request.root = base->root();
+    options = {.dpkg_admin_dir = dpkg_admin_dir(base->root()), .python_root = base->root()};
+  }
   PlanInputs in = read_plan_inputs(request);
-  HostFileSystem host;
-  BundleReport r = report_plan(make_plan(in, host), in.traces.front());
+  HostFileSystem files(request.root);
+  BundleReport r = report_plan(make_plan(in, files), in.traces.front(), options);
   r.input = trace_file;
   r.bundle = spec.name;
   return r;
@@ -454,7 +465,7 @@ BundleReport report_bundle_file(const std::string& path, const std::string& from
 }
 
 BundleReport report_file(const std::string& path, const std::string& spec_file, bool allow_truncated, const std::string& from) {
-  if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated);
+  if (is_trace_file(path)) return report_trace_file(path, spec_file.empty() ? BundleSpec{} : load_spec(spec_file), allow_truncated, from);
   if (!spec_file.empty()) throw Error(path + ": --spec applies to a trace, not to a bundle (its rules were applied when it was packed)");
   return report_bundle_file(path, from);
 }

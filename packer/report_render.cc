@@ -233,8 +233,7 @@ void text_totals(TextWriter& w, const BundleReport& r) {
   w.line(format("symlinks       %" PRIu64, t.symlinks));
   w.line(t.processes ? format("processes      %" PRIu64, *t.processes) : "processes      unknown (a bundle does not record them)");
   w.line(format("tests          %" PRIu64, t.tests));
-  if (r.from)
-    w.line("base image     " + r.from->reference + " (" + r.from->kind + "): " + size_reduction_line(r.from->bytes, t.bytes));
+  if (r.from) w.line("base image     " + r.from->reference + " (" + r.from->kind + "): " + size_reduction_line(r.from->bytes, t.bytes));
 }
 
 /// "file " or "files", padded alike so that the columns after it line up.

@@ -94,8 +94,8 @@ std::vector<Trace> original_traces(const TestRun& run, const VerifyRequest& requ
   return {read_trace(traced.front().trace_file)};
 }
 
-TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request, const std::optional<ImageRunEnvironment>& image,
-                  const fs::path& scratch) {
+TestVerdict judge(const TestRun& run, const std::string& root, const VerifyRequest& request,
+                  const std::optional<ImageRunEnvironment>& image, const fs::path& scratch) {
   TestVerdict verdict;
   verdict.test = run.test->name;
   verdict.command = test_command(*run.test, image);
@@ -110,7 +110,7 @@ TestVerdict judge(const TestRun& run, const std::string& root, const VerifyReque
   // host is not the image): without its original trace, or the image's root
   // to find the files in, nothing is named.
   if (image && (request.image_root.empty() || request.original_traces.empty() ||
-                        !fs::exists(request.original_traces / (run.test->name + ".jsonl"), ec)))
+                !fs::exists(request.original_traces / (run.test->name + ".jsonl"), ec)))
     return verdict;
   HostFileSystem bundle(root);
   HostFileSystem host = image ? HostFileSystem(request.image_root.string()) : HostFileSystem();

@@ -88,8 +88,8 @@ class BaseImageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir(BASE_IMAGE_TMP_DIR);
-    cli_test::RunResult made = run({kScript, "--oci-archive", *dir_ / "img-oci.tar", "--docker-archive", *dir_ / "img-docker.tar",
-                                    *dir_ / "img", "1.0"});
+    cli_test::RunResult made =
+        run({kScript, "--oci-archive", *dir_ / "img-oci.tar", "--docker-archive", *dir_ / "img-docker.tar", *dir_ / "img", "1.0"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     ASSERT_EQ(run({"cp", "-a", *dir_ / "img", *dir_ / "two"}).exit_code, 0);
     cli_test::RunResult tagged = run({"umoci", "config", "--image", *dir_ / "two:1.0", "--tag", "2.0", "--config.env", "GREETING=bonjour"});
@@ -196,16 +196,15 @@ TEST_F(BaseImageTest, WhiteoutsReplacementAndOpaqueDirectory) {
 }
 
 TEST_F(BaseImageTest, UnknownTagListsTheTags) {
-  EXPECT_EQ(message_of([&] { open(*dir_ / "two:3.0"); }),
-            *dir_ / "two/index.json: no manifest tagged '3.0'; tags: 1.0, 2.0");
+  EXPECT_EQ(message_of([&] { open(*dir_ / "two:3.0"); }), *dir_ / "two/index.json: no manifest tagged '3.0'; tags: 1.0, 2.0");
   EXPECT_EQ(message_of([&] { open(*dir_ / "img-docker.tar:other:1.0"); }),
             *dir_ / "img-docker.tar:manifest.json: no image tagged 'other:1.0'; tags: docker.io/tracepack/base:1.0");
 }
 
 /// Unpacks the docker archive `archive` into `dir`, lets `edit` change the
 /// file `layer` there, and packs it again as `out`.
-void repack(const std::string& archive, const std::string& dir, const std::string& layer, const std::function<std::string(const std::string&)>& edit,
-            const std::string& out) {
+void repack(const std::string& archive, const std::string& dir, const std::string& layer,
+            const std::function<std::string(const std::string&)>& edit, const std::string& out) {
   ASSERT_EQ(run({"mkdir", "-p", dir}).exit_code, 0);
   ASSERT_EQ(run({"tar", "-C", dir, "-xf", archive}).exit_code, 0);
   ASSERT_EQ(run({"chmod", "u+w", dir + "/" + layer}).exit_code, 0);
@@ -216,17 +215,20 @@ void repack(const std::string& archive, const std::string& dir, const std::strin
 TEST_F(BaseImageTest, DockerArchiveWithDamagedLayerRefused) {
   Json manifest = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", "manifest.json"}).out);
   std::string layer = manifest[0]["Layers"][0].get<std::string>();
-  std::string diff_id = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
+  std::string diff_id =
+      Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
   TempDir scratch(BASE_IMAGE_TMP_DIR);
   repack(*dir_ / "img-docker.tar", scratch / "x", layer, flipped, scratch / "damaged.tar");
-  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }),
-            scratch / "damaged.tar:" + layer + ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) + "... (the image is damaged)");
+  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }), scratch / "damaged.tar:" + layer +
+                                                                    ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) +
+                                                                    "... (the image is damaged)");
 }
 
 TEST_F(BaseImageTest, DockerArchiveWithGzipLayerCheckedUncompressed) {
   Json manifest = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", "manifest.json"}).out);
   std::string layer = manifest[0]["Layers"][0].get<std::string>();
-  std::string diff_id = Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
+  std::string diff_id =
+      Json::parse(run({"tar", "-xOf", *dir_ / "img-docker.tar", manifest[0]["Config"].get<std::string>()}).out)["rootfs"]["diff_ids"][0];
   TempDir scratch(BASE_IMAGE_TMP_DIR);
   auto gzip = [&](const std::string& text) {
     write_file(scratch / "plain", text);
@@ -234,9 +236,12 @@ TEST_F(BaseImageTest, DockerArchiveWithGzipLayerCheckedUncompressed) {
   };
   repack(*dir_ / "img-docker.tar", scratch / "x", layer, gzip, scratch / "gzip.tar");
   expect_fixture(open(scratch / "gzip.tar"));
-  repack(*dir_ / "img-docker.tar", scratch / "y", layer, [&](const std::string& text) { return gzip(flipped(text)); }, scratch / "damaged.tar");
-  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }),
-            scratch / "damaged.tar:" + layer + ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) + "... (the image is damaged)");
+  repack(
+      *dir_ / "img-docker.tar", scratch / "y", layer, [&](const std::string& text) { return gzip(flipped(text)); },
+      scratch / "damaged.tar");
+  EXPECT_EQ(message_of([&] { open(scratch / "damaged.tar"); }), scratch / "damaged.tar:" + layer +
+                                                                    ": content does not match its diff_id sha256:" + diff_id.substr(7, 12) +
+                                                                    "... (the image is damaged)");
 }
 
 TEST_F(BaseImageTest, TwoManifestsNeedATag) {
@@ -265,7 +270,9 @@ class HandMadeLayerTest : public ::testing::Test {
   static Json layer(const std::vector<Json>& entries, const std::string& compression = "none") {
     return Json{{"compression", compression}, {"entries", Json(entries)}};
   }
-  static Json file(const std::string& name, const std::string& content) { return Json{{"name", name}, {"type", "file"}, {"content", content}}; }
+  static Json file(const std::string& name, const std::string& content) {
+    return Json{{"name", name}, {"type", "file"}, {"content", content}};
+  }
   static Json dir(const std::string& name) { return Json{{"name", name}, {"type", "dir"}}; }
   static Json link(const std::string& type, const std::string& name, const std::string& target) {
     return Json{{"name", name}, {"type", type}, {"target", target}};
@@ -303,8 +310,8 @@ TEST_F(HandMadeLayerTest, FileThroughSymlinkRefused) {
 TEST_F(HandMadeLayerTest, WhiteoutThroughSymlinkRefusedAndNothingOutsideDeleted) {
   TempDir outside(BASE_IMAGE_TMP_DIR);
   write_file(outside / "victim", "still here");
-  auto d = make_layout("img", layers({layer({link("symlink", "d", outside.path())}),
-                                      layer({Json{{"name", "d/.wh.victim"}, {"type", "file"}}})}));
+  auto d = make_layout("img",
+                       layers({layer({link("symlink", "d", outside.path())}), layer({Json{{"name", "d/.wh.victim"}, {"type", "file"}}})}));
   EXPECT_EQ(refusal("img"), dir_ / "img/blobs/sha256/" + d[1] + ": entry 'd/.wh.victim' refused: path goes through a symlink ('d')");
   EXPECT_EQ(read_file(outside / "victim"), "still here");
 }
@@ -362,7 +369,8 @@ TEST_F(HandMadeLayerTest, ManifestListWithoutThisMachineRefused) {
   make_layout("img", Json{{"images", Json::array({image})}});
   Json index = Json::parse(read_file(dir_ / "img/index.json"));
   std::string list = index["manifests"][0]["digest"].get<std::string>().substr(7);
-  EXPECT_EQ(refusal("img"), dir_ / "img/blobs/sha256/" + list + ": manifests: no image for linux/amd64; platforms: linux/arm64, linux/s390x");
+  EXPECT_EQ(refusal("img"),
+            dir_ / "img/blobs/sha256/" + list + ": manifests: no image for linux/amd64; platforms: linux/arm64, linux/s390x");
 }
 
 TEST_F(HandMadeLayerTest, MissingReference) {
@@ -376,11 +384,13 @@ TEST_F(HandMadeLayerTest, CorruptedLayerBlob) {
   std::string blob = dir_ / "img/blobs/sha256/" + d[0];
   std::string bytes = read_file(blob);
   write_file(blob, bytes.substr(0, bytes.size() / 2));
-  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() / 2) + " bytes, its descriptor says " + std::to_string(bytes.size()) +
-                                " (the image is damaged)");
+  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() / 2) + " bytes, its descriptor says " +
+                                std::to_string(bytes.size()) + " (the image is damaged)");
 }
 
-std::string damage(const std::string& hex) { return ": content does not match its digest sha256:" + hex.substr(0, 12) + "... (the image is damaged)"; }
+std::string damage(const std::string& hex) {
+  return ": content does not match its digest sha256:" + hex.substr(0, 12) + "... (the image is damaged)";
+}
 
 TEST_F(HandMadeLayerTest, GzipLayerWithFlippedBytesRefused) {
   auto d = make_layout("img", layers({layer({file("a", noise(200000))}, "gzip")}));
@@ -427,8 +437,8 @@ TEST_F(HandMadeLayerTest, BlobOfTheWrongSizeRefused) {
   std::string blob = dir_ / "img/blobs/sha256/" + d[0];
   std::string bytes = read_file(blob);
   write_file(blob, bytes + std::string(512, '\0'));
-  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() + 512) + " bytes, its descriptor says " + std::to_string(bytes.size()) +
-                                " (the image is damaged)");
+  EXPECT_EQ(refusal("img"), blob + ": is " + std::to_string(bytes.size() + 512) + " bytes, its descriptor says " +
+                                std::to_string(bytes.size()) + " (the image is damaged)");
 }
 
 TEST_F(HandMadeLayerTest, DockerConfigMustNameEveryLayer) {

@@ -99,6 +99,7 @@ class FromImageCli : public ::testing::Test {
   void VerifyAloneRunsTheTestsWithTheImagesEnvironment();
   void PackagesAreTheImagesOwn();
   void PackFromTheTracesReadsTheImage();
+  void WhyAndReportReadTheImage();
 
   static TempDir* dir_;
   static RunResult* built_;
@@ -132,7 +133,7 @@ void FromImageCli::WhatALaterLayerDeletedIsAbsentFromTheTestsAndTheBundle() {
   EXPECT_TRUE(entries.contains("/app/hello"));
   EXPECT_TRUE(entries.contains("/app/motd"));
   EXPECT_TRUE(entries.contains("/app/data/name.txt"));
-  EXPECT_FALSE(entries.contains("/app/removed.txt"));  // a whiteout
+  EXPECT_FALSE(entries.contains("/app/removed.txt"));   // a whiteout
   EXPECT_FALSE(entries.contains("/app/data/old.txt"));  // below an opaque directory
   EXPECT_FALSE(entries.contains("/usr/bin/sort"));      // in the image, never used
 }
@@ -200,9 +201,9 @@ TEST_F(FromImageCli, EveryInputFormatGivesTheSameBundle) {
   layout.erase("/.tracepack");
   for (const std::string& from : {*dir_ / "base-oci.tar:1.0", *dir_ / "base-docker.tar"}) {
     TempDir out(FROM_IMAGE_TMP_DIR);
-    RunResult r = run({TRACEPACK_BIN, "build", *dir_ / "app.yaml", "--from", from, "--traces", out / "traces", "-o", out / "b.tar", "-f",
-                       "tar"},
-                      {.env = {"TRACEPACK_HOST_MARKER=set"}});
+    RunResult r =
+        run({TRACEPACK_BIN, "build", *dir_ / "app.yaml", "--from", from, "--traces", out / "traces", "-o", out / "b.tar", "-f", "tar"},
+            {.env = {"TRACEPACK_HOST_MARKER=set"}});
     ASSERT_TRUE(exited_with(r, 0)) << from;
     std::map<std::string, std::string> entries = entries_of(manifest_of(out / "b.tar", "tar"));
     entries.erase("/.tracepack");
@@ -215,9 +216,10 @@ TEST_F(FromImageCli, ARootDirectoryIsUsedInPlace) {
   TempDir root(FROM_IMAGE_TMP_DIR);
   ASSERT_TRUE(exited_with(run({"umoci", "unpack", "--image", *dir_ / "base:1.0", root / "b"}), 0));
   // A root directory has no config: the test says what the image would.
-  write_file(root / "root.yaml", "name: root\nfrom: b/rootfs\ntests:\n  - name: hello\n    run: [/app/hello]\n    cwd: /app\n"
-                                 "    env: {GREETING: hello}\n    stdout: \"" +
-                                     std::string("hello, tracepack!\\nremoved.txt: absent\\nmotd v2\\n") + "\"\noutput: {path: out.tar}\n");
+  write_file(root / "root.yaml",
+             "name: root\nfrom: b/rootfs\ntests:\n  - name: hello\n    run: [/app/hello]\n    cwd: /app\n"
+             "    env: {GREETING: hello}\n    stdout: \"" +
+                 std::string("hello, tracepack!\\nremoved.txt: absent\\nmotd v2\\n") + "\"\noutput: {path: out.tar}\n");
   RunResult r = tracepack({"build", root / "root.yaml"});
   ASSERT_TRUE(exited_with(r, 0));
   std::map<std::string, std::string> entries = entries_of(manifest_of(root / "out.tar", "tar"));
@@ -229,7 +231,8 @@ TEST_F(FromImageCli, ARootDirectoryIsUsedInPlace) {
 void FromImageCli::PackFromTheTracesReadsTheImage() {
   TempDir out(FROM_IMAGE_TMP_DIR);
   std::vector<std::string> args = {"pack", "--spec", *dir_ / "app.yaml", "-o", out / "p.tar", "-f", "tar"};
-  for (const char* test : {"entrypoint", "environment", "host-file"}) args.push_back(*dir_ / ".tracepack/traces/" + std::string(test) + ".jsonl");
+  for (const char* test : {"entrypoint", "environment", "host-file"})
+    args.push_back(*dir_ / ".tracepack/traces/" + std::string(test) + ".jsonl");
   RunResult r = tracepack(args);
   ASSERT_TRUE(exited_with(r, 0));
   std::map<std::string, std::string> packed = entries_of(manifest_of(out / "p.tar", "tar"));
@@ -237,6 +240,24 @@ void FromImageCli::PackFromTheTracesReadsTheImage() {
   packed.erase("/.tracepack");
   built.erase("/.tracepack");
   EXPECT_EQ(packed, built);
+}
+
+void FromImageCli::WhyAndReportReadTheImage() {
+  RunResult in_image = tracepack({"why", *dir_ / "out", "/app/motd"});
+  EXPECT_TRUE(exited_with(in_image, 0));
+  EXPECT_NE(in_image.out.find("in the bundle"), std::string::npos) << in_image.out;
+  EXPECT_TRUE(exited_with(tracepack({"why", *dir_ / "out", "/app/removed.txt"}), 1));
+  std::string trace = *dir_ / ".tracepack/traces/entrypoint.jsonl";
+  RunResult traced = tracepack({"why", trace, "/app/motd", "--spec", *dir_ / "app.yaml"});
+  EXPECT_TRUE(exited_with(traced, 0));
+  EXPECT_NE(traced.out.find("test 'entrypoint'"), std::string::npos) << traced.out;
+  // Planned from the image's root: /etc/passwd is the image's, for its user.
+  EXPECT_TRUE(exited_with(tracepack({"why", trace, "/etc/passwd", "--spec", *dir_ / "app.yaml"}), 0));
+  json report = report_json(trace, {"--spec", *dir_ / "app.yaml"});
+  std::set<std::string> packages;
+  for (const json& p : report["packages"]) packages.insert(p["package"].get<std::string>());
+  EXPECT_TRUE(packages.contains("dash")) << report["packages"].dump();
+  EXPECT_FALSE(packages.contains("bash")) << report["packages"].dump();
 }
 
 TEST_F(FromImageCli, BuildFromAnOciLayoutTracesInTheImageAndShipsOnlyWhatTheTestsUsed) {
@@ -276,6 +297,10 @@ TEST_F(FromImageCli, BuildFromAnOciLayoutTracesInTheImageAndShipsOnlyWhatTheTest
     SCOPED_TRACE("PackFromTheTracesReadsTheImage");
     PackFromTheTracesReadsTheImage();
   }
+  {
+    SCOPED_TRACE("WhyAndReportReadTheImage");
+    WhyAndReportReadTheImage();
+  }
 }
 
 TEST(FromImageExample, TheReadmesExampleRunsEndToEnd) {
@@ -289,7 +314,8 @@ TEST(FromImageExample, TheReadmesExampleRunsEndToEnd) {
 
 TEST(FromImageErrors, AMissingImageIsRefusedBeforeAnyTestRuns) {
   TempDir d(FROM_IMAGE_TMP_DIR);
-  write_file(d / "t.yaml", "name: t\nfrom: nowhere:1.0\ntests:\n  - name: t\n    shell: 'touch " + d / "ran" + "'\noutput: {path: out.tar}\n");
+  write_file(d / "t.yaml",
+             "name: t\nfrom: nowhere:1.0\ntests:\n  - name: t\n    shell: 'touch " + d / "ran" + "'\noutput: {path: out.tar}\n");
   RunResult r = tracepack({"build", d / "t.yaml"});
   ASSERT_TRUE(exited_with(r, 1));
   EXPECT_EQ(r.err, "tracepack: error: " + d / "nowhere:1.0: no such image layout, image archive or directory\n");

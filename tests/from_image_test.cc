@@ -84,7 +84,8 @@ TEST(RunEnvironment, IsTheConfigsWithTheUsualPathWhenItSetsNone) {
 }
 
 TEST(RunEnvironment, RoundTripsThroughTheManifestsRecord) {
-  BaseImage image{.reference = "/x/base:1.0", .kind = "oci-layout", .root = "/tmp/r", .config = base_config(), .bytes = 33, .files = 3, .skipped = 0};
+  BaseImage image{
+      .reference = "/x/base:1.0", .kind = "oci-layout", .root = "/tmp/r", .config = base_config(), .bytes = 33, .files = 3, .skipped = 0};
   ImageRunEnvironment run = run_environment(base_config());
   ManifestBase record = base_record(image, run);
   EXPECT_EQ(record.reference, "/x/base:1.0");

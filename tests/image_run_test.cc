@@ -333,15 +333,16 @@ TEST_F(TraceUser, NotRootTheCallerIsMappedToTheUser) {
     as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
     // nobody must be able to run tracepack at all, which a root directory it
     // may not search (some chroots) forbids.
-    cli_test::RunResult usable = cli_test::run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TRACEPACK_BIN, "help", "trace"});
+    cli_test::RunResult usable =
+        cli_test::run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TRACEPACK_BIN, "help", "trace"});
     if (usable.exit_code != 0) GTEST_SKIP() << "the user nobody cannot run tracepack here: " << usable.err;
   }
   std::string out = work_ / "out";
   fs::create_directory(out);
   fs::permissions(out, fs::perms::all);
   std::vector<std::string> argv = as_nobody;
-  argv.insert(argv.end(), {TRACEPACK_BIN, "trace", "-q", "-o", out + "/t.jsonl", "--sandbox", root_.path(), "--user", "app", "--", "/bin/sh",
-                           "-c", "id -u; id -g; id -G"});
+  argv.insert(argv.end(), {TRACEPACK_BIN, "trace", "-q", "-o", out + "/t.jsonl", "--sandbox", root_.path(), "--user", "app", "--",
+                           "/bin/sh", "-c", "id -u; id -g; id -G"});
   cli_test::RunResult r = cli_test::run(argv);
   ASSERT_TRUE(exited_with(r, 0));
   // One id each way, and no supplementary groups: setgroups is denied.

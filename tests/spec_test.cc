@@ -284,9 +284,9 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
 }
 
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
-  EXPECT_EQ(
-      spec_error(with_test("    run: [a]\nversion: 2\n")),
-      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image)");
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nversion: 2\n")),
+            "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, "
+            "host_specific, image)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
@@ -370,8 +370,8 @@ TEST(SpecErrors, RunAndShellBothOrNeither) {
 }
 
 TEST(SpecFrom, NamesTheImageAndLetsATestRunItsEntrypoint) {
-  BundleSpec spec = parse_spec("name: demo\nfrom: images/base:1.0\noutput: {path: out}\ntests:\n  - name: entry\n  - {name: ls, run: [ls]}\n",
-                               "tracepack.yaml");
+  BundleSpec spec = parse_spec(
+      "name: demo\nfrom: images/base:1.0\noutput: {path: out}\ntests:\n  - name: entry\n  - {name: ls, run: [ls]}\n", "tracepack.yaml");
   ASSERT_TRUE(spec.from.has_value());
   EXPECT_EQ(spec.from->reference, "images/base:1.0");
   EXPECT_EQ(spec.from->where.line, 2);

@@ -170,7 +170,8 @@ std::vector<std::vector<std::string>> read_id_file(const std::string& root, cons
     if (line.empty() || line[0] == '#') continue;
     std::vector<std::string> fields;
     std::size_t start = 0;
-    for (std::size_t colon; (colon = line.find(':', start)) != line.npos; start = colon + 1) fields.push_back(line.substr(start, colon - start));
+    for (std::size_t colon; (colon = line.find(':', start)) != line.npos; start = colon + 1)
+      fields.push_back(line.substr(start, colon - start));
     fields.push_back(line.substr(start));
     entries.push_back(std::move(fields));
   }
@@ -208,8 +209,7 @@ SandboxUser resolve_sandbox_user(const std::string& root, const std::string& use
   std::string name = user.substr(0, colon);
   std::optional<std::string> group;
   if (colon != user.npos) group = user.substr(colon + 1);
-  if (name.empty() || (group && group->empty()))
-    throw Error("user '" + user + "': not a user (NAME, UID, NAME:GROUP or UID:GID)");
+  if (name.empty() || (group && group->empty())) throw Error("user '" + user + "': not a user (NAME, UID, NAME:GROUP or UID:GID)");
   std::optional<unsigned> uid = id_number(name);
   auto passwd = read_id_file(root, "/etc/passwd");
   const std::vector<std::string>* entry = find_id_entry(passwd, name, uid.has_value());
@@ -247,18 +247,9 @@ Sandbox::Sandbox(const std::string& bundle_dir, const std::string& user) : bundl
   if (mkdtemp(pattern.data()) == nullptr) throw_system_error(pattern + ": cannot create a scratch directory");
   scratch_ = pattern;
   const std::string root = scratch_ + "/root";
-  strings_ = {scratch_,
-              scratch_ + "/lower",
-              scratch_ + "/upper",
-              scratch_ + "/work",
-              root,
-              "lowerdir=" + scratch_ + "/lower,upperdir=" + scratch_ + "/upper,workdir=" + scratch_ + "/work",
-              root + "/dev",
-              root + "/proc",
-              root + "/tmp",
-              root + "/var",
-              root + "/var/tmp",
-              root + "/" + kOldRoot,
+  strings_ = {scratch_, scratch_ + "/lower", scratch_ + "/upper", scratch_ + "/work", root,
+              "lowerdir=" + scratch_ + "/lower,upperdir=" + scratch_ + "/upper,workdir=" + scratch_ + "/work", root + "/dev",
+              root + "/proc", root + "/tmp", root + "/var", root + "/var/tmp", root + "/" + kOldRoot,
               // Inside id, outside id, count: the caller as itself, or as the user.
               std::to_string(user_ ? user_->uid : geteuid()) + " " + std::to_string(geteuid()) + " 1",
               std::to_string(user_ ? user_->gid : getegid()) + " " + std::to_string(getegid()) + " 1"};

@@ -13,13 +13,14 @@ namespace tracepack {
 
 /// What `from:` names, opened: where its file system lies and what its config says.
 struct BaseImage {
-  std::string reference;       ///< as given ("img:1.0", "app.tar", "rootfs/")
-  std::string kind;            ///< "oci-layout", "oci-archive", "docker-archive" or "root"
-  std::string root;            ///< absolute directory holding the image's file system (the unpacked layers, or the root directory given)
-  ImageConfig config;          ///< from the image's config: env, entrypoint, cmd, workdir, user, labels, exposed_ports, architecture, os (image_config.h); empty for "root"
-  std::uint64_t bytes = 0;     ///< the file system's size uncompressed: the sum of its regular files' sizes (each hard-linked inode once)
-  std::uint64_t files = 0;     ///< its regular files
-  std::uint64_t skipped = 0;   ///< device nodes, FIFOs and sockets the layers held, not created in `root`
+  std::string reference;      ///< as given ("img:1.0", "app.tar", "rootfs/")
+  std::string kind;           ///< "oci-layout", "oci-archive", "docker-archive" or "root"
+  std::string root;           ///< absolute directory holding the image's file system (the unpacked layers, or the root directory given)
+  ImageConfig config;         ///< from the image's config: env, entrypoint, cmd, workdir, user, labels, exposed_ports, architecture, os
+                              ///< (image_config.h); empty for "root"
+  std::uint64_t bytes = 0;    ///< the file system's size uncompressed: the sum of its regular files' sizes (each hard-linked inode once)
+  std::uint64_t files = 0;    ///< its regular files
+  std::uint64_t skipped = 0;  ///< device nodes, FIFOs and sockets the layers held, not created in `root`
 };
 
 /// Opens `reference`: an OCI image layout directory ("DIR", or "DIR:TAG" picking the manifest whose

@@ -23,11 +23,11 @@ constexpr std::int64_t kDefaultSourceDateEpoch = 315532800;
 
 /// Where and how to write.
 struct WriteOptions {
-  std::string path;                               ///< output file or directory
-  std::string format;                             ///< a name of kOutputFormats (output_format.h); "" = from path
-  int compression_level = -1;                     ///< -1 = the compressor's default
-  unsigned compression_threads = 0;               ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
-  bool reproducible = true;                       ///< sorted entries, owner 0:0 (an image's own owners with `from`), no atime/ctime, clamped mtimes
+  std::string path;                  ///< output file or directory
+  std::string format;                ///< a name of kOutputFormats (output_format.h); "" = from path
+  int compression_level = -1;        ///< -1 = the compressor's default
+  unsigned compression_threads = 0;  ///< zstd and xz workers, at least 2; 0 = one per CPU; never changes the output
+  bool reproducible = true;          ///< sorted entries, owner 0:0 (an image's own owners with `from`), no atime/ctime, clamped mtimes
   std::optional<std::int64_t> source_date_epoch;  ///< mtimes above it are clamped to it (reproducible only);
                                                   ///< unset: kDefaultSourceDateEpoch for directories
   PathBytes source_root = "/";                    ///< where the plan's paths are read from

@@ -31,10 +31,10 @@ struct ManifestEntry {
 /// its manifest records it: the base's size, and the environment its tests
 /// ran in, which verify gives the same tests in the bundle.
 struct ManifestBase {
-  std::string reference;  ///< as the spec or --from gave it
-  std::string kind;       ///< "oci-layout", "oci-archive", "docker-archive" or "root"
-  std::uint64_t bytes = 0;  ///< the base's file system, uncompressed: its regular files' bytes
-  std::uint64_t files = 0;  ///< its regular files
+  std::string reference;             ///< as the spec or --from gave it
+  std::string kind;                  ///< "oci-layout", "oci-archive", "docker-archive" or "root"
+  std::uint64_t bytes = 0;           ///< the base's file system, uncompressed: its regular files' bytes
+  std::uint64_t files = 0;           ///< its regular files
   std::vector<std::string> env;      ///< "NAME=value", the tests' base environment
   std::string workdir;               ///< where a test without cwd: runs; "" = "/"
   std::string user;                  ///< who the tests run as; "" = root

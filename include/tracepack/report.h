@@ -144,10 +144,12 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
 /// an entry whose reasons name an include rule counting as acknowledged.
 BundleReport report_contents(const BundleContents& contents, const ReportOptions& options = {});
 
-/// Reads a trace, plans it like `tracepack pack` would (with `spec`'s rules;
+/// Reads a trace, plans it like `tracepack pack` would (with `spec`'s rules,
+/// from the image `from` or the spec's from: when either is given;
 /// traced files gone since are warnings) and reports on the plan. Throws Error,
 /// also for a truncated trace unless `allow_truncated` (then a warning).
-BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated = false);
+BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& spec, bool allow_truncated = false,
+                               const std::string& from = "");
 
 /// read_bundle, then report_contents. A bundle taken from an image is
 /// reported with that image's dpkg database and Python distributions: its

@@ -25,9 +25,9 @@ struct SourceLocation {
 /// One representative test case.
 struct TestCase {
   std::string name;
-  std::vector<std::string> argv;           ///< `run:` as a list (empty when `shell` is used, or neither with from:)
-  std::string shell;                       ///< `shell:` string, run with /bin/sh -c
-  std::string cwd;                         ///< relative to the spec's directory (with from:, the image's working directory); empty = that directory
+  std::vector<std::string> argv;  ///< `run:` as a list (empty when `shell` is used, or neither with from:)
+  std::string shell;              ///< `shell:` string, run with /bin/sh -c
+  std::string cwd;                ///< relative to the spec's directory (with from:, the image's working directory); empty = that directory
   std::map<std::string, std::string> env;  ///< added to (or overriding) the caller's environment
   double timeout = 0;                      ///< seconds, 0 = none
   int exit = 0;                            ///< expected exit code

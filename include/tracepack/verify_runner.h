@@ -39,7 +39,8 @@ using TestObserver = std::function<void(const TestProgress&)>;
 
 /// How tests run in a container image's root (spec `from:`): the image's config as the base of every test.
 struct ImageRunEnvironment {
-  std::vector<std::string> env;      ///< the image's Env ("NAME=value"): the whole base environment (the caller's is not passed); a test's env: adds to it
+  std::vector<std::string>
+      env;  ///< the image's Env ("NAME=value"): the whole base environment (the caller's is not passed); a test's env: adds to it
   std::string workdir;               ///< the image's WorkingDir: a test without cwd: runs there, a relative cwd: is taken from it; "" = "/"
   std::string user;                  ///< the image's User: "", "NAME", "UID", "NAME:GROUP", "UID:GID"; "" = root
   std::vector<std::string> command;  ///< Entrypoint + Cmd: what a test with neither run: nor shell: runs; empty = such a test is an error
