@@ -67,6 +67,8 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_option("--cwd", options->cwd, "Directory to run the command in (inside the sandbox with --sandbox)");
   cmd->add_option("--user", options->user,
                   "With --sandbox: run as USER (NAME, UID, NAME:GROUP or UID:GID), named in the sandbox's /etc/passwd and /etc/group");
+  cmd->add_option("--env", options->env,
+                  "The command's whole environment, one NAME=VALUE per --env (default: this one's, which tracepack itself keeps)");
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
   // The first argument that is not an option starts the command; it and
   // everything after it are the command's, untouched (as strace, env, nice).

@@ -6,8 +6,8 @@
 // to our stderr, when our stdout is a JSON document).
 //
 // In a container image's root the image's config takes the host's place:
-// its Env is the whole environment (the tracer inherits it and hands it to
-// the test), its WorkingDir is where cwd: starts, its User is passed to the
+// its Env is the test's whole environment (handed to the tracer with --env:
+// the tracer itself keeps the caller's), its WorkingDir is where cwd: starts, its User is passed to the
 // tracer (--user, resolved in the root) and its Entrypoint + Cmd is what a
 // test without run: or shell: runs.
 #include "tracepack/verify_runner.h"
@@ -62,7 +62,8 @@ std::string default_tracepack_program() {
   return ec ? std::string("tracepack") : (self.parent_path() / "tracepack").string();
 }
 
-std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const TestRunOptions& options, unsigned cpu) {
+std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::path& cwd, const TestRunOptions& options, unsigned cpu,
+                                     const std::vector<std::string>& env) {
   const TestCase& t = *run.test;
   const std::string& sandbox = options.sandbox;
   std::string program = options.tracepack_program.empty() ? default_tracepack_program() : options.tracepack_program;
@@ -72,6 +73,10 @@ std::vector<std::string> tracer_argv(const TestRun& run, const std::filesystem::
   if (!sandbox.empty()) argv.insert(argv.end(), {"--sandbox", sandbox, "--cwd", cwd.string()});
   // An image without a user runs as root, whoever runs the tests.
   if (options.image) argv.insert(argv.end(), {"--user", options.image->user.empty() ? "0" : options.image->user});
+  // The image's environment is the test's alone: the tracer keeps the
+  // caller's (an image's TMPDIR or LD_PRELOAD means nothing on the host).
+  if (options.image)
+    for (const std::string& entry : env) argv.push_back("--env=" + entry);
   if (t.timeout > 0) argv.insert(argv.end(), {"--timeout", std::to_string(t.timeout)});
   argv.push_back("--");
   std::vector<std::string> command = test_command(t, options.image);
@@ -103,8 +108,12 @@ namespace {
 pid_t start_test(const TestRun& run, const fs::path& spec_dir, const TestRunOptions& options, unsigned cpu) {
   const std::string& sandbox = options.sandbox;
   std::string cwd = test_directory(spec_dir, *run.test, options);
-  std::vector<std::string> argv = tracer_argv(run, cwd, options, cpu);
   std::vector<std::string> env = test_environment(*run.test, cwd, options);
+  std::vector<std::string> argv = tracer_argv(run, cwd, options, cpu, env);
+  if (options.image) {  // the tracer's own: the test's went into --env
+    env.clear();
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  }
   std::vector<char*> cargv, cenv;
   for (std::string& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);

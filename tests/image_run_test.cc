@@ -143,6 +143,14 @@ TEST_F(ImageRun, TheEnvironmentIsTheImagesWithTheTestsAdded) {
   EXPECT_EQ(output_of(t), "EXTRA=1\nGREETING=from the image\nMODE=test\nPATH=/usr/local/bin:/usr/bin:/bin\nPWD=/app\n");
 }
 
+TEST_F(ImageRun, TheImagesEnvironmentIsTheTestsNotTheTracers) {
+  // An image's TMPDIR names a directory of the image: were it the tracer's,
+  // the sandbox's scratch directory would be looked for there on the host.
+  image_.env.push_back("TMPDIR=/image-only/tmp");
+  TestCase t = test_case("env", {"env"});
+  EXPECT_EQ(output_of(t), "GREETING=from the image\nMODE=image\nPATH=/usr/local/bin:/usr/bin:/bin\nPWD=/app\nTMPDIR=/image-only/tmp\n");
+}
+
 TEST_F(ImageRun, ATestRunsInTheWorkdirAndARelativeCwdStartsThere) {
   EXPECT_EQ(output_of(test_case("default", {"pwd"})), "/app\n");
   EXPECT_EQ(output_of(test_case("relative", {"pwd"}, "sub")), "/app/sub\n");
