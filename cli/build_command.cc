@@ -96,20 +96,12 @@ void print_packages(const BundlePlan& plan, const PathBytes& root) {
                static_cast<double>(usage.back().bytes_used) / 1048576.0);
 }
 
-// The image the tests run in: --from (a path from the current directory),
-// else the spec's from: (from the spec's directory); nullopt for the host.
-std::optional<std::string> base_reference(const BuildArgs& args, const BundleSpec& spec, const fs::path& spec_dir) {
-  if (!args.from.empty()) return from_reference(args.from, fs::current_path());
-  if (spec.from) return from_reference(spec.from->reference, spec_dir);
-  return std::nullopt;
-}
-
 double seconds_since(double start) { return monotonic_seconds() - start; }
 
 int run_build(const BuildArgs& args) {
   BundleSpec spec = load_spec(args.spec);
   fs::path spec_dir = fs::absolute(args.spec).parent_path();
-  std::optional<std::string> from = base_reference(args, spec, spec_dir);
+  std::string from = base_reference(args.from, spec);  // "" for the host
   // Absolute: each test's tracer runs in the test's own directory.
   fs::path traces_dir = fs::absolute(args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir));
   std::string format = !args.format.empty() ? args.format : spec.output.format;
@@ -122,23 +114,24 @@ int run_build(const BuildArgs& args) {
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
   // A test's directory on the host must be one a bundle can hold; in an
   // image it is the image's own, checked when the test starts there.
-  if (args.verify && !from) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
+  if (args.verify && from.empty()) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
   bool progress = !args.json && isatty(STDERR_FILENO);
   std::optional<OpenedBase> base;
   std::optional<ImageRunEnvironment> in_image;
-  if (from) {
+  PackRequest request;
+  if (!from.empty()) {
     double start = monotonic_seconds();
-    base.emplace(*from);
+    base.emplace(from);
     const BaseImage& image = base->image();
     check_runs_here(image);
     if (!args.json)
       std::fprintf(stderr, "tracepack: from %s (%s): %llu files, %.1f MB, ready in %.1f s\n", image.reference.c_str(), image.kind.c_str(),
                    static_cast<unsigned long long>(image.files), static_cast<double>(image.bytes) / 1e6, seconds_since(start));
     // The spec's image: keys win over the base's: the tests run as the result will.
-    spec.image = merge_image_config(image.config, spec.image);
+    request.spec = spec;
+    read_from_base(request, *base);
+    spec = request.spec;
     in_image = run_environment(spec.image);
-    SourceLocation where = spec.from ? spec.from->where : SourceLocation{.file = "--from"};
-    for (IncludeRule& rule : config_includes(spec.image, image.root, where)) spec.include.push_back(std::move(rule));
   }
   TestRunOptions on_host;
   on_host.jobs = std::max(1u, args.jobs);
@@ -154,7 +147,6 @@ int run_build(const BuildArgs& args) {
     if (std::string why = check_test(run); !why.empty()) failures += "\n  test '" + run.test->name + "': " + why;
   if (!failures.empty()) throw Error("build: test(s) failed, nothing packed:" + failures);
 
-  PackRequest request;
   request.spec = spec;
   for (const TestRun& run : runs) request.trace_files.push_back(run.trace_file);
   request.output = output;
@@ -162,10 +154,6 @@ int run_build(const BuildArgs& args) {
   request.allow_missing = args.allow_missing;
   request.allow_truncated = args.allow_truncated;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
-  if (base) {
-    request.root = base->root();
-    request.from = base_record(base->image(), *in_image);
-  }
   BundlePlan plan = plan_bundle(request);
   // Verified under a staging name first; without verification, written in place.
   std::optional<StagedBundle> staged;

@@ -57,18 +57,8 @@ int run_pack(const PackArgs& args) {
   request.source_date_epoch = source_date_epoch();
   if (args.explain.empty()) check_pack_output(request);  // before the traces are read
   // Traces taken in an image name paths in it: the files are read from its root.
-  std::string from = args.from.empty() ? "" : from_reference(args.from, std::filesystem::current_path());
-  if (from.empty() && request.spec.from)
-    from = from_reference(request.spec.from->reference, std::filesystem::absolute(args.spec).parent_path());
   std::optional<OpenedBase> base;
-  if (!from.empty()) {
-    base.emplace(from);
-    request.spec.image = merge_image_config(base->image().config, request.spec.image);
-    request.root = base->root();
-    request.from = base_record(base->image(), run_environment(request.spec.image));
-    SourceLocation where = request.spec.from ? request.spec.from->where : SourceLocation{.file = "--from"};
-    for (IncludeRule& rule : config_includes(request.spec.image, base->root(), where)) request.spec.include.push_back(std::move(rule));
-  }
+  if (std::string from = base_reference(args.from, request.spec); !from.empty()) read_from_base(request, base.emplace(from));
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {
     for (const std::string& line : explain_path(plan, args.explain)) std::printf("%s\n", line.c_str());

@@ -36,17 +36,8 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   request.allow_missing = true;
   request.allow_truncated = args.allow_truncated;
   // A trace taken in an image names the image's files: plan from its root.
-  std::string from = args.from.empty() ? "" : from_reference(args.from, std::filesystem::current_path());
-  if (from.empty() && request.spec.from)
-    from = from_reference(request.spec.from->reference, std::filesystem::absolute(args.spec).parent_path());
   std::optional<OpenedBase> base;
-  if (!from.empty()) {
-    base.emplace(from);
-    request.root = base->root();
-    SourceLocation where = request.spec.from ? request.spec.from->where : SourceLocation{.file = "--from"};
-    ImageConfig config = merge_image_config(base->image().config, request.spec.image);
-    for (IncludeRule& rule : config_includes(config, base->root(), where)) request.spec.include.push_back(std::move(rule));
-  }
+  if (std::string from = base_reference(args.from, request.spec); !from.empty()) read_from_base(request, base.emplace(from));
   BundlePlan plan = plan_bundle(request);
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
   return explain_in_plan(plan, {read_trace(args.input)}, path);

@@ -30,6 +30,25 @@
 #include "tracepack/trace.h"
 
 namespace tracepack {
+
+std::string_view trimmed_member_name(std::string_view name) {
+  while (name.starts_with("./")) name.remove_prefix(2);
+  if (name == ".") return {};
+  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  return name;
+}
+
+std::string unsafe_member_name(std::string_view name, std::string_view destination) {
+  if (name.starts_with('/')) return "absolute path";
+  std::size_t at = 0;
+  while (at <= name.size()) {
+    std::size_t slash = name.find('/', at);
+    if (slash == std::string_view::npos) slash = name.size();
+    if (name.substr(at, slash - at) == "..") return "path leads outside the " + std::string(destination) + " (\"..\")";
+    at = slash + 1;
+  }
+  return "";
+}
 namespace {
 
 constexpr std::size_t kBlockSize = 64 * 1024;

@@ -42,6 +42,14 @@ struct ArchiveMember {
   std::optional<std::string> hardlink;  ///< a hard link: the name of the member it links to, raw
 };
 
+/// A member's name without leading "./" and trailing '/'; "" for the root
+/// entry itself ("./", ".", "/"). The view points into `name`.
+std::string_view trimmed_member_name(std::string_view name);
+
+/// Why a trimmed member name cannot be written below a directory, or "":
+/// "absolute path", or "path leads outside the <destination> (\"..\")".
+std::string unsafe_member_name(std::string_view name, std::string_view destination);
+
 /// How an ArchiveReader reads, and how it words its errors, so that each
 /// caller keeps its own messages: every error is "<path>: <prefix><why>",
 /// where <why> is libarchive's message (or `unknown_error` when it has none)

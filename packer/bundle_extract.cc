@@ -34,27 +34,6 @@ constexpr ArchiveReadOptions kReading{
     .lower_case = true,
 };
 
-/// `name` without leading "./" and trailing '/'; "" for the root itself.
-std::string_view trimmed(std::string_view name) {
-  while (name.starts_with("./")) name.remove_prefix(2);
-  if (name == ".") return {};
-  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
-  return name;
-}
-
-/// Why `name` cannot be extracted under the destination, or "".
-std::string unsafe(std::string_view name) {
-  if (name.starts_with('/')) return "absolute path";
-  std::size_t at = 0;
-  while (at <= name.size()) {
-    std::size_t slash = name.find('/', at);
-    if (slash == std::string_view::npos) slash = name.size();
-    if (name.substr(at, slash - at) == "..") return "path leads outside the bundle (\"..\")";
-    at = slash + 1;
-  }
-  return "";
-}
-
 std::string real_directory(const std::string& dir) {
   char resolved[PATH_MAX];
   if (realpath(dir.c_str(), resolved) == nullptr) throw_system_error(dir + ": cannot extract into");
@@ -69,16 +48,16 @@ struct Placement {
 
 /// Checks one member; the views point into `m`.
 Placement place(const ArchiveMember& m, const std::string& archive_path) {
-  std::string_view name = trimmed(m.name);
+  std::string_view name = trimmed_member_name(m.name);
   auto refuse = [&](const std::string& why) { throw Error(archive_path + ": entry '" + encode_path(m.name) + "' refused: " + why); };
   if (name.empty()) return {};
-  if (std::string why = unsafe(name); !why.empty()) refuse(why);
+  if (std::string why = unsafe_member_name(name, "bundle"); !why.empty()) refuse(why);
   Placement placement{name, std::nullopt};
   if (m.hardlink) {
     // A hard link's own type may be unset (tar) or the target's (cpio).
-    std::string_view target = trimmed(*m.hardlink);
+    std::string_view target = trimmed_member_name(*m.hardlink);
     if (target.empty()) refuse("hard link without a target");
-    if (std::string why = unsafe(target); !why.empty()) refuse("hard link target: " + why);
+    if (std::string why = unsafe_member_name(target, "bundle"); !why.empty()) refuse("hard link target: " + why);
     placement.hardlink_to = target;
   } else if (m.kind == MemberKind::other) {
     refuse("not a regular file, directory or symlink");

@@ -22,6 +22,12 @@ std::string from_reference(const std::string& reference, const fs::path& spec_di
   return (spec_dir / reference).string();
 }
 
+std::string base_reference(const std::string& given, const BundleSpec& spec) {
+  if (!given.empty()) return from_reference(given, fs::current_path());
+  if (spec.from) return from_reference(spec.from->reference, fs::absolute(spec.file).parent_path());
+  return "";
+}
+
 namespace {
 
 std::string scratch_prefix() {
@@ -103,6 +109,14 @@ std::vector<IncludeRule> config_includes(const ImageConfig& config, const std::s
       rules.push_back(IncludeRule{.kind = IncludeRule::Kind::glob, .pattern = file, .where = where});
   }
   return rules;
+}
+
+void read_from_base(PackRequest& request, const OpenedBase& base) {
+  request.spec.image = merge_image_config(base.image().config, request.spec.image);
+  request.root = base.root();
+  request.from = base_record(base.image(), run_environment(request.spec.image));
+  SourceLocation where = request.spec.from ? request.spec.from->where : SourceLocation{.file = "--from"};
+  for (IncludeRule& rule : config_includes(request.spec.image, base.root(), where)) request.spec.include.push_back(std::move(rule));
 }
 
 ManifestBase base_record(const BaseImage& image, const ImageRunEnvironment& run) {

@@ -54,27 +54,6 @@ constexpr ArchiveReadOptions kLayerReading{
 constexpr std::string_view kWhiteout = ".wh.";
 constexpr std::string_view kOpaque = ".wh..wh..opq";
 
-/// `name` without leading "./" and trailing '/'; "" for the root itself ("/", ".", "./").
-std::string_view trimmed(std::string_view name) {
-  while (name.starts_with("./")) name.remove_prefix(2);
-  if (name == ".") return {};
-  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
-  return name;
-}
-
-/// Why `name` cannot be placed under the root, or "".
-std::string unsafe(std::string_view name) {
-  if (name.starts_with('/')) return "absolute path";
-  std::size_t at = 0;
-  while (at <= name.size()) {
-    std::size_t slash = name.find('/', at);
-    if (slash == std::string_view::npos) slash = name.size();
-    if (name.substr(at, slash - at) == "..") return "path leads outside the root (\"..\")";
-    at = slash + 1;
-  }
-  return "";
-}
-
 std::string join(std::string_view dir, std::string_view name) {
   return dir.empty() ? std::string(name) : std::string(dir) + "/" + std::string(name);
 }
@@ -160,18 +139,18 @@ class LayerApplier {
   enum class Found { directory, missing, symlink };
 
   void apply(const ArchiveMember& m) {
-    std::string_view name = trimmed(m.name);
+    std::string_view name = trimmed_member_name(m.name);
     if (name.empty()) return;
-    if (std::string why = unsafe(name); !why.empty()) refuse(m, why);
+    if (std::string why = unsafe_member_name(name, "root"); !why.empty()) refuse(m, why);
     std::size_t slash = name.rfind('/');
     std::string_view dir = slash == std::string_view::npos ? std::string_view{} : name.substr(0, slash);
     std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
     if (base.starts_with(kWhiteout)) return whiteout(m, dir, base);
     std::optional<std::string_view> hardlink_to;
     if (m.hardlink) {
-      std::string_view target = trimmed(*m.hardlink);
+      std::string_view target = trimmed_member_name(*m.hardlink);
       if (target.empty()) refuse(m, "hard link without a target");
-      if (std::string why = unsafe(target); !why.empty()) refuse(m, "hard link target: " + why);
+      if (std::string why = unsafe_member_name(target, "root"); !why.empty()) refuse(m, "hard link target: " + why);
       hardlink_to = target;
     } else if (m.kind == MemberKind::other) {
       ++skipped_;

@@ -14,6 +14,7 @@
 #include "tracepack/base_image.h"
 #include "tracepack/image_config.h"
 #include "tracepack/manifest_reader.h"
+#include "tracepack/pack.h"
 #include "tracepack/spec.h"
 #include "tracepack/verify_runner.h"
 
@@ -22,6 +23,11 @@ namespace tracepack {
 /// The path `from:` names: `reference` as written when absolute, else taken
 /// from `spec_dir` ("img:1.0" in /p is "/p/img:1.0").
 std::string from_reference(const std::string& reference, const std::filesystem::path& spec_dir);
+
+/// The image the traces of a command are taken in: `given` (its --from, a
+/// path from the current directory) when not empty, else the spec's from:
+/// (from the spec's directory); "" when the host is.
+std::string base_reference(const std::string& given, const BundleSpec& spec);
 
 /// A base image opened for a build: its layers unpacked under $TMPDIR (else
 /// /var/tmp, which holds large files better than a tmpfs /tmp) in a
@@ -71,6 +77,14 @@ ImageRunEnvironment run_environment(const ManifestBase& base);
 /// reads itself. Only files that exist below `root`; `where` is the spec's
 /// from: (for the reasons and messages).
 std::vector<IncludeRule> config_includes(const ImageConfig& config, const std::string& root, const SourceLocation& where);
+
+class OpenedBase;
+
+/// Points `request` at the opened image `base`: its files are read from the
+/// base's root, the spec's image: becomes the base's configuration merged
+/// with it (merge_image_config), the configuration's own files are included
+/// (config_includes) and the base is recorded for the manifest.
+void read_from_base(PackRequest& request, const OpenedBase& base);
 
 /// What a bundle's manifest records of the base `image` its tests ran in under `run`.
 ManifestBase base_record(const BaseImage& image, const ImageRunEnvironment& run);
