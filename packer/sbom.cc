@@ -306,11 +306,15 @@ std::string render_cyclonedx(const SbomRequest& request, const std::string& bund
   return dump(doc);
 }
 
-/// SPDX identifiers allow letters, digits, '.' and '-' only.
+/// `name` with what is not a letter, digit, '.' or '-' made '-' (SPDX identifiers allow no more).
+std::string spdx_safe(std::string_view name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '-';
+  return out;
+}
+
 std::string spdx_id(std::string_view kind, std::size_t index, std::string_view name) {
-  std::string id = "SPDXRef-" + std::string(kind) + "-" + std::to_string(index) + "-";
-  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '-';
-  return id;
+  return "SPDXRef-" + std::string(kind) + "-" + std::to_string(index) + "-" + spdx_safe(name);
 }
 
 Json spdx_relationship(const std::string& from, std::string_view type, const std::string& to) {
@@ -378,7 +382,7 @@ std::string render_spdx(const SbomRequest& request, const std::string& bundle_na
               {"dataLicense", "CC0-1.0"},
               {"SPDXID", "SPDXRef-DOCUMENT"},
               {"name", name},
-              {"documentNamespace", "https://tracepack.invalid/spdx/" + spdx_id("b", 0, name).substr(13) + "-" + digest}};
+              {"documentNamespace", "https://tracepack.invalid/spdx/" + spdx_safe(name) + "-" + digest}};
   for (auto& [key, value] : body.items()) doc[key] = std::move(value);
   return dump(doc);
 }
