@@ -47,6 +47,7 @@ struct BuildArgs {
   bool allow_truncated = false;
   bool json = false;
   bool verify = true;
+  std::vector<std::string> sbom;
 };
 
 nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, const WriteResult& w, const std::string& output,
@@ -107,6 +108,7 @@ int run_build(const BuildArgs& args) {
   std::string format = !args.format.empty() ? args.format : spec.output.format;
   if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
   parse_output_format(format);  // refused before minutes of tracing
+  std::vector<std::string> sbom = sbom_formats(args.sbom);
   std::string output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
   check_output_target(output, format, {args.spec, spec_dir.string(), traces_dir.string()});  // before minutes of tracing
   std::error_code ec;
@@ -153,6 +155,7 @@ int run_build(const BuildArgs& args) {
   request.format = format;
   request.allow_missing = args.allow_missing;
   request.allow_truncated = args.allow_truncated;
+  request.sbom = sbom;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
   BundlePlan plan = plan_bundle(request);
   // Verified under a staging name first; without verification, written in place.
@@ -178,6 +181,7 @@ int run_build(const BuildArgs& args) {
   std::string failed = passed ? "" : failed_output_path(output);
   bool had_output = fs::exists(fs::symlink_status(output, ec));
   if (staged) staged->publish(passed ? output : failed);
+  write_sboms_beside(written, passed ? output : failed);
   if (args.json) {
     nlohmann::json summary = summary_json(spec, plan, written, output, request.root);
     if (base)
@@ -225,6 +229,7 @@ Action add_build_command(CLI::App& app) {
                   "or a root directory (overrides the spec's from:)");
   cmd->add_flag("--allow-missing", args->allow_missing, "Pack even if traced files are gone now");
   cmd->add_flag("--allow-truncated", args->allow_truncated, "Use a trace without its end record (the run was cut short), with a warning");
+  cmd->add_option("--sbom", args->sbom, "Also write an SBOM: cyclonedx or spdx (repeat, or comma-separated, for both)")->delimiter(',');
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");
   cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
   cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification"},

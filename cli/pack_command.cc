@@ -44,6 +44,7 @@ struct PackArgs {
   std::string from;
   bool allow_missing = false;
   bool allow_truncated = false;
+  std::vector<std::string> sbom;
 };
 
 int run_pack(const PackArgs& args) {
@@ -55,6 +56,7 @@ int run_pack(const PackArgs& args) {
   request.allow_missing = args.allow_missing;
   request.allow_truncated = args.allow_truncated;
   request.source_date_epoch = source_date_epoch();
+  request.sbom = sbom_formats(args.sbom);
   if (args.explain.empty()) check_pack_output(request);  // before the traces are read
   // Traces taken in an image name paths in it: the files are read from its root.
   std::optional<OpenedBase> base;
@@ -65,6 +67,7 @@ int run_pack(const PackArgs& args) {
     return 0;
   }
   WriteResult written = pack_bundle(request, plan);
+  write_sboms_beside(written, request.output.empty() ? request.spec.output.path : request.output);
   print_outcome(plan, written, request.output.empty() ? request.spec.output.path : request.output);
   if (base) std::fprintf(stderr, "tracepack:   %s\n", size_reduction_line(base->image().bytes, written.bytes).c_str());
   return 0;
@@ -84,6 +87,7 @@ Action add_pack_command(CLI::App& app) {
   cmd->add_option("--from", args->from,
                   "Image the traces were taken in (an OCI layout DIR[:TAG], an oci-archive or docker-archive tar, or a root directory): "
                   "files are read from it (overrides the spec's from:)");
+  cmd->add_option("--sbom", args->sbom, "Also write an SBOM: cyclonedx or spdx (repeat, or comma-separated, for both)")->delimiter(',');
   cmd->add_option("--explain", args->explain, "Print why PATH is in or out of the bundle, and write nothing");
   cmd->footer(exit_status_footer(
       {{"0", "the bundle was written (or, with --explain, the answer printed)"}, {"1", "an error (message on stderr)"}}));

@@ -239,6 +239,7 @@ class BundleWriter {
   }
 
   void write_manifest(const std::string& format, const BundlePlan& plan);
+  void write_sboms();
 
   WriteResult& result() { return result_; }
 
@@ -276,6 +277,8 @@ class BundleWriter {
     std::optional<Digest> digest;
     if (e.path == "/") {
       sink_.set_root(item);
+    } else if (auto made = options_.generated.find(e.path); made != options_.generated.end()) {
+      digest = write_generated(e, item, made->second);
     } else if (e.type == EntryType::directory) {
       source_.check(e);
       sink_.add(item);
@@ -290,6 +293,25 @@ class BundleWriter {
       digest = write_regular(e, item);
     }
     manifest_.add(e, digest ? &*digest : nullptr);
+    if (digest) files_.push_back({e.path, digest->sha256});
+  }
+
+  /// An entry made in memory (WriteOptions::generated): a directory, or a regular file and its content.
+  std::optional<Digest> write_generated(const PlanEntry& e, Item& item, const std::string& content) {
+    if (e.type == EntryType::directory) {
+      sink_.add(item);
+      ++result_.directories;
+      return std::nullopt;
+    }
+    item.size = content.size();
+    sink_.add(item);
+    sink_.write(content.data(), content.size());
+    sink_.finish_file();
+    sha_.reset();
+    sha_.update(content.data(), content.size());
+    ++result_.files;
+    result_.bytes += content.size();
+    return Digest{sha_.hex(), content.size()};
   }
 
   Digest write_regular(const PlanEntry& e, Item& item) {
@@ -364,6 +386,7 @@ class BundleWriter {
   WriteResult result_;
   ManifestWriter manifest_;
   std::unordered_map<PathBytes, LinkTarget> targets_;  ///< by the path holding the data
+  std::vector<SbomFile> files_;                        ///< regular files and their digests, in order written
   std::uint32_t next_ino_ = 0;
 };
 
@@ -378,6 +401,19 @@ void BundleWriter::write_manifest(const std::string& format, const BundlePlan& p
   result_.format = format;
 }
 
+void BundleWriter::write_sboms() {
+  std::int64_t epoch = options_.source_date_epoch.value_or(kDefaultSourceDateEpoch);
+  for (const std::string& format : options_.sbom.formats) {
+    std::string text = render_sbom(format, options_.sbom, options_.bundle_name, files_, epoch);
+    Item file = manifest_item(sbom_bundle_path(format), EntryType::regular, 0644);
+    file.size = text.size();
+    sink_.add(file);
+    sink_.write(text.data(), text.size());
+    sink_.finish_file();
+    result_.sboms[format] = std::move(text);
+  }
+}
+
 }  // namespace
 
 WriteResult write_plain_bundle(const BundlePlan& plan, const WriteOptions& options, std::string_view format) {
@@ -388,6 +424,7 @@ WriteResult write_plain_bundle(const BundlePlan& plan, const WriteOptions& optio
   BundleWriter writer(options, source, *sink, buffer);
   writer.write_entries(entries);
   writer.write_manifest(std::string(format), plan);
+  writer.write_sboms();
   WriteResult result = writer.result();
   result.output_bytes = sink->commit();
   return result;

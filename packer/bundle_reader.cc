@@ -42,6 +42,9 @@ namespace {
 
 constexpr std::string_view kManifestPath = "/.tracepack/manifest.json";
 constexpr std::string_view kManifestDir = "/.tracepack";
+
+/// Below ".tracepack/": the manifest and the SBOMs (sbom.h), no bundle entries.
+bool in_manifest_dir(std::string_view path) { return path.starts_with("/.tracepack/"); }
 constexpr std::uint64_t kMaxManifestBytes = 1ull << 30;
 
 /// The manifest's "warnings" list (parse_manifest, which has accepted
@@ -98,7 +101,7 @@ BundleContents read_archive(const std::string& path, std::string& manifest) {
     BundleEntry e = entry_of(member);
     if (e.path == kManifestPath)
       manifest = read_manifest_data(reader, path);
-    else if (e.path != kManifestDir && e.path != "/")
+    else if (e.path != kManifestDir && e.path != "/" && !in_manifest_dir(e.path))
       out.entries.push_back(std::move(e));
   }
   struct stat st;
@@ -158,7 +161,7 @@ class DirectoryWalker {
       e.size = static_cast<std::uint64_t>(st.st_size);
       if (st.st_nlink > 1) inodes_.emplace(e.path, Inode{st.st_dev, st.st_ino});
     }
-    if (path != kManifestDir) entries_.push_back(std::move(e));
+    if (path != kManifestDir && !in_manifest_dir(path)) entries_.push_back(std::move(e));
   }
 
   PathBytes read_link(int dirfd, const std::string& name, const PathBytes& path) const {

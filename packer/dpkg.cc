@@ -64,6 +64,40 @@ std::map<std::string, std::uint64_t> installed_sizes(const std::string& status_f
 
 }  // namespace
 
+std::vector<PackageFiles> package_files(const BundlePlan& plan, const std::string& admin_dir, const PathBytes& root) {
+  std::unordered_map<std::string, bool> files;
+  for (const PlanEntry& e : plan.entries)
+    if (e.type == EntryType::regular) files.emplace(e.path, false);
+  DIR* dir = opendir((admin_dir + "/info").c_str());
+  if (dir == nullptr) return {};
+  std::vector<std::string> lists;
+  while (dirent* d = readdir(dir))
+    if (std::string name = d->d_name; name.ends_with(".list")) lists.push_back(name.substr(0, name.size() - 5));
+  closedir(dir);
+  // Sorted, so that a path two packages list goes to the same one every time.
+  std::sort(lists.begin(), lists.end());
+  std::vector<PackageFiles> out;
+  DirResolver resolver(root);
+  for (const std::string& list_name : lists) {
+    std::size_t colon = list_name.find(':');
+    PackageFiles p{list_name.substr(0, colon), colon == std::string::npos ? "" : list_name.substr(colon + 1), {}};
+    std::ifstream list(admin_dir + "/info/" + list_name + ".list");
+    for (std::string path; std::getline(list, path);) {
+      if (path.empty() || path == "/.") continue;
+      auto it = files.find(resolver.physical(path));
+      if (it == files.end() || it->second) continue;
+      it->second = true;
+      p.files.push_back(it->first);
+    }
+    std::sort(p.files.begin(), p.files.end());
+    if (!p.files.empty()) out.push_back(std::move(p));
+  }
+  std::sort(out.begin(), out.end(), [](const PackageFiles& a, const PackageFiles& b) {
+    return a.package != b.package ? a.package < b.package : a.architecture < b.architecture;
+  });
+  return out;
+}
+
 std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir, const PathBytes& root) {
   std::unordered_map<std::string, const PlanEntry*> files;
   for (const PlanEntry& e : plan.entries)

@@ -9,14 +9,18 @@
 #include "tracepack/pack.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
 
+#include "tracepack/atomic_file.h"
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
 #include "tracepack/oci_writer.h"
+#include "tracepack/sbom.h"
 #include "tracepack/secrets.h"
 
 namespace tracepack {
@@ -56,6 +60,32 @@ HostSpecificOptions host_specific_options(const PathBytes& root) {
 std::vector<std::string> test_command(const TestCase& test) {
   if (!test.argv.empty()) return test.argv;
   return {"/bin/sh", "-c", test.shell};
+}
+
+/// Writes `text` at `path` atomically.
+void write_text_file(const std::string& path, const std::string& text) {
+  AtomicFile file(path);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(file.fd(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_system_error(path + ": cannot write");
+    done += static_cast<std::size_t>(n);
+  }
+  file.commit(path, path + ": cannot rename into place");
+}
+
+/// pack_bundle with SBOMs: the packages found, their dpkg metadata added to
+/// the plan, the SBOMs written inside by the writer.
+WriteResult write_with_sbom(const BundlePlan& plan, const PackRequest& request, WriteOptions& options,
+                            const std::vector<std::string>& formats) {
+  PathBytes root = root_of(request);
+  BundlePlan with_dpkg = plan;
+  options.sbom = {.formats = formats, .packages = find_sbom_packages(plan, root), .traces = request.trace_files, .spec = request.spec.file};
+  options.generated = dpkg_status_files(options.sbom.packages, root);
+  add_generated_files(with_dpkg, options.generated, request.source_date_epoch.value_or(kDefaultSourceDateEpoch));
+  if (is_image_format(options.format)) options.image.labels.emplace(std::string(kSbomLabel), "/" + sbom_bundle_path(formats.front()));
+  return write_bundle(with_dpkg, options);
 }
 
 }  // namespace
@@ -133,7 +163,27 @@ WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   options.source_root = root_of(request);
   options.from = request.from;
   if (is_image_format(options.format)) options.image = complete_image_config(request, plan);
-  return write_bundle(plan, options);
+  std::vector<std::string> formats = !request.sbom.empty() ? request.sbom : request.spec.sbom;
+  if (formats.empty()) return write_bundle(plan, options);
+  return write_with_sbom(plan, request, options, formats);
+}
+
+std::vector<std::string> write_sboms_beside(const WriteResult& written, const std::string& output) {
+  std::vector<std::string> paths;
+  for (const auto& [format, text] : written.sboms) {
+    paths.push_back(sbom_output_path(output, format));
+    write_text_file(paths.back(), text);
+  }
+  return paths;
+}
+
+std::vector<std::string> sbom_formats(const std::vector<std::string>& names) {
+  std::vector<std::string> formats;
+  for (const std::string& name : names) {
+    if (std::string problem = sbom_format_problem(name); !problem.empty()) throw Error("--sbom: " + problem);
+    if (std::find(formats.begin(), formats.end(), name) == formats.end()) formats.push_back(name);
+  }
+  return formats;
 }
 
 std::vector<std::pair<std::string, std::size_t>> count_exclusions(const BundlePlan& plan) {

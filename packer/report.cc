@@ -325,6 +325,7 @@ DistributionUsage read_record(const PathBytes& site, const std::string& dist_inf
     if (it == regular.end()) continue;
     ++d.files_used;
     d.bytes_used += it->second->size;
+    d.files.push_back(it->first);
   }
   return d;
 }

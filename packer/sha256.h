@@ -1,4 +1,4 @@
-// SHA-256, the one use of OpenSSL's libcrypto in packer/ (sha256.cc): the
+// SHA-256 (and dpkg's MD5), the one use of OpenSSL's libcrypto in packer/ (sha256.cc): the
 // manifest's per-file digests, the image's content addresses and diff's
 // content comparison all go through it. Internal to packer/.
 #pragma once
@@ -30,11 +30,30 @@ class Sha256 {
   /// finish a digest".
   std::string hex();
 
- private:
+ public:
   struct Free {
     void operator()(evp_md_ctx_st* ctx) const;
   };
+
+ private:
   std::unique_ptr<evp_md_ctx_st, Free> ctx_;
+};
+
+/// An MD5, for dpkg's md5sums files only (what scanners compare); never a
+/// content address. Throws Error "md5: ..." as Sha256 does.
+class Md5 {
+ public:
+  Md5();
+  ~Md5();
+  Md5(const Md5&) = delete;
+  Md5& operator=(const Md5&) = delete;
+
+  void update(const void* data, std::size_t size);
+  /// 32 lower-case hex digits of everything given; the object is spent.
+  std::string hex();
+
+ private:
+  std::unique_ptr<evp_md_ctx_st, Sha256::Free> ctx_;
 };
 
 }  // namespace tracepack

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "tracepack/error.h"
+#include "tracepack/sbom.h"
 #include "tracepack/spec.h"
 #include "tracepack/spelling.h"
 
@@ -290,7 +291,8 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 
 // ---- the spec's levels -----------------------------------------------------
 
-constexpr std::string_view kTopKeys[] = {"name", "from", "tests", "include", "exclude", "output", "secrets", "host_specific", "image"};
+constexpr std::string_view kTopKeys[] = {"name",    "from",          "tests", "include", "exclude", "output",
+                                         "secrets", "host_specific", "image", "sbom"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
@@ -602,6 +604,26 @@ void read_image(const Field& field, ImageConfig& image, Problems& problems) {
   if (const Field* f = find_field(fields, "layer_compression")) read_layer_compression(*f, image.layer_compression, problems);
 }
 
+// ---- sbom: -----------------------------------------------------------------
+
+/// `sbom:` one format or a list of them (kSbomFormats), each once.
+void read_sbom(const Field& field, std::vector<std::string>& formats, Problems& problems) {
+  std::vector<YAML::Node> items;
+  if (field.value.IsScalar()) {
+    items.push_back(field.value);
+  } else if (std::optional<std::vector<YAML::Node>> list = read_list(field, problems)) {
+    items = *list;
+  }
+  for (const YAML::Node& item : items) {
+    std::optional<std::string> name = read_string_item(item, "sbom", problems);
+    if (!name) continue;
+    if (std::string problem = sbom_format_problem(*name); !problem.empty())
+      problems.add(item.Mark(), problem);
+    else if (std::find(formats.begin(), formats.end(), *name) == formats.end())
+      formats.push_back(*name);
+  }
+}
+
 void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   Fields fields = read_fields(root, kTopKeys, problems);
   if (const Field* f = require_field(fields, "name", root, problems)) read_bundle_name(*f, spec.name, problems);
@@ -614,6 +636,7 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "secrets")) read_allow_list(*f, spec.secrets.allow, problems);
   if (const Field* f = find_field(fields, "host_specific")) read_allow_list(*f, spec.host_specific.allow, problems);
   if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
+  if (const Field* f = find_field(fields, "sbom")) read_sbom(*f, spec.sbom, problems);
 }
 
 /// Records where each document starts and where its root node is, stopping

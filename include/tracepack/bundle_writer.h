@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "tracepack/manifest_reader.h"
 #include "tracepack/output_format.h"
 #include "tracepack/plan.h"
+#include "tracepack/sbom.h"
 
 namespace tracepack {
 
@@ -34,6 +36,11 @@ struct WriteOptions {
   std::string bundle_name;                        ///< recorded in the manifest
   ImageConfig image;                              ///< the image formats only
   std::optional<ManifestBase> from;               ///< the image the bundle was taken from (spec from:), recorded in the manifest
+  /// Entries of the plan made here, not read from source_root: a regular
+  /// file's content by path (add_generated_files, sbom.h); a directory listed
+  /// here need not exist in the source.
+  std::map<PathBytes, std::string> generated;
+  SbomRequest sbom;  ///< formats given: each SBOM is written into ".tracepack/" after the manifest
 };
 
 /// What was written.
@@ -46,6 +53,7 @@ struct WriteResult {
   std::uint64_t bytes = 0;         ///< content bytes of regular files
   std::uint64_t output_bytes = 0;  ///< size of the archive written
   std::string image_digest;        ///< image formats: "sha256:..." of the image manifest
+  std::map<std::string, std::string> sboms;  ///< by format: the SBOMs written into ".tracepack/"
 };
 
 /// Checks, before anything is read or run, that a bundle of `format` may be

@@ -28,4 +28,17 @@ struct PackageUsage {
 std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg",
                                         const PathBytes& root = "/");
 
+/// One installed package and the regular files of a plan it owns.
+struct PackageFiles {
+  std::string package;          ///< the name
+  std::string architecture;     ///< from the list's name ("libc6:amd64"), else ""
+  std::vector<PathBytes> files; ///< plan paths, sorted
+};
+
+/// Which package owns each regular file of `plan`, read and resolved as
+/// package_usage does; only packages owning at least one file, sorted by
+/// name then architecture. Empty when there is no dpkg database.
+std::vector<PackageFiles> package_files(const BundlePlan& plan, const std::string& admin_dir = "/var/lib/dpkg",
+                                        const PathBytes& root = "/");
+
 }  // namespace tracepack

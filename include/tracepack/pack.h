@@ -25,6 +25,7 @@ struct PackRequest {
   /// directory of an image's unpacked root (spec from:); every file is read below it.
   PathBytes root = "/";
   std::optional<ManifestBase> from;  ///< the base image the traces were taken in (spec from:), recorded in the manifest
+  std::vector<std::string> sbom;     ///< SBOM formats (--sbom); when non-empty, used instead of spec.sbom
 };
 
 /// The dpkg database of the file system at `root` ("/var/lib/dpkg" below
@@ -56,8 +57,20 @@ BundlePlan plan_bundle(const PackRequest& request);
 
 /// check_secrets on the plan (refusing files that look like secrets and are
 /// not allowed by the spec), then write_bundle to the requested output, both
-/// reading contents below request.root. Throws Error.
+/// reading contents below request.root. With SBOM formats (request.sbom, else
+/// spec.sbom) the bundle also holds the dpkg metadata of its Debian packages
+/// (dpkg_status_files, sbom.h) and each SBOM in ".tracepack/" (the result's
+/// sboms), and an image carries the label kSbomLabel naming the first one's
+/// path. Throws Error.
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan);
+
+/// Writes each SBOM of `written` beside the bundle at `output`
+/// (sbom_output_path, sbom.h), atomically; returns their paths. Throws Error.
+std::vector<std::string> write_sboms_beside(const WriteResult& written, const std::string& output);
+
+/// The formats of --sbom, each once, checked: an unknown one throws
+/// Error("--sbom: unknown SBOM format 'x' (did you mean 'y'?)").
+std::vector<std::string> sbom_formats(const std::vector<std::string>& names);
 
 /// The spec's `image:` completed from the run, for the image formats. Given
 /// neither entrypoint nor cmd, cmd is the first test's command (its `run:`

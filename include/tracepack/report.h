@@ -49,6 +49,7 @@ struct DistributionUsage {
   std::uint64_t bytes_used = 0;
   std::uint64_t files_installed = 0;  ///< RECORD's rows
   std::uint64_t bytes_installed = 0;  ///< the sizes RECORD gives (rows without one count 0)
+  std::vector<PathBytes> files{};     ///< the bundle's regular files RECORD lists, in RECORD's order
 };
 
 /// How many paths were left out for one reason ("/proc", "lookup failed in test 'x'").

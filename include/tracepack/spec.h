@@ -99,6 +99,7 @@ struct BundleSpec {
   ImageConfig image;  ///< `image:`, used by the image formats
   SecretsSpec secrets;
   HostSpecificSpec host_specific;
+  std::vector<std::string> sbom;  ///< `sbom:` the SBOM formats to write (kSbomFormats, sbom.h), each once
 };
 
 /// Reads and checks a spec file. Every problem in the file is reported, not
