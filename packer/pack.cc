@@ -26,6 +26,13 @@
 namespace tracepack {
 namespace {
 
+// The inputs an SBOM names: where they lay is no part of what was built.
+std::vector<std::string> file_names(const std::vector<std::string>& paths) {
+  std::vector<std::string> names;
+  for (const std::string& p : paths) names.push_back(std::filesystem::path(p).filename().string());
+  return names;
+}
+
 std::string resolve_output(const PackRequest& request) {
   std::string path = request.output.empty() ? request.spec.output.path : request.output;
   if (path.empty()) throw Error("pack: no output given (use -o PATH or output.path in the spec)");
@@ -81,7 +88,10 @@ WriteResult write_with_sbom(const BundlePlan& plan, const PackRequest& request, 
                             const std::vector<std::string>& formats) {
   PathBytes root = root_of(request);
   BundlePlan with_dpkg = plan;
-  options.sbom = {.formats = formats, .packages = find_sbom_packages(plan, root), .traces = request.trace_files, .spec = request.spec.file};
+  options.sbom = {.formats = formats,
+                  .packages = find_sbom_packages(plan, root),
+                  .traces = file_names(request.trace_files),
+                  .spec = file_names({request.spec.file}).front()};
   options.generated = dpkg_status_files(options.sbom.packages, root);
   add_generated_files(with_dpkg, options.generated, request.source_date_epoch.value_or(kDefaultSourceDateEpoch));
   if (is_image_format(options.format)) options.image.labels.emplace(std::string(kSbomLabel), "/" + sbom_bundle_path(formats.front()));

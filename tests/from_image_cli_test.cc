@@ -50,6 +50,7 @@ std::string app_spec(const std::string& from, const std::string& host_file) {
          "image:\n"
          "  tag: app/min:1.0\n"
          "  labels: {org.example.extra: added}\n"
+         "sbom: [cyclonedx]\n"
          "output:\n"
          "  path: out\n"
          "  format: oci\n";
@@ -100,6 +101,7 @@ class FromImageCli : public ::testing::Test {
   void PackagesAreTheImagesOwn();
   void PackFromTheTracesReadsTheImage();
   void WhyAndReportReadTheImage();
+  void TheSbomNamesTheImagesPackages();
 
   static TempDir* dir_;
   static RunResult* built_;
@@ -160,7 +162,8 @@ void FromImageCli::TheOutputImageKeepsTheBaseConfigWithTheSpecsOverrides() {
   std::vector<std::string> env = config["Env"];
   EXPECT_NE(std::find(env.begin(), env.end(), "GREETING=hello"), env.end()) << config["Env"].dump();
   EXPECT_NE(std::find(env.begin(), env.end(), "PATH=/usr/local/bin:/usr/bin:/bin"), env.end()) << config["Env"].dump();
-  EXPECT_EQ(config["Labels"], json({{"org.example.fixture", "base"}, {"org.example.extra", "added"}}));
+  EXPECT_EQ(config["Labels"],
+            json({{"org.example.fixture", "base"}, {"org.example.extra", "added"}, {"dev.tracepack.sbom", "/.tracepack/sbom.cdx.json"}}));
   EXPECT_EQ(config["ExposedPorts"], json({{"8080/tcp", json::object()}}));
 }
 
@@ -260,6 +263,19 @@ void FromImageCli::WhyAndReportReadTheImage() {
   EXPECT_FALSE(packages.contains("bash")) << report["packages"].dump();
 }
 
+void FromImageCli::TheSbomNamesTheImagesPackages() {
+  json sbom = json::parse(read_file(*dir_ / "out.cdx.json"), nullptr, false);
+  ASSERT_TRUE(sbom.is_object()) << read_file(*dir_ / "out.cdx.json");
+  std::set<std::string> packages;
+  for (const json& c : sbom["components"])
+    if (c.contains("purl") && c["purl"].get<std::string>().starts_with("pkg:deb/")) packages.insert(c["name"].get<std::string>());
+  EXPECT_TRUE(packages.contains("dash")) << sbom["components"].dump();
+  for (const std::string& p : packages)
+    EXPECT_TRUE(fs::exists(*dir_ / "unpacked/rootfs/var/lib/dpkg/status.d/" + p)) << p << ": no distroless status file in the image";
+  std::set<std::string> in_image = {"libc6", "dash", "coreutils", "libacl1", "libattr1", "libselinux1", "libgmp10", "libpcre2-8-0"};
+  for (const std::string& p : packages) EXPECT_TRUE(in_image.contains(p)) << p << " is not in the image";
+}
+
 TEST_F(FromImageCli, BuildFromAnOciLayoutTracesInTheImageAndShipsOnlyWhatTheTestsUsed) {
   {
     SCOPED_TRACE("BuildTracesTheTestsInTheImageAndVerifiesTheMinimalImage");
@@ -300,6 +316,10 @@ TEST_F(FromImageCli, BuildFromAnOciLayoutTracesInTheImageAndShipsOnlyWhatTheTest
   {
     SCOPED_TRACE("WhyAndReportReadTheImage");
     WhyAndReportReadTheImage();
+  }
+  {
+    SCOPED_TRACE("TheSbomNamesTheImagesPackages");
+    TheSbomNamesTheImagesPackages();
   }
 }
 

@@ -73,8 +73,8 @@ void add_generated_files(BundlePlan& plan, std::map<PathBytes, std::string>& fil
 struct SbomRequest {
   std::vector<std::string> formats;  ///< of kSbomFormats; empty: no SBOM
   std::vector<SbomPackage> packages;
-  std::vector<std::string> traces;   ///< the trace files, as given
-  std::string spec;                  ///< the spec file, as given ("" for none)
+  std::vector<std::string> traces;   ///< the trace files' names (where they lay is left out: it changes nothing built)
+  std::string spec;                  ///< the spec file's name ("" for none)
 };
 
 /// A regular file of the bundle and its digest.
