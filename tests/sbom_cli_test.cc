@@ -7,6 +7,7 @@
 // label and in-image SBOM with skopeo and umoci.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -26,7 +27,8 @@ void require_validator() {
 
 /// A spec packing `sed --version`, with `extra` appended.
 std::string write_sed_spec(const TempDir& dir, const std::string& extra) {
-  write_file(dir / "tracepack.yaml", "name: sedapp\ntests:\n  - name: version\n    run: [/usr/bin/sed, --version]\noutput:\n  path: out/sed.tar\n" + extra);
+  write_file(dir / "tracepack.yaml",
+             "name: sedapp\ntests:\n  - name: version\n    run: [/usr/bin/sed, --version]\noutput:\n  path: out/sed.tar\n" + extra);
   return dir / "tracepack.yaml";
 }
 
@@ -53,7 +55,8 @@ std::set<std::string> dpkg_owners(const std::set<std::string>& paths) {
 std::set<std::string> bundled_files(const Json& manifest) {
   std::set<std::string> out;
   for (const Json& e : manifest["entries"])
-    if (e["type"] == "regular" && !e["path"].get<std::string>().starts_with("/var/lib/dpkg/status.d/")) out.insert(e["path"].get<std::string>());
+    if (e["type"] == "regular" && !e["path"].get<std::string>().starts_with("/var/lib/dpkg/status.d/"))
+      out.insert(e["path"].get<std::string>());
   return out;
 }
 
@@ -84,8 +87,9 @@ TEST(SbomCli, ValidatorRejectsADocumentOutsideTheSchema) {
   RunResult r = validate("cyclonedx", dir / "bad.cdx.json");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, ": 'specVersion' is a required property\n");
-  write_file(dir / "bad.spdx.json", "{\"spdxVersion\": \"SPDX-2.3\", \"dataLicense\": \"CC0-1.0\", \"name\": \"x\", \"creationInfo\": "
-                                    "{\"created\": \"1980-01-01T00:00:00Z\", \"creators\": [\"Tool: x\"]}}\n");
+  write_file(dir / "bad.spdx.json",
+             "{\"spdxVersion\": \"SPDX-2.3\", \"dataLicense\": \"CC0-1.0\", \"name\": \"x\", \"creationInfo\": "
+             "{\"created\": \"1980-01-01T00:00:00Z\", \"creators\": [\"Tool: x\"]}}\n");
   r = validate("spdx", dir / "bad.spdx.json");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, ": 'SPDXID' is a required property\n");
@@ -101,13 +105,15 @@ TEST(SbomCli, PackagesAndVersionsAreWhatDpkgSaysOfTheBundledFiles) {
     if (c["type"] == "library") {
       from_cdx.insert(c["name"].get<std::string>() + " " + c["version"].get<std::string>());
       std::string arch = run({"dpkg-query", "-W", "-f", "${Architecture}", c["name"].get<std::string>()}).out;
-      EXPECT_EQ(c["purl"], "pkg:deb/debian/" + c["name"].get<std::string>() + "@" +
-                               // purl percent-encodes '+' and ':' of Debian versions
-                               [&] {
-                                 std::string v;
-                                 for (char ch : c["version"].get<std::string>()) v += ch == '+' ? "%2B" : ch == ':' ? "%3A" : std::string(1, ch);
-                                 return v;
-                               }() + "?arch=" + arch);
+      EXPECT_EQ(
+          c["purl"], "pkg:deb/debian/" + c["name"].get<std::string>() + "@" +
+                         // purl percent-encodes '+' and ':' of Debian versions
+                         [&] {
+                           std::string v;
+                           for (char ch : c["version"].get<std::string>()) v += ch == '+' ? "%2B" : ch == ':' ? "%3A" : std::string(1, ch);
+                           return v;
+                         }() +
+                         "?arch=" + arch);
     }
   Json manifest = manifest_of(dir / "out/sed.tar", "tar");
   std::set<std::string> expected = dpkg_owners(bundled_files(manifest));
@@ -153,8 +159,7 @@ TEST(SbomCli, BundleHoldsDistrolessDpkgMetadataWithTheShippedFilesMd5sums) {
   int packages = 0;
   for (const Json& c : cdx["components"]) packages += c["type"] == "library" ? 1 : 0;
   EXPECT_EQ(sums, packages);
-  EXPECT_EQ(read_file(root + "/var/lib/dpkg/status.d/sed.md5sums"),
-            run({"sh", "-c", "cd " + root + " && md5sum usr/bin/sed"}).out);
+  EXPECT_EQ(read_file(root + "/var/lib/dpkg/status.d/sed.md5sums"), run({"sh", "-c", "cd " + root + " && md5sum usr/bin/sed"}).out);
 }
 
 TEST(SbomCli, TwoPacksGiveTheSameSbomBytes) {
@@ -179,17 +184,59 @@ TEST(SbomCli, ImageCarriesTheLabelAndTheSbomInside) {
   std::string spec = write_sed_spec(dir, "");
   ASSERT_TRUE(exited_with(tracepack({"build", spec, "--no-verify"}), 0));
   std::string layout = dir / "image";
-  ASSERT_TRUE(exited_with(tracepack({"pack", dir / ".tracepack/traces/version.jsonl", "-s", spec, "-f", "oci", "-o", layout, "--sbom", "cyclonedx"}), 0));
+  ASSERT_TRUE(exited_with(
+      tracepack({"pack", dir / ".tracepack/traces/version.jsonl", "-s", spec, "-f", "oci", "-o", layout, "--sbom", "cyclonedx"}), 0));
   RunResult inspected = run({"skopeo", "inspect", "oci:" + layout});
   ASSERT_TRUE(exited_with(inspected, 0));
   EXPECT_EQ(Json::parse(inspected.out)["Labels"]["dev.tracepack.sbom"], "/.tracepack/sbom.cdx.json");
-  RunResult tags = run({"sh", "-c", "ls " + layout + "/index.json >/dev/null && sed -n 's/.*ref.name\":\"\\([^\"]*\\)\".*/\\1/p' " + layout + "/index.json"});
+  RunResult tags =
+      run({"sh", "-c",
+           "ls " + layout + "/index.json >/dev/null && sed -n 's/.*ref.name\":\"\\([^\"]*\\)\".*/\\1/p' " + layout + "/index.json"});
   std::string tag = tags.out.substr(0, tags.out.find('\n'));
   ASSERT_FALSE(tag.empty()) << read_file(layout + "/index.json");
   std::string unpacked = dir / "unpacked";
   ASSERT_TRUE(exited_with(run({"umoci", "unpack", "--rootless", "--image", layout + ":" + tag, unpacked}), 0));
   EXPECT_EQ(read_file(unpacked + "/rootfs/.tracepack/sbom.cdx.json"), read_file(layout + ".cdx.json"));
   EXPECT_TRUE(read_file(unpacked + "/rootfs/var/lib/dpkg/status.d/sed").starts_with("Package: sed\n"));
+}
+
+TEST(SbomCli, APipInstalledDistributionIsAPypiPackageAndDebianLicencesAreSpdxExpressions) {
+  require_validator();
+  TempDir dir{kWork};
+  // A distribution as pip installs it: the module, and a dist-info whose RECORD lists its files.
+  std::string site = dir / "venv/lib/python3.11/site-packages";
+  std::filesystem::create_directories(site + "/greeting");
+  std::filesystem::create_directories(site + "/greeting-1.2.3.dist-info");
+  write_file(site + "/greeting/__init__.py", "WORD = 'hello'\n");
+  write_file(site + "/greeting-1.2.3.dist-info/METADATA", "Metadata-Version: 2.1\nName: greeting\nVersion: 1.2.3\n");
+  write_file(site + "/greeting-1.2.3.dist-info/RECORD",
+             "greeting/__init__.py,,\ngreeting-1.2.3.dist-info/METADATA,,\ngreeting-1.2.3.dist-info/RECORD,,\n");
+  write_file(dir / "tracepack.yaml",
+             "name: py\ntests:\n  - name: imports\n    run: [/usr/bin/python3, -c, \"import greeting, jsonschema; "
+             "print(greeting.WORD)\"]\n    env: {PYTHONPATH: " +
+                 site + ", PYTHONDONTWRITEBYTECODE: '1'}\nsbom: [cyclonedx, spdx]\noutput:\n  path: out/py.tar\n");
+  ASSERT_TRUE(exited_with(tracepack({"build", dir / "tracepack.yaml"}), 0));
+  EXPECT_TRUE(exited_with(validate("cyclonedx", dir / "out/py.tar.cdx.json"), 0));
+  EXPECT_TRUE(exited_with(validate("spdx", dir / "out/py.tar.spdx.json"), 0));
+  Json cdx = Json::parse(read_file(dir / "out/py.tar.cdx.json"));
+  std::map<std::string, Json> by_name;
+  for (const Json& c : cdx["components"])
+    if (c.contains("purl")) by_name[c["name"].get<std::string>()] = c;
+  ASSERT_TRUE(by_name.contains("greeting")) << cdx["components"].dump();
+  EXPECT_EQ(by_name["greeting"]["purl"], "pkg:pypi/greeting@1.2.3");
+  // Debian's own Python package stays a Debian package, with the licences its
+  // machine-readable copyright file names (GPL-2+ and MIT) as one SPDX expression.
+  ASSERT_TRUE(by_name.contains("python3-jsonschema")) << cdx["components"].dump();
+  EXPECT_TRUE(by_name["python3-jsonschema"]["purl"].get<std::string>().starts_with("pkg:deb/debian/python3-jsonschema@"));
+  EXPECT_EQ(by_name["python3-jsonschema"]["licenses"], Json::parse(R"([{"expression": "GPL-2.0-or-later AND MIT"}])"));
+  Json spdx = Json::parse(read_file(dir / "out/py.tar.spdx.json"));
+  bool found = false;
+  for (const Json& p : spdx["packages"])
+    if (p["name"] == "greeting") {
+      found = true;
+      EXPECT_EQ(p["versionInfo"], "1.2.3");
+    }
+  EXPECT_TRUE(found) << spdx["packages"].dump();
 }
 
 TEST(SbomCli, UnknownFormatOnTheCommandLineIsRefusedWithASuggestion) {
