@@ -53,6 +53,7 @@
 #include "sha256.h"
 #include "staged_output.h"
 #include "tracepack/atomic_file.h"
+#include "tracepack/clock.h"
 #include "tracepack/error.h"
 #include "tracepack/output_format.h"
 #include "tracepack/posix.h"
@@ -201,15 +202,6 @@ std::string file_digest(const fs::path& path) {
 std::string host_machine() {
   utsname u{};
   return uname(&u) == 0 ? u.machine : "";
-}
-
-std::string rfc3339(std::int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 /// The image's one point in time, what the layer's manifest entry gets too:
@@ -370,12 +362,12 @@ Json container_config(const ImageConfig& c) {
 
 Json config_json(const ImageConfig& c, const std::string& diff_id, std::int64_t created) {
   Json j;
-  j["created"] = rfc3339(created);
+  j["created"] = utc_timestamp(created);
   j["architecture"] = c.architecture;
   j["os"] = c.os;
   j["config"] = container_config(c);
   j["rootfs"] = {{"type", "layers"}, {"diff_ids", {diff_id}}};
-  j["history"] = {{{"created", rfc3339(created)}, {"created_by", "tracepack"}}};
+  j["history"] = {{{"created", utc_timestamp(created)}, {"created_by", "tracepack"}}};
   return j;
 }
 

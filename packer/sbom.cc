@@ -28,6 +28,7 @@
 #include <unordered_set>
 
 #include "sha256.h"
+#include "tracepack/clock.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
@@ -212,15 +213,6 @@ std::string md5_of_file(const PathBytes& path) {
 
 // ---- rendering ---------------------------------------------------------------
 
-std::string iso_time(std::int64_t epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
 std::string sha256_of(const std::string& text) {
   Sha256 sha;
   sha.update(text.data(), text.size());
@@ -260,7 +252,7 @@ Json cyclonedx_metadata(const SbomRequest& request, const std::string& bundle_na
   for (const std::string& t : request.traces) properties.push_back({{"name", "tracepack:input:trace"}, {"value", t}});
   if (!request.spec.empty()) properties.push_back({{"name", "tracepack:input:spec"}, {"value", request.spec}});
   Json tool = {{"type", "application"}, {"name", "tracepack"}, {"version", TRACEPACK_VERSION}};
-  Json j = {{"timestamp", iso_time(epoch)},
+  Json j = {{"timestamp", utc_timestamp(epoch)},
             {"tools", {{"components", Json::array({tool})}}},
             {"component", {{"type", "application"}, {"bom-ref", "bundle"}, {"name", bundle_name.empty() ? "bundle" : bundle_name}}}};
   if (!properties.empty()) j["properties"] = std::move(properties);
@@ -371,7 +363,7 @@ std::string render_spdx(const SbomRequest& request, const std::string& bundle_na
   std::string inputs;
   for (const std::string& t : request.traces) inputs += (inputs.empty() ? "" : ", ") + std::string("trace ") + t;
   if (!request.spec.empty()) inputs += (inputs.empty() ? "" : ", ") + std::string("spec ") + request.spec;
-  Json creation = {{"created", iso_time(epoch)}, {"creators", Json::array({std::string("Tool: tracepack-") + TRACEPACK_VERSION})}};
+  Json creation = {{"created", utc_timestamp(epoch)}, {"creators", Json::array({std::string("Tool: tracepack-") + TRACEPACK_VERSION})}};
   if (!inputs.empty()) creation["comment"] = "inputs: " + inputs;
   Json body = {{"creationInfo", std::move(creation)},
                {"packages", std::move(packages)},
