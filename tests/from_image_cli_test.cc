@@ -222,13 +222,39 @@ TEST_F(FromImageCli, ARootDirectoryIsUsedInPlace) {
   write_file(root / "root.yaml",
              "name: root\nfrom: b/rootfs\ntests:\n  - name: hello\n    run: [/app/hello]\n    cwd: /app\n"
              "    env: {GREETING: hello}\n    stdout: \"" +
-                 std::string("hello, tracepack!\\nremoved.txt: absent\\nmotd v2\\n") + "\"\noutput: {path: out.tar}\n");
+                 std::string("hello, tracepack!\\nremoved.txt: absent\\nmotd v2\\n") + "\"\nsbom: [cyclonedx]\noutput: {path: out.tar}\n");
+  // The image's dpkg database says another version of dash than the host's:
+  // the packages must be the image's, not the host's.
+  std::string status = read_file(root / "b/rootfs/var/lib/dpkg/status");
+  std::size_t dash = status.find("Package: dash\n");
+  ASSERT_NE(dash, std::string::npos);
+  std::size_t version = status.find("\nVersion: ", dash);
+  ASSERT_NE(version, std::string::npos);
+  status.replace(version, status.find('\n', version + 1) - version, "\nVersion: 9.9-image");
+  write_file(root / "b/rootfs/var/lib/dpkg/status", status);
   RunResult r = tracepack({"build", root / "root.yaml"});
   ASSERT_TRUE(exited_with(r, 0));
   std::map<std::string, std::string> entries = entries_of(manifest_of(root / "out.tar", "tar"));
   EXPECT_EQ(entries["/app/motd"], entries_of(built_manifest())["/app/motd"]);
   EXPECT_FALSE(entries.contains("/app/removed.txt"));
   EXPECT_EQ(manifest_of(root / "out.tar", "tar")["from"]["kind"], "root");
+  json sbom = json::parse(read_file(root / "out.tar.cdx.json"));
+  std::string dash_version = "<no dash>";
+  for (const json& c : sbom["components"])
+    if (c.value("name", "") == "dash") dash_version = c.value("version", "<none>");
+  EXPECT_EQ(dash_version, "9.9-image");
+  // The report opens the recorded base again for its packages; once it is
+  // gone, it says so and attributes none, and --from names where it went.
+  fs::rename(root / "b", root / "moved");
+  json gone = report_json(root / "out.tar");
+  EXPECT_EQ(gone["packages"], json::array());
+  EXPECT_EQ(gone["warnings"], json({"packages not attributed: the base image this bundle was taken from cannot be opened (" +
+                                    root / "b/rootfs" + ": no such image layout, image archive or directory): give it with --from"}));
+  json found = report_json(root / "out.tar", {"--from", root / "moved/rootfs"});
+  EXPECT_EQ(found["warnings"], json::array());
+  std::set<std::string> packages;
+  for (const json& p : found["packages"]) packages.insert(p["package"].get<std::string>());
+  EXPECT_TRUE(packages.contains("dash")) << found["packages"].dump();
 }
 
 void FromImageCli::PackFromTheTracesReadsTheImage() {
@@ -250,6 +276,9 @@ void FromImageCli::WhyAndReportReadTheImage() {
   EXPECT_TRUE(exited_with(in_image, 0));
   EXPECT_NE(in_image.out.find("in the bundle"), std::string::npos) << in_image.out;
   EXPECT_TRUE(exited_with(tracepack({"why", *dir_ / "out", "/app/removed.txt"}), 1));
+  RunResult misused = tracepack({"why", *dir_ / "out", "/app/motd", "--from", *dir_ / "base:1.0"});
+  EXPECT_TRUE(exited_with(misused, 2));
+  EXPECT_EQ(misused.err, "tracepack: error: why: --from applies to a trace, not to a bundle (" + *dir_ / "out" + ")\n");
   std::string trace = *dir_ / ".tracepack/traces/entrypoint.jsonl";
   RunResult traced = tracepack({"why", trace, "/app/motd", "--spec", *dir_ / "app.yaml"});
   EXPECT_TRUE(exited_with(traced, 0));
