@@ -50,9 +50,9 @@ struct WriteResult {
   std::uint64_t directories = 0;
   std::uint64_t symlinks = 0;
   std::uint64_t hardlinks = 0;
-  std::uint64_t bytes = 0;         ///< content bytes of regular files
-  std::uint64_t output_bytes = 0;  ///< size of the archive written
-  std::string image_digest;        ///< image formats: "sha256:..." of the image manifest
+  std::uint64_t bytes = 0;                   ///< content bytes of regular files
+  std::uint64_t output_bytes = 0;            ///< size of the archive written
+  std::string image_digest;                  ///< image formats: "sha256:..." of the image manifest
   std::map<std::string, std::string> sboms;  ///< by format: the SBOMs written into ".tracepack/"
 };
 

@@ -30,9 +30,9 @@ std::vector<PackageUsage> package_usage(const BundlePlan& plan, const std::strin
 
 /// One installed package and the regular files of a plan it owns.
 struct PackageFiles {
-  std::string package;          ///< the name
-  std::string architecture;     ///< from the list's name ("libc6:amd64"), else ""
-  std::vector<PathBytes> files; ///< plan paths, sorted
+  std::string package;           ///< the name
+  std::string architecture;      ///< from the list's name ("libc6:amd64"), else ""
+  std::vector<PathBytes> files;  ///< plan paths, sorted
 };
 
 /// Which package owns each regular file of `plan`, read and resolved as

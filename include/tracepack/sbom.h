@@ -37,13 +37,13 @@ std::string sbom_output_path(const std::string& output, std::string_view format)
 
 /// A Debian package or Python distribution with files in the bundle.
 struct SbomPackage {
-  std::string ecosystem{};     ///< "deb" or "pypi"
+  std::string ecosystem{};  ///< "deb" or "pypi"
   std::string name{};
   std::string version{};
-  std::string architecture{};  ///< deb only
-  std::string license{};       ///< an SPDX licence expression from the package's machine-readable copyright; "" if none or not simple
+  std::string architecture{};      ///< deb only
+  std::string license{};           ///< an SPDX licence expression from the package's machine-readable copyright; "" if none or not simple
   std::vector<PathBytes> files{};  ///< the bundle's regular files it owns, sorted
-  std::string status{};        ///< deb only: the package's paragraph of dpkg's status file
+  std::string status{};            ///< deb only: the package's paragraph of dpkg's status file
 };
 
 /// The package URL: "pkg:deb/debian/sed@4.9-1?arch=amd64", "pkg:pypi/pyyaml@6.0".
@@ -73,8 +73,8 @@ void add_generated_files(BundlePlan& plan, std::map<PathBytes, std::string>& fil
 struct SbomRequest {
   std::vector<std::string> formats;  ///< of kSbomFormats; empty: no SBOM
   std::vector<SbomPackage> packages;
-  std::vector<std::string> traces;   ///< the trace files' names (where they lay is left out: it changes nothing built)
-  std::string spec;                  ///< the spec file's name ("" for none)
+  std::vector<std::string> traces;  ///< the trace files' names (where they lay is left out: it changes nothing built)
+  std::string spec;                 ///< the spec file's name ("" for none)
 };
 
 /// A regular file of the bundle and its digest.
