@@ -110,7 +110,9 @@ int run_build(const BuildArgs& args) {
   parse_output_format(format);  // refused before minutes of tracing
   std::vector<std::string> sbom = sbom_formats(args.sbom);
   std::string output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
-  check_output_target(output, format, {args.spec, spec_dir.string(), traces_dir.string()});  // before minutes of tracing
+  std::vector<std::string> inputs = {args.spec, spec_dir.string(), traces_dir.string()};
+  if (!from.empty()) inputs.push_back(base_image_path(from));  // the image the tests run in
+  check_output_target(output, format, inputs);                 // before minutes of tracing
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());

@@ -57,10 +57,12 @@ int run_pack(const PackArgs& args) {
   request.allow_truncated = args.allow_truncated;
   request.source_date_epoch = source_date_epoch();
   request.sbom = sbom_formats(args.sbom);
-  if (args.explain.empty()) check_pack_output(request);  // before the traces are read
+  std::string from = base_reference(args.from, request.spec);  // "" for the host
+  // Before the traces are read; the image they were taken in is an input too.
+  if (args.explain.empty()) check_pack_output(request, from.empty() ? std::vector<std::string>{} : std::vector{base_image_path(from)});
   // Traces taken in an image name paths in it: the files are read from its root.
   std::optional<OpenedBase> base;
-  if (std::string from = base_reference(args.from, request.spec); !from.empty()) read_from_base(request, base.emplace(from));
+  if (!from.empty()) read_from_base(request, base.emplace(from));
   BundlePlan plan = plan_bundle(request);
   if (!args.explain.empty()) {
     for (const std::string& line : explain_path(plan, args.explain)) std::printf("%s\n", line.c_str());

@@ -384,6 +384,8 @@ void open_archive(const std::string& path, const std::string& tag, const std::st
 
 }  // namespace
 
+std::string base_image_path(const std::string& reference) { return split_reference(reference).first; }
+
 BaseImage open_base_image(const std::string& reference, const std::string& work_dir) {
   BaseImage image;
   image.reference = reference;

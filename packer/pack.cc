@@ -124,11 +124,12 @@ ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& 
   return image;
 }
 
-void check_pack_output(const PackRequest& request) {
+void check_pack_output(const PackRequest& request, const std::vector<std::string>& other_inputs) {
   std::string output = resolve_output(request);
   std::vector<std::string> inputs = request.trace_files;
   if (!request.spec.file.empty()) inputs.push_back(request.spec.file);
   if (root_of(request) != "/") inputs.push_back(root_of(request));
+  inputs.insert(inputs.end(), other_inputs.begin(), other_inputs.end());
   check_output_target(output, resolve_format(request, output), inputs);
 }
 

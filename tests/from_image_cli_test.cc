@@ -257,6 +257,23 @@ TEST_F(FromImageCli, ARootDirectoryIsUsedInPlace) {
   EXPECT_TRUE(packages.contains("dash")) << found["packages"].dump();
 }
 
+TEST_F(FromImageCli, AnOutputOverTheBaseImageIsRefusedAndTheImageKept) {
+  TempDir d(FROM_IMAGE_TMP_DIR);
+  ASSERT_TRUE(exited_with(run({"cp", *dir_ / "base-oci.tar", d / "base.tar"}), 0));
+  std::string sum = run({"sha256sum", d / "base.tar"}).out;
+  std::string refused = "tracepack: error: " + d / "base.tar" + ": not replaced: it is " + d / "base.tar" + ", an input of this run\n";
+  RunResult built = tracepack(
+      {"build", *dir_ / "app.yaml", "--from", d / "base.tar:1.0", "--traces", d / "traces", "-o", d / "base.tar", "-f", "oci-archive"});
+  EXPECT_TRUE(exited_with(built, 1));
+  EXPECT_EQ(built.err, refused);
+  EXPECT_FALSE(fs::exists(d / "traces/entrypoint.jsonl")) << "refused before any test ran";
+  RunResult packed = tracepack({"pack", "--spec", *dir_ / "app.yaml", *dir_ / ".tracepack/traces/entrypoint.jsonl", "--from",
+                                d / "base.tar:1.0", "-o", d / "base.tar", "-f", "oci-archive"});
+  EXPECT_TRUE(exited_with(packed, 1));
+  EXPECT_EQ(packed.err, refused);
+  EXPECT_EQ(run({"sha256sum", d / "base.tar"}).out, sum);
+}
+
 void FromImageCli::PackFromTheTracesReadsTheImage() {
   TempDir out(FROM_IMAGE_TMP_DIR);
   std::vector<std::string> args = {"pack", "--spec", *dir_ / "app.yaml", "-o", out / "p.tar", "-f", "tar"};

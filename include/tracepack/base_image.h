@@ -40,4 +40,9 @@ struct BaseImage {
 /// the layers to work_dir/rootfs.
 BaseImage open_base_image(const std::string& reference, const std::string& work_dir);
 
+/// The file or directory `reference` names, without its tag (split as
+/// open_base_image splits it): what an output must never replace. Throws
+/// Error when it names nothing that exists.
+std::string base_image_path(const std::string& reference);
+
 }  // namespace tracepack

@@ -36,8 +36,9 @@ std::string dpkg_admin_dir(const PathBytes& root);
 /// Checks where `request` writes before anything is read:
 /// check_output_target on its output and format (from the path when not
 /// given), with its trace files, spec file and root (when not "/") as the
-/// inputs an output must not hold. Creates a missing parent directory. Throws Error.
-void check_pack_output(const PackRequest& request);
+/// inputs an output must not hold, and `other_inputs` (a base image's path).
+/// Creates a missing parent directory. Throws Error.
+void check_pack_output(const PackRequest& request, const std::vector<std::string>& other_inputs = {});
 
 /// The inputs of make_plan for `request`: its traces read and the ELF
 /// closures of its spec's elf: rules computed, in request.root's view (its
