@@ -306,7 +306,8 @@ Action add_build_command(CLI::App& app) {
   CLI::Option* shard = cmd->add_option("--shard", args->shard,
                                        "With --trace-only: trace only the tests of shard K of N (K/N, 1-based), chosen by a hash of "
                                        "each test's name (docs/sharding.md)");
-  cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification (with --trace-only: the tests were traced)"},
+  cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification"},
+                                  {"0", "with --trace-only: the tests passed and their traces were written"},
                                   {"1", "a test failed, the bundle failed verification, or an error (message on stderr)"}}));
   return [args, shard] {
     args->shard_given = shard->count() > 0;
