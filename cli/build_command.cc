@@ -5,6 +5,9 @@
 // before any test runs; the bundle is written under a staging name beside the
 // output, verified there, and only then renamed into place: one that fails
 // verification is kept as OUTPUT.failed and the previous output is untouched.
+// With --trace-only it stops after the tests, leaving their traces to be
+// packed later; with --shard K/N it traces only the tests of shard K
+// (shard_of), for runs spread over many machines (docs/sharding.md).
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #include "tracepack/host_specific.h"
 #include "tracepack/output_format.h"
 #include "tracepack/pack.h"
+#include "tracepack/shard.h"
 #include "tracepack/verify.h"
 
 namespace tracepack::cli {
@@ -47,8 +51,61 @@ struct BuildArgs {
   bool allow_truncated = false;
   bool json = false;
   bool verify = true;
+  bool trace_only = false;
+  std::string shard;  ///< "K/N", "" without --shard
+  bool shard_given = false;
   std::vector<std::string> sbom;
 };
+
+// "K/N" with 1 <= K <= N, as --shard takes it.
+Shard parse_shard(const std::string& text) {
+  auto number = [](std::string_view digits, unsigned& out) {
+    if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return false;
+    out = static_cast<unsigned>(std::stoul(std::string(digits)));
+    return true;
+  };
+  Shard shard;
+  std::size_t slash = text.find('/');
+  if (slash == std::string::npos || !number(std::string_view(text).substr(0, slash), shard.index) ||
+      !number(std::string_view(text).substr(slash + 1), shard.count) || shard.index < 1 || shard.index > shard.count)
+    throw UsageError("--shard: expected K/N with 1 <= K <= N, not '" + text + "'");
+  return shard;
+}
+
+// --trace-only's report: where the traces are, and how to pack them.
+int report_traces(const BuildArgs& args, const BundleSpec& spec, const std::optional<Shard>& shard, const std::vector<TestRun>& runs,
+                  const fs::path& traces_dir) {
+  std::string shard_name = shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : "";
+  if (args.json) {
+    nlohmann::json j;
+    j["bundle"] = spec.name;
+    if (shard) j["shard"] = {{"index", shard->index}, {"count", shard->count}};
+    j["spec_tests"] = spec.tests.size();
+    j["tests"] = nlohmann::json::array();
+    j["traces"] = nlohmann::json::array();
+    for (const TestRun& run : runs) {
+      j["tests"].push_back(run.test->name);
+      j["traces"].push_back(run.trace_file);
+    }
+    j["traces_dir"] = traces_dir.string();
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  if (runs.empty()) {
+    std::fprintf(stderr, "tracepack: shard %s holds none of the spec's %zu test(s): no trace written\n", shard_name.c_str(),
+                 spec.tests.size());
+    return 0;
+  }
+  if (shard)
+    std::fprintf(stderr, "tracepack: shard %s: %zu of %zu test(s) traced into %s\n", shard_name.c_str(), runs.size(), spec.tests.size(),
+                 traces_dir.c_str());
+  else
+    std::fprintf(stderr, "tracepack: %zu test(s) traced into %s\n", runs.size(), traces_dir.c_str());
+  std::fprintf(stderr, "tracepack:   pack them%s with: tracepack pack --spec %s %s/*.jsonl\n", shard ? " (with the other shards')" : "",
+               args.spec.c_str(), traces_dir.c_str());
+  return 0;
+}
 
 nlohmann::json summary_json(const BundleSpec& spec, const BundlePlan& plan, const WriteResult& w, const std::string& output,
                             const PathBytes& root) {
@@ -100,6 +157,11 @@ void print_packages(const BundlePlan& plan, const PathBytes& root) {
 double seconds_since(double start) { return monotonic_seconds() - start; }
 
 int run_build(const BuildArgs& args) {
+  std::optional<Shard> shard;
+  if (args.shard_given) shard = parse_shard(args.shard);
+  if (shard && !args.trace_only)
+    throw UsageError("build: --shard needs --trace-only: a shard's traces are packed with the other shards' (tracepack pack --spec SPEC "
+                     "TRACES...)");
   BundleSpec spec = load_spec(args.spec);
   fs::path spec_dir = fs::absolute(args.spec).parent_path();
   std::string from = base_reference(args.from, spec);  // "" for the host
@@ -107,18 +169,21 @@ int run_build(const BuildArgs& args) {
   fs::path traces_dir = fs::absolute(args.traces_dir.empty() ? spec_dir / ".tracepack" / "traces" : fs::path(args.traces_dir));
   std::string format = !args.format.empty() ? args.format : spec.output.format;
   if (format.empty()) format = format_from_path(args.output.empty() ? spec.output.path : args.output);
-  parse_output_format(format);  // refused before minutes of tracing
-  std::vector<std::string> sbom = sbom_formats(args.sbom);
+  std::vector<std::string> sbom;
   std::string output = args.output.empty() ? (spec_dir / spec.output.path).string() : args.output;
-  std::vector<std::string> inputs = {args.spec, spec_dir.string(), traces_dir.string()};
-  if (!from.empty()) inputs.push_back(base_image_path(from));  // the image the tests run in
-  check_output_target(output, format, inputs);                 // before minutes of tracing
+  if (!args.trace_only) {
+    parse_output_format(format);  // refused before minutes of tracing
+    sbom = sbom_formats(args.sbom);
+    std::vector<std::string> inputs = {args.spec, spec_dir.string(), traces_dir.string()};
+    if (!from.empty()) inputs.push_back(base_image_path(from));  // the image the tests run in
+    check_output_target(output, format, inputs);                 // before minutes of tracing
+  }
   std::error_code ec;
   fs::create_directories(traces_dir, ec);
   if (ec) throw Error(traces_dir.string() + ": cannot create: " + ec.message());
   // A test's directory on the host must be one a bundle can hold; in an
   // image it is the image's own, checked when the test starts there.
-  if (args.verify && from.empty()) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
+  if (args.verify && !args.trace_only && from.empty()) check_tests_can_run_in_a_bundle(spec, spec_dir);  // before minutes of tracing
   bool progress = !args.json && isatty(STDERR_FILENO);
   std::optional<OpenedBase> base;
   std::optional<ImageRunEnvironment> in_image;
@@ -145,11 +210,15 @@ int run_build(const BuildArgs& args) {
     on_host.sandbox = base->root();
     on_host.image = in_image;
   }
-  std::vector<TestRun> runs = run_tests(spec, spec_dir, traces_dir, on_host);
+  BundleSpec traced = spec;  // the runs point into its tests
+  if (shard) traced.tests = tests_in_shard(spec.tests, *shard);
+  std::vector<TestRun> runs;
+  if (!traced.tests.empty()) runs = run_tests(traced, spec_dir, traces_dir, on_host);
   std::string failures;
   for (const TestRun& run : runs)
     if (std::string why = check_test(run); !why.empty()) failures += "\n  test '" + run.test->name + "': " + why;
   if (!failures.empty()) throw Error("build: test(s) failed, nothing packed:" + failures);
+  if (args.trace_only) return report_traces(args, spec, shard, runs, traces_dir);
 
   request.spec = spec;
   for (const TestRun& run : runs) request.trace_files.push_back(run.trace_file);
@@ -234,9 +303,18 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--sbom", args->sbom, "Also write an SBOM: cyclonedx or spdx (repeat, or comma-separated, for both)")->delimiter(',');
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");
   cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
+  cmd->add_flag("--trace-only", args->trace_only,
+                "Trace the tests and stop: no bundle, no verification (pack the traces later with tracepack pack --spec SPEC)");
+  CLI::Option* shard = cmd->add_option("--shard", args->shard,
+                                       "With --trace-only: trace only the tests of shard K of N (K/N, 1-based), chosen by a hash of "
+                                       "each test's name (docs/sharding.md)");
   cmd->footer(exit_status_footer({{"0", "the bundle was written and passed verification"},
+                                  {"0", "with --trace-only: the tests passed and their traces were written"},
                                   {"1", "a test failed, the bundle failed verification, or an error (message on stderr)"}}));
-  return [args] { return run_build(*args); };
+  return [args, shard] {
+    args->shard_given = shard->count() > 0;
+    return run_build(*args);
+  };
 }
 
 }  // namespace tracepack::cli

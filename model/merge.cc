@@ -43,10 +43,12 @@ std::optional<RunEnd> merged_end(const std::vector<Trace>& traces) {
 
 }  // namespace
 
+bool trace_order_less(const Trace& a, const Trace& b) { return order_key(a) < order_key(b); }
+
 Trace merge_traces(std::vector<Trace> traces) {
   Trace merged;
   if (traces.empty()) return merged;
-  std::stable_sort(traces.begin(), traces.end(), [](const Trace& a, const Trace& b) { return order_key(a) < order_key(b); });
+  std::stable_sort(traces.begin(), traces.end(), trace_order_less);
   merged.run = merged_run_info(traces);
   merged.end = merged_end(traces);
   std::uint64_t next_process = 1;

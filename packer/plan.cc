@@ -28,8 +28,10 @@
 // symlink, or a symlink's target (/etc/mtab -> ../proc/self/mounts). Special
 // files (FIFOs, sockets, devices) are left out by their lstat type, here or in
 // step 5; nothing in planning opens a file.
-// Candidates live in a std::map keyed by path, so the result is sorted and
-// independent of the order of the traces.
+// Candidates live in a std::map keyed by path, so the result is sorted; the
+// traces are read in their canonical order (trace_order_less, as merge_traces
+// does), so that the first test to name a path, and BundlePlan::runs, do not
+// depend on the order the traces were given in.
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -43,6 +45,7 @@
 
 #include "tracepack/error.h"
 #include "tracepack/host_specific.h"
+#include "tracepack/merge.h"
 #include "tracepack/path_resolution.h"
 #include "tracepack/plan.h"
 #include "tracepack/posix.h"
@@ -538,15 +541,18 @@ void Planner::fill_metadata(BundlePlan& plan) {
 }
 
 BundlePlan Planner::run() {
+  std::vector<const Trace*> traces;
+  for (const Trace& trace : in_.traces) traces.push_back(&trace);
+  std::stable_sort(traces.begin(), traces.end(), [](const Trace* a, const Trace* b) { return trace_order_less(*a, *b); });
   add_project_dir(in_.spec_dir);
-  for (const Trace& trace : in_.traces) {
-    index_processes(trace);
-    find_outputs(trace);
-    find_project_dirs(trace);
+  for (const Trace* trace : traces) {
+    index_processes(*trace);
+    find_outputs(*trace);
+    find_project_dirs(*trace);
   }
-  for (const Trace& trace : in_.traces) {
-    index_processes(trace);
-    add_traced(trace);
+  for (const Trace* trace : traces) {
+    index_processes(*trace);
+    add_traced(*trace);
   }
   add_include_globs();
   add_closures();
@@ -561,7 +567,7 @@ BundlePlan Planner::run() {
   plan.dangling_links = std::move(dangling_);
   std::sort(plan.dangling_links.begin(), plan.dangling_links.end(),
             [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });
-  for (const Trace& trace : in_.traces) plan.runs.push_back(trace.run);
+  for (const Trace* trace : traces) plan.runs.push_back(trace->run);
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   return plan;
 }

@@ -287,6 +287,27 @@ TEST(MakePlan, OrderOfTracesDoesNotMatter) {
   EXPECT_EQ(paths(make_plan(ab, fs)), paths(make_plan(ba, fs)));
 }
 
+// Shards traced on different machines are packed from traces given in any
+// order: the first failed lookup's test, and the runs the image defaults come
+// from, follow the traces' labels, not the command line.
+TEST(MakePlan, ExclusionsAndRunsDoNotDependOnTheOrderOfTraces) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder a("alpha"), b("beta");
+  a.access(AccessKind::read, "/usr/lib/nothing", FileType::regular, ENOENT);
+  b.access(AccessKind::read, "/usr/lib/nothing", FileType::regular, ENOENT);
+  b.trace.run.cwd = "/srv/beta";
+  PlanInputs ab, ba;
+  ab.traces = {a.trace, b.trace};
+  ba.traces = {b.trace, a.trace};
+  for (const PlanInputs* in : {&ab, &ba}) {
+    BundlePlan plan = make_plan(*in, fs);
+    EXPECT_EQ(exclusion(plan, "/usr/lib/nothing"), "lookup failed in test 'alpha': No such file or directory");
+    ASSERT_EQ(plan.runs.size(), 2u);
+    EXPECT_EQ(plan.runs[0].label, "alpha");
+    EXPECT_EQ(plan.runs[1].label, "beta");
+  }
+}
+
 TEST(MakePlan, MissingFilesAreListedAllAtOnce) {
   FakeFileSystem fs = base_tree();
   TraceBuilder t("unit");

@@ -8,9 +8,15 @@
 
 namespace tracepack {
 
+/// The canonical order of traces, which merge_traces and make_plan follow so
+/// that their results do not depend on the order the traces were given in
+/// (shards finish in any order): by run label, then start time, command line
+/// and working directory.
+bool trace_order_less(const Trace& a, const Trace& b);
+
 /// Combines traces into one whose processes keep their test case in
 /// Process::test. The result does not depend on the order of `traces`: inputs
-/// are ordered by (label, start time, command line) and ids renumbered.
+/// are put in trace_order_less order and ids renumbered.
 /// The merged run's end is present only when every input is complete.
 Trace merge_traces(std::vector<Trace> traces);
 
