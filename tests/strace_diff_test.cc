@@ -196,8 +196,8 @@ TEST(StraceParser, JoinsUnfinishedCallsAndReadsFdPaths) {
 }
 
 TEST(StraceParser, SplitsArgumentsAndReadsStringsAndDescriptorPaths) {
-  std::optional<StraceCall> call = parse_strace_call(
-      "renameat2(3</tmp/a\\76b>, \"x, (y)\", AT_FDCWD</w>, \"q\\\"\"..., RENAME_NOREPLACE) = -1 ENOENT (No such file)");
+  std::optional<StraceCall> call =
+      parse_strace_call("renameat2(3</tmp/a\\76b>, \"x, (y)\", AT_FDCWD</w>, \"q\\\"\"..., RENAME_NOREPLACE) = -1 ENOENT (No such file)");
   ASSERT_TRUE(call);
   EXPECT_EQ(call->name, "renameat2");
   ASSERT_EQ(call->args.size(), 5u);

@@ -53,22 +53,70 @@ using PathSet = std::set<std::string>;
 // symlinkat's first argument are included because the trace records them),
 // readlink's buffer, mount's file system type and data, xattr names and values.
 const std::map<std::string, std::vector<std::size_t>> kPathArguments = {
-    {"access", {0}},      {"acct", {0}},           {"chdir", {0}},         {"chmod", {0}},
-    {"chown", {0}},       {"chroot", {0}},         {"creat", {0}},         {"execve", {0}},
-    {"execveat", {1}},    {"faccessat", {1}},      {"faccessat2", {1}},    {"fanotify_mark", {4}},
-    {"fchmodat", {1}},    {"fchownat", {1}},       {"fspick", {1}},        {"futimesat", {1}},
-    {"getcwd", {0}},      {"lchown", {0}},         {"link", {0, 1}},       {"linkat", {1, 3}},
-    {"lstat", {0}},       {"mkdir", {0}},          {"mkdirat", {1}},       {"mknod", {0}},
-    {"mknodat", {1}},     {"mount", {0, 1}},       {"mount_setattr", {1}}, {"move_mount", {1, 3}},
-    {"newfstatat", {1}},  {"open", {0}},           {"open_tree", {1}},     {"openat", {1}},
-    {"openat2", {1}},     {"quotactl", {1}},       {"readlink", {0}},      {"readlinkat", {1}},
-    {"rename", {0, 1}},   {"renameat", {1, 3}},    {"renameat2", {1, 3}},  {"rmdir", {0}},
-    {"stat", {0}},        {"statfs", {0}},         {"statx", {1}},         {"swapoff", {0}},
-    {"swapon", {0}},      {"symlink", {0, 1}},     {"symlinkat", {0, 2}},  {"truncate", {0}},
-    {"umount2", {0}},     {"unlink", {0}},         {"unlinkat", {1}},      {"uselib", {0}},
-    {"utime", {0}},       {"utimensat", {1}},      {"utimes", {0}},        {"name_to_handle_at", {1}},
-    {"inotify_add_watch", {1}}, {"getxattr", {0}}, {"lgetxattr", {0}},     {"setxattr", {0}},
-    {"lsetxattr", {0}},   {"listxattr", {0}},      {"llistxattr", {0}},    {"removexattr", {0}},
+    {"access", {0}},
+    {"acct", {0}},
+    {"chdir", {0}},
+    {"chmod", {0}},
+    {"chown", {0}},
+    {"chroot", {0}},
+    {"creat", {0}},
+    {"execve", {0}},
+    {"execveat", {1}},
+    {"faccessat", {1}},
+    {"faccessat2", {1}},
+    {"fanotify_mark", {4}},
+    {"fchmodat", {1}},
+    {"fchownat", {1}},
+    {"fspick", {1}},
+    {"futimesat", {1}},
+    {"getcwd", {0}},
+    {"lchown", {0}},
+    {"link", {0, 1}},
+    {"linkat", {1, 3}},
+    {"lstat", {0}},
+    {"mkdir", {0}},
+    {"mkdirat", {1}},
+    {"mknod", {0}},
+    {"mknodat", {1}},
+    {"mount", {0, 1}},
+    {"mount_setattr", {1}},
+    {"move_mount", {1, 3}},
+    {"newfstatat", {1}},
+    {"open", {0}},
+    {"open_tree", {1}},
+    {"openat", {1}},
+    {"openat2", {1}},
+    {"quotactl", {1}},
+    {"readlink", {0}},
+    {"readlinkat", {1}},
+    {"rename", {0, 1}},
+    {"renameat", {1, 3}},
+    {"renameat2", {1, 3}},
+    {"rmdir", {0}},
+    {"stat", {0}},
+    {"statfs", {0}},
+    {"statx", {1}},
+    {"swapoff", {0}},
+    {"swapon", {0}},
+    {"symlink", {0, 1}},
+    {"symlinkat", {0, 2}},
+    {"truncate", {0}},
+    {"umount2", {0}},
+    {"unlink", {0}},
+    {"unlinkat", {1}},
+    {"uselib", {0}},
+    {"utime", {0}},
+    {"utimensat", {1}},
+    {"utimes", {0}},
+    {"name_to_handle_at", {1}},
+    {"inotify_add_watch", {1}},
+    {"getxattr", {0}},
+    {"lgetxattr", {0}},
+    {"setxattr", {0}},
+    {"lsetxattr", {0}},
+    {"listxattr", {0}},
+    {"llistxattr", {0}},
+    {"removexattr", {0}},
     {"lremovexattr", {0}},
 };
 
@@ -131,8 +179,8 @@ PathSet recorded_paths(const Trace& trace) {
 // opened by a shell that then execs it, so that every descriptor it starts
 // with was opened in the traced run (and has its path in the trace).
 std::vector<std::string> program_command(const Program& program, const std::string& out) {
-  return {"/bin/sh", "-c", "exec \"$0\" </dev/null >\"$1\" 2>\"$2\" " + program.redirections, program.path, out + "/stdout",
-          out + "/stderr"};
+  return {"/bin/sh",       "-c",           "exec \"$0\" </dev/null >\"$1\" 2>\"$2\" " + program.redirections, program.path,
+          out + "/stdout", out + "/stderr"};
 }
 
 // A path as a failure shows it: escaped, and a long one cut to its start.
@@ -156,8 +204,8 @@ void check_program(const Program& program) {
   const std::vector<std::string> command = program_command(program, out);
 
   fresh_directory(work);
-  std::vector<std::string> strace_argv = {"/usr/bin/strace", "-f", "-qq", "-y", "-s", "65535", "-e", "trace=" + program.calls, "-o",
-                                          strace_file};
+  std::vector<std::string> strace_argv = {"/usr/bin/strace",        "-f", "-qq",      "-y", "-s", "65535", "-e",
+                                          "trace=" + program.calls, "-o", strace_file};
   strace_argv.insert(strace_argv.end(), command.begin(), command.end());
   ProcessResult straced = run_process(strace_argv, {.cwd = work}, 120);
   if (auto it = kCannotRun.find(program.name); it != kCannotRun.end()) {
@@ -219,8 +267,7 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 // Builds (or finds in the cache) the programs and registers one test each.
 void register_programs() {
-  const std::string tarball =
-      env_or("TRACEPACK_STRACE_CACHE", "/var/cache/tracepack/strace") + "/strace_6.1.orig.tar.xz";
+  const std::string tarball = env_or("TRACEPACK_STRACE_CACHE", "/var/cache/tracepack/strace") + "/strace_6.1.orig.tar.xz";
   if (access(tarball.c_str(), R_OK) != 0) {
     return register_not_available("strace's source is not downloaded (run .ci/install-deps): " + tarball, true);
   }
