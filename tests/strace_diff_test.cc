@@ -25,11 +25,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <set>
 
+#include "strace_output.h"
 #include "tracer_test_util.h"
 
 namespace tracepack::test {
@@ -37,85 +36,21 @@ namespace {
 
 using PathSet = std::set<std::string>;
 
-// Undoes strace's C-style string escapes (\n, \t, \", \\, \xHH, \ooo).
-std::string unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out += text[i];
-      continue;
-    }
-    char c = text[++i];
-    if (c == 'x' && i + 2 < text.size() + 1) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (c >= '0' && c <= '7') {
-      std::size_t len = 1;
-      while (len < 3 && i + len < text.size() && text[i + len] >= '0' && text[i + len] <= '7') ++len;
-      out += static_cast<char>(std::stoi(std::string(text.substr(i, len)), nullptr, 8));
-      i += len - 1;
-    } else {
-      static const std::map<char, char> simple = {{'n', '\n'}, {'t', '\t'}, {'r', '\r'}, {'v', '\v'},
-                                                  {'f', '\f'}, {'a', '\a'}, {'b', '\b'}};
-      auto it = simple.find(c);
-      out += it == simple.end() ? c : it->second;
-    }
-  }
-  return out;
-}
-
-// The first double-quoted string in `call`, unescaped; empty when none.
-std::string first_string_argument(std::string_view call) {
-  std::size_t open = call.find('"');
-  if (open == std::string_view::npos) return {};
-  std::size_t i = open + 1;
-  while (i < call.size() && call[i] != '"') i += call[i] == '\\' ? 2 : 1;
-  return unescape(call.substr(open + 1, i - open - 1));
-}
-
-struct Result {
-  long value = -1;
-  std::string fd_path;  ///< the -y decoration of a returned fd
-};
-
-// ")   = 3</usr/lib/libc.so.6>" -> {3, "/usr/lib/libc.so.6"}. A resumed
-// call pads before the "=".
-std::optional<Result> parse_result(std::string_view call) {
-  std::size_t eq = call.rfind(" = ");
-  if (eq == std::string_view::npos) return std::nullopt;
-  std::string_view text = call.substr(eq + 3);
-  Result result;
-  std::size_t used = 0;
-  try {
-    result.value = std::stol(std::string(text), &used);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  if (used < text.size() && text[used] == '<') {
-    std::size_t close = text.rfind('>');
-    if (close != std::string_view::npos && close > used) result.fd_path = unescape(text.substr(used + 1, close - used - 1));
-  }
-  return result;
-}
-
 bool is_file_system_path(const std::string& path) {
   return path.starts_with('/') && !path.starts_with("/memfd:") && !path.ends_with(" (deleted)");
 }
 
-// One complete call line ("openat(...) = 3</x>") -> the path it opened or ran.
-std::optional<std::string> path_of_call(std::string_view call) {
-  std::size_t paren = call.find('(');
-  if (paren == std::string_view::npos) return std::nullopt;
-  std::string name(call.substr(0, paren));
-  std::optional<Result> result = parse_result(call);
+// One call -> the path it opened or ran.
+std::optional<std::string> path_of_call(const StraceCall& call) {
+  std::optional<StraceResult> result = parse_strace_result(call.result);
   if (!result || result->value < 0) return std::nullopt;
-  if (name == "open" || name == "openat" || name == "openat2" || name == "creat") {
+  if (call.name == "open" || call.name == "openat" || call.name == "openat2" || call.name == "creat") {
     if (is_file_system_path(result->fd_path)) return real_path(result->fd_path);
     return std::nullopt;
   }
-  if (name == "execve") {
-    std::string path = first_string_argument(call.substr(paren));
-    if (path.starts_with('/')) return real_path(path);
+  if (call.name == "execve" && !call.args.empty()) {
+    std::optional<StraceString> path = string_argument(call.args[0]);
+    if (path && path->bytes.starts_with('/')) return real_path(path->bytes);
   }
   return std::nullopt;
 }
@@ -123,25 +58,7 @@ std::optional<std::string> path_of_call(std::string_view call) {
 // Parses `strace -f -y -o FILE` output.
 PathSet strace_paths(const std::string& file) {
   PathSet paths;
-  std::map<std::string, std::string> unfinished;  // pid -> the call's first half
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::size_t space = line.find(' ');
-    if (space == std::string::npos) continue;
-    std::string pid = line.substr(0, space);
-    std::string call = line.substr(line.find_first_not_of(' ', space));
-    if (call.starts_with("---") || call.starts_with("+++")) continue;
-    if (std::size_t cut = call.find(" <unfinished ...>"); cut != std::string::npos) {
-      unfinished[pid] = call.substr(0, cut);
-      continue;
-    }
-    if (call.starts_with("<... ")) {
-      std::size_t resumed = call.find(" resumed>");
-      if (resumed == std::string::npos || !unfinished.count(pid)) continue;
-      call = unfinished[pid] + call.substr(resumed + 9);
-      unfinished.erase(pid);
-    }
+  for (const StraceCall& call : read_strace_calls(file)) {
     if (std::optional<std::string> path = path_of_call(call)) paths.insert(*path);
   }
   return paths;
@@ -276,6 +193,29 @@ TEST(StraceParser, JoinsUnfinishedCallsAndReadsFdPaths) {
   PathSet parsed = strace_paths(dir / "out.txt");
   for (const std::string& p : expected) EXPECT_TRUE(parsed.count(p)) << p;
   EXPECT_FALSE(parsed.count("/nonexistent"));
+}
+
+TEST(StraceParser, SplitsArgumentsAndReadsStringsAndDescriptorPaths) {
+  std::optional<StraceCall> call =
+      parse_strace_call("renameat2(3</tmp/a\\76b>, \"x, (y)\", AT_FDCWD</w>, \"q\\\"\"..., RENAME_NOREPLACE) = -1 ENOENT (No such file)");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->name, "renameat2");
+  ASSERT_EQ(call->args.size(), 5u);
+  EXPECT_EQ(call->args[1], "\"x, (y)\"");
+  EXPECT_EQ(call->result, "-1 ENOENT (No such file)");
+  std::optional<StraceString> name = string_argument(call->args[1]);
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->bytes, "x, (y)");
+  EXPECT_FALSE(name->cut);
+  std::optional<StraceString> cut = string_argument(call->args[3]);
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->bytes, "q\"");
+  EXPECT_TRUE(cut->cut);
+  EXPECT_FALSE(string_argument(call->args[4]));
+  EXPECT_EQ(fd_paths(call->args[0]), std::vector<std::string>{"/tmp/a>b"});
+  EXPECT_EQ(fd_paths(call->args[2]), std::vector<std::string>{"/w"});
+  EXPECT_EQ(fd_paths("fsync(3</d/\\1\\0020\\n>) = 0"), std::vector<std::string>{std::string("/d/\1\0020\n")});
+  EXPECT_EQ(fd_paths("3</dev/full<char 1:7>>"), std::vector<std::string>{"/dev/full"});
 }
 
 TEST(StraceParser, WritesProcPidsAsPid) {
