@@ -116,6 +116,25 @@ bool walks_into(const IncludeRule& rule, const PathBytes& dir) {
   return scratch.empty() || rule.pattern.starts_with(std::string(scratch) + "/");
 }
 
+// Adds `reason` to a candidate's reasons unless one of the same source and
+// detail is there already (the first stays, as in stable_reasons), and keeps
+// only the kMaxReasons smallest details of each source: stable_reasons never
+// keeps a reason that has kMaxReasons smaller ones of its source before it.
+// So a file that thousands of processes use holds a few reasons, not one per
+// access, and the plan's memory follows the number of paths.
+void add_reason(std::vector<PlanReason>& reasons, PlanReason reason) {
+  std::size_t same_source = 0;
+  auto greatest = reasons.end();
+  for (auto it = reasons.begin(); it != reasons.end(); ++it) {
+    if (it->source != reason.source) continue;
+    if (it->detail == reason.detail) return;
+    ++same_source;
+    if (greatest == reasons.end() || greatest->detail < it->detail) greatest = it;
+  }
+  if (same_source < kMaxReasons) return reasons.push_back(std::move(reason));
+  if (reason.detail < greatest->detail) *greatest = std::move(reason);
+}
+
 struct Candidate {
   std::vector<PlanReason> reasons;
   bool forced = false;  // from an include: glob or elf: closure, beats exclude
@@ -278,7 +297,7 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   }
   Candidate& c = candidates_[path];
   c.forced = c.forced || forced;
-  c.reasons.push_back(std::move(reason));
+  add_reason(c.reasons, std::move(reason));
 }
 
 // The reasons a bundle keeps for an entry: distinct, in a stable order (the

@@ -614,6 +614,41 @@ TEST(PlanEdgeCases, ReasonsUnderTheCapAreAllKeptOnce) {
   EXPECT_EQ(entry(plan, "/usr/lib/libx.so.1.2")->reasons.size(), 8u);
 }
 
+// Reasons are folded as they come (the plan holds a few per file, not one
+// per access), yet the entry keeps the same ones as if every access had been
+// kept and the list sorted at the end: the smallest details, each with the
+// process of its first access. Here 24 processes of one test, the programs'
+// names falling, each read the file twice; the earlier of each program's two
+// processes (pid 200 + 2k) is the one its reason names.
+TEST(PlanEdgeCases, ReasonsFoldedAsTheyComeAreTheSmallestWithTheirFirstProcess) {
+  FakeFileSystem fs = base_tree();
+  TraceBuilder t("unit");
+  t.trace.processes.clear();
+  for (int i = 0; i < 24; ++i) {
+    std::string program = "prog" + std::to_string(23 - i / 2);
+    Process p{.id = static_cast<std::uint64_t>(i + 1), .pid = 200 + i};
+    p.execs.push_back(Exec{0, "/usr/bin/" + program, "/usr/bin/" + program, {program}, "/", {}});
+    t.trace.processes.push_back(p);
+    for (int twice = 0; twice < 2; ++twice) {
+      t.access(AccessKind::read, "/usr/lib/libx.so.1.2");
+      t.trace.accesses.back().process = p.id;
+    }
+  }
+  PlanInputs in;
+  in.traces = {t.trace};
+  BundlePlan plan = make_plan(in, fs);
+  std::vector<std::pair<std::string, int>> reasons;
+  for (const PlanReason& r : entry(plan, "/usr/lib/libx.so.1.2")->reasons) reasons.emplace_back(r.detail, r.pid);
+  EXPECT_EQ(reasons, (std::vector<std::pair<std::string, int>>{{"test 'unit', prog12, openat", 222},
+                                                               {"test 'unit', prog13, openat", 220},
+                                                               {"test 'unit', prog14, openat", 218},
+                                                               {"test 'unit', prog15, openat", 216},
+                                                               {"test 'unit', prog16, openat", 214},
+                                                               {"test 'unit', prog17, openat", 212},
+                                                               {"test 'unit', prog18, openat", 210},
+                                                               {"test 'unit', prog19, openat", 208}}));
+}
+
 FileAccess& renamed(TraceBuilder& t, const PathBytes& from, const PathBytes& to, FileType type = FileType::regular) {
   t.access(AccessKind::rename, from, type);
   FileAccess& a = t.trace.accesses.back();
