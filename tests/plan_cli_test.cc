@@ -149,6 +149,31 @@ struct HostFiles {
   }
 };
 
+// mount_calls makes every mount-family call on names in DIR (all failing,
+// and as root a bind mount of DIR/src on DIR/dst that succeeds): the trace
+// holds them, with kind "other", and pack, why and report take the trace in
+// their stride without packing any of those paths.
+TEST(PackCli, MountFamilyCallsAreRecordedButNeverPacked) {
+  PlanDir dir;
+  fs::create_directory(dir / "src");
+  fs::create_directory(dir / "dst");
+  write_file(dir / "src/f", "f\n");
+  fs::create_directory_symlink("src", dir / "link");
+  trace(dir / "t.jsonl", {std::string(FIXTURE_BIN_DIR) + "/mount_calls", dir.path()});
+  std::string trace_text = read_file(dir / "t.jsonl");
+  for (const char* call : {"\"mount\"", "\"umount2\"", "\"pivot_root\"", "\"acct\"", "\"swapon\"", "\"open_tree\""})
+    EXPECT_NE(trace_text.find(std::string("\"syscall\":") + call + ",\"kind\":\"other\""), std::string::npos) << call << "\n" << trace_text;
+  write_spec(dir / "spec.yaml", "");
+  RunResult r = tracepack({"pack", "-s", dir / "spec.yaml", "-o", dir / "out", "-f", "dir", dir / "t.jsonl"});
+  ASSERT_TRUE(exited_with(r, 0));
+  for (const char* name : {"src", "dst", "link", "missing", "acct_sample", "swap_sample"})
+    EXPECT_FALSE(fs::exists(fs::symlink_status(dir / ("out" + (dir / name))))) << name;
+  RunResult why = tracepack({"why", dir / "t.jsonl", dir / "dst", "--spec", dir / "spec.yaml"});
+  EXPECT_TRUE(has_line(why.out, (dir / "dst") + ": not in the bundle")) << why.out << why.err;
+  RunResult report = tracepack({"report", dir / "out"});
+  EXPECT_TRUE(exited_with(report, 0));
+}
+
 TEST(PackCli, HostSpecificFilesAreListedForReview) {
   if (!fs::is_regular_file("/etc/hostname")) GTEST_SKIP() << "no /etc/hostname on this machine";
   HostFiles h;

@@ -86,6 +86,28 @@ constexpr SyscallSpec kSpecs[] = {
     {"lsetxattr", path, K::attr, N, 0, N, N, N, Follow::no, ExitStop::always},
     {"removexattr", path, K::attr, N, 0, N, N, N, Follow::yes, ExitStop::always},
     {"lremovexattr", path, K::attr, N, 0, N, N, N, Follow::no, ExitStop::always},
+    // Mount family and system administration: the paths name mount points,
+    // devices, swap and accounting files, never files a bundle needs, so
+    // their kind is `other` (recorded, never packed). The exit is always
+    // taken: these calls fail for many reasons the tracer cannot predict
+    // (EPERM, EINVAL, EBUSY). mount's path is the target and path2 the
+    // source; own_flags calls read follow/empty-path bits of their own.
+    {"mount", own_flags, K::other, N, 1, 3, N, 0, Follow::yes, ExitStop::always},
+    {"umount", path, K::other, N, 0, N, N, N, Follow::yes, ExitStop::always},
+    {"umount2", own_flags, K::other, N, 0, 1, N, N, Follow::yes, ExitStop::always},
+    {"pivot_root", own_flags, K::other, N, 0, N, N, 1, Follow::yes, ExitStop::always},
+    {"open_tree", path, K::other, 0, 1, 2, N, N, Follow::unless_nofollow_flag, ExitStop::always},
+    {"move_mount", own_flags, K::other, 0, 1, 4, 2, 3, Follow::no, ExitStop::always},
+    {"fspick", own_flags, K::other, 0, 1, 2, N, N, Follow::yes, ExitStop::always},
+    {"mount_setattr", path, K::other, 0, 1, 2, N, N, Follow::unless_nofollow_flag, ExitStop::always},
+    {"acct", path, K::other, N, 0, N, N, N, Follow::yes, ExitStop::always},
+    {"swapon", path, K::other, N, 0, 1, N, N, Follow::yes, ExitStop::always},
+    {"swapoff", path, K::other, N, 0, N, N, N, Follow::yes, ExitStop::always},
+    {"quotactl", path, K::other, N, 1, 0, N, N, Follow::yes, ExitStop::always},
+    {"quotactl_fd", fd, K::other, N, 0, 1, N, N, Follow::yes, ExitStop::always},
+    // A watch like inotify's; on i386 the 64-bit mask takes two arguments,
+    // which moves dirfd and path one place on (tracer.cc).
+    {"fanotify_mark", own_flags, K::watch, 3, 4, 1, N, N, Follow::yes, ExitStop::always},
     {"clone", clone, K::other, N, N, 0, N, N, Follow::no, ExitStop::never},
     {"clone3", clone3, K::other, N, 0, N, N, N, Follow::no, ExitStop::never},
     {"io_uring_setup", warn, K::other, N, N, N, N, N, Follow::no, ExitStop::never},

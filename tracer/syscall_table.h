@@ -27,6 +27,7 @@ enum class Decode : std::uint8_t {
   clone,      ///< clone with CLONE_UNTRACED (others are not stopped)
   clone3,     ///< clone3: flags inside struct clone_args
   warn,       ///< a call the tracer only warns about (io_uring_setup, seccomp, ptrace...)
+  own_flags,  ///< (dirfd,) path [, (dirfd2,) path2] under the call's own flag bits: mount family, fanotify_mark
 };
 
 /// When the tracee is stopped again at syscall exit.
@@ -70,11 +71,12 @@ const SyscallSpec* find_syscall_spec(std::string_view name);
 
 /// An architecture a tracee may run in, as seccomp and PTRACE_GET_SYSCALL_INFO name it.
 struct ArchInfo {
-  std::uint32_t audit_arch;    ///< AUDIT_ARCH_* value reported by seccomp and ptrace
-  std::uint32_t seccomp_arch;  ///< libseccomp's token (differs for x32)
-  std::string_view name;       ///< "x86_64", "i386", "x32"
-  unsigned pointer_size;       ///< bytes in a tracee pointer (argv entries)
-  std::uint64_t abi_bit;       ///< syscall-number bit that selects this ABI (x32), else 0
+  std::uint32_t audit_arch;       ///< AUDIT_ARCH_* value reported by seccomp and ptrace
+  std::uint32_t seccomp_arch;     ///< libseccomp's token (differs for x32)
+  std::string_view name;          ///< "x86_64", "i386", "x32"
+  unsigned pointer_size;          ///< bytes in a tracee pointer (argv entries)
+  std::uint64_t abi_bit;          ///< syscall-number bit that selects this ABI (x32), else 0
+  bool splits_wide_args = false;  ///< a 64-bit argument takes two argument registers (i386's fanotify_mark mask)
 };
 
 /// The architectures of this build's machine (defined in arch/<machine>.cc).

@@ -46,6 +46,30 @@ bool vm_read(pid_t tid, std::uint64_t address, char* out, std::size_t size) {
   return false;
 }
 
+// Reads up to `max_bytes` bytes, stopping at the first NUL (left out);
+// `terminated` says whether one was found.
+std::optional<std::string> read_until_nul(pid_t tid, std::uint64_t address, std::size_t max_bytes, bool& terminated) {
+  terminated = false;
+  if (address == 0) return std::nullopt;
+  std::string result;
+  char buffer[4096];
+  std::uint64_t at = address;
+  while (result.size() < max_bytes) {
+    std::size_t to_page_end = kPageSize - static_cast<std::size_t>(at % kPageSize);
+    std::size_t chunk = std::min({to_page_end, sizeof buffer, max_bytes - result.size()});
+    if (!vm_read(tid, at, buffer, chunk)) return std::nullopt;
+    const void* nul = std::memchr(buffer, '\0', chunk);
+    if (nul != nullptr) {
+      result.append(buffer, static_cast<const char*>(nul) - buffer);
+      terminated = true;
+      return result;
+    }
+    result.append(buffer, chunk);
+    at += chunk;
+  }
+  return result;
+}
+
 }  // namespace
 
 bool read_bytes(pid_t tid, std::uint64_t address, void* out, std::size_t size) {
@@ -59,23 +83,15 @@ bool write_bytes(pid_t tid, std::uint64_t address, const void* data, std::size_t
 }
 
 std::optional<std::string> read_string(pid_t tid, std::uint64_t address, std::size_t limit) {
-  if (address == 0) return std::nullopt;
-  std::string result;
-  char buffer[4096];
-  std::uint64_t at = address;
-  while (result.size() <= limit) {
-    std::size_t to_page_end = kPageSize - static_cast<std::size_t>(at % kPageSize);
-    std::size_t chunk = std::min({to_page_end, sizeof buffer, limit + 1 - result.size()});
-    if (!vm_read(tid, at, buffer, chunk)) return std::nullopt;
-    const void* nul = std::memchr(buffer, '\0', chunk);
-    if (nul != nullptr) {
-      result.append(buffer, static_cast<const char*>(nul) - buffer);
-      return result;
-    }
-    result.append(buffer, chunk);
-    at += chunk;
-  }
-  return std::nullopt;
+  bool terminated = false;
+  std::optional<std::string> s = read_until_nul(tid, address, limit + 1, terminated);
+  if (!terminated) return std::nullopt;
+  return s;
+}
+
+std::optional<std::string> read_path(pid_t tid, std::uint64_t address) {
+  bool terminated = false;
+  return read_until_nul(tid, address, kPathMax, terminated);
 }
 
 std::vector<std::string> read_string_array(pid_t tid, std::uint64_t address, unsigned pointer_size) {

@@ -20,6 +20,14 @@ inline constexpr std::size_t kPathMax = 4096;
 /// falling back to PTRACE_PEEKDATA where that syscall is refused.
 std::optional<std::string> read_string(pid_t tid, std::uint64_t address, std::size_t limit = kPathMax - 1);
 
+/// A path argument as the kernel copies it: the bytes before the first NUL,
+/// read no further than kPathMax bytes. When no NUL appears within kPathMax
+/// bytes the kernel fails the call with ENAMETOOLONG without reading on; so
+/// does this: the kPathMax bytes are returned, and a result of exactly
+/// kPathMax bytes (longer than any real path) means "cut, no terminator".
+/// nullopt when the memory cannot be read (EFAULT).
+std::optional<std::string> read_path(pid_t tid, std::uint64_t address);
+
 /// `size` bytes at `address`; false when unreadable.
 bool read_bytes(pid_t tid, std::uint64_t address, void* out, std::size_t size);
 

@@ -31,6 +31,8 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/fanotify.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -200,6 +202,32 @@ int predicted_error(const Resolution& r, AccessKind kind, std::uint64_t flags, b
   return 0;
 }
 
+// Flag bits of the mount API (linux/mount.h, which clashes with sys/mount.h
+// on older C libraries).
+constexpr std::uint64_t kMoveMountFSymlinks = 0x01;
+constexpr std::uint64_t kMoveMountFEmptyPath = 0x04;
+constexpr std::uint64_t kMoveMountTSymlinks = 0x10;
+constexpr std::uint64_t kMoveMountTEmptyPath = 0x40;
+constexpr std::uint64_t kFspickSymlinkNofollow = 0x02;
+constexpr std::uint64_t kFspickEmptyPath = 0x08;
+
+// How one path argument of a Decode::own_flags call is looked up.
+struct PathRule {
+  bool follow = true;       // the final symlink is followed
+  bool empty_path = false;  // "" names dirfd itself, as AT_EMPTY_PATH does
+};
+
+// The rules for a call's first and second path, from its own flag bits.
+std::pair<PathRule, PathRule> own_flag_rules(std::string_view name, std::uint64_t flags) {
+  if (name == "umount2") return {{(flags & UMOUNT_NOFOLLOW) == 0, false}, {}};
+  if (name == "fspick") return {{(flags & kFspickSymlinkNofollow) == 0, (flags & kFspickEmptyPath) != 0}, {}};
+  if (name == "fanotify_mark") return {{(flags & FAN_MARK_DONT_FOLLOW) == 0, false}, {}};
+  if (name == "move_mount")  // symlinks are followed only when asked
+    return {{(flags & kMoveMountFSymlinks) != 0, (flags & kMoveMountFEmptyPath) != 0},
+            {(flags & kMoveMountTSymlinks) != 0, (flags & kMoveMountTEmptyPath) != 0}};
+  return {};  // mount, pivot_root: both paths followed
+}
+
 struct PendingCall {
   const SyscallSpec* spec = nullptr;
   FileAccess access;
@@ -245,6 +273,7 @@ class Tracer {
   void on_tick();
   // decoding
   bool decode_access(Thread& t, const SyscallSpec& spec, const std::uint64_t* args, FileAccess& a);
+  bool decode_own_flags(Thread& t, const SyscallSpec& spec, const std::uint64_t* args, FileAccess& a);
   bool resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags, PathBytes& given, Resolution& r);
   Resolution resolve_fd(Thread& t, int fd);
   void warn_about_call(Thread& t, std::uint32_t arch, const SyscallSpec& spec, const std::uint64_t* args);
@@ -575,6 +604,17 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
   FileAccess& a = call.access;
   a.tid = t.tid;
   a.syscall = index_.name(arch, nr);
+  std::uint64_t moved[6];
+  if (spec->decode == tracer::Decode::own_flags && spec->name == "fanotify_mark") {
+    // i386 passes the 64-bit mask in two arguments: dirfd and path come one later.
+    const auto* info = index_.arch(arch, nr);
+    if (info != nullptr && info->splits_wide_args) {
+      std::copy(args, args + 6, moved);
+      moved[3] = args[4];
+      moved[4] = args[5];
+      args = moved;
+    }
+  }
   if (!decode_access(t, *spec, args, a)) return resume(t);
   bool needs_exit = options_.exact_results || spec->exit == tracer::ExitStop::always ||
                     (spec->exit == tracer::ExitStop::if_writing && open_needs_exit(a.flags));
@@ -630,9 +670,12 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
     case AccessKind::stat:
     case AccessKind::readlink:
     case AccessKind::list:
+    case AccessKind::other:
+      // A mount, unmount or pivot_root changes what every path leads to.
+      if (!a.resolved.empty()) resolver_.forget_all();
+      break;
     case AccessKind::attr:
     case AccessKind::watch:
-    case AccessKind::other:
       break;
   }
 }
@@ -652,9 +695,14 @@ Resolution Tracer::resolve_fd(Thread& t, int fd) {
 
 // Reads and resolves one (dirfd, path) argument pair. False when the path is unreadable.
 bool Tracer::resolve_arg(Thread& t, int dirfd, std::uint64_t path_addr, bool follow, std::uint64_t flags, PathBytes& given, Resolution& r) {
-  std::optional<std::string> path = tracer::read_string(t.tid, path_addr);
+  std::optional<std::string> path = tracer::read_path(t.tid, path_addr);
   if (!path) return false;
   given = std::move(*path);
+  if (given.size() == tracer::kPathMax) {
+    // No NUL within PATH_MAX bytes: the kernel refuses the name unresolved.
+    r = Resolution{{}, {}, ENAMETOOLONG, FileType::none};
+    return true;
+  }
   if (given.empty() && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
     r = resolve_fd(t, dirfd);
     return true;
@@ -708,6 +756,7 @@ bool Tracer::decode_access(Thread& t, const SyscallSpec& spec, const std::uint64
     a.links2 = std::move(r2.links);
     return true;
   }
+  if (spec.decode == Decode::own_flags) return decode_own_flags(t, spec, args, a);
   int dirfd = spec.dirfd != N ? as_fd(args[spec.dirfd]) : AT_FDCWD;
   Resolution r;
   if (!resolve_arg(t, dirfd, args[spec.path], follows_final(spec, a.flags), a.flags, a.path, r)) return false;
@@ -719,6 +768,43 @@ bool Tracer::decode_access(Thread& t, const SyscallSpec& spec, const std::uint64
     Resolution r2;
     int dirfd2 = spec.dirfd2 != N ? as_fd(args[spec.dirfd2]) : AT_FDCWD;
     if (!resolve_arg(t, dirfd2, args[spec.path2], false, 0, a.path2, r2)) return false;
+    a.resolved2 = r2.resolved;
+    a.links2 = std::move(r2.links);
+  }
+  return true;
+}
+
+// Mount family and fanotify_mark. fanotify_mark without a path marks dirfd
+// itself. mount's source (path2) is kept as given whenever it is readable,
+// and resolved only where the kernel takes it as a path: for a bind or move
+// mount, or when it is absolute (a block device); "proc", "tmpfs" and the
+// like are names, not files. A second path that cannot be read (NULL) is left
+// empty rather than dropping the call.
+bool Tracer::decode_own_flags(Thread& t, const SyscallSpec& spec, const std::uint64_t* args, FileAccess& a) {
+  constexpr std::int8_t N = tracer::kNoArg;
+  auto [rule, rule2] = own_flag_rules(spec.name, a.flags);
+  int dirfd = spec.dirfd != N ? as_fd(args[spec.dirfd]) : AT_FDCWD;
+  Resolution r;
+  if (spec.name == "fanotify_mark" && args[spec.path] == 0) {
+    r = dirfd == AT_FDCWD ? resolver_.resolve("/", cwd_of(t), true, Viewer{t.tgid, t.tid}) : resolve_fd(t, dirfd);
+  } else if (!resolve_arg(t, dirfd, args[spec.path], rule.follow, rule.empty_path ? AT_EMPTY_PATH : 0, a.path, r)) {
+    return false;
+  }
+  a.resolved = r.resolved;
+  a.links = std::move(r.links);
+  a.type = r.type;
+  a.error = r.error;
+  if (spec.path2 == N) return true;
+  int dirfd2 = spec.dirfd2 != N ? as_fd(args[spec.dirfd2]) : AT_FDCWD;
+  if (spec.name == "mount") {
+    std::optional<std::string> source = tracer::read_path(t.tid, args[spec.path2]);
+    if (!source) return true;
+    a.path2 = std::move(*source);
+    bool is_path = (a.flags & (MS_BIND | MS_MOVE)) != 0 || a.path2.starts_with('/');
+    if (!is_path) return true;
+  }
+  Resolution r2;
+  if (resolve_arg(t, dirfd2, args[spec.path2], rule2.follow, rule2.empty_path ? AT_EMPTY_PATH : 0, a.path2, r2)) {
     a.resolved2 = r2.resolved;
     a.links2 = std::move(r2.links);
   }

@@ -15,7 +15,7 @@ constexpr std::uint64_t kX32SyscallBit = 0x40000000;
 
 constexpr ArchInfo kArches[] = {
     {AUDIT_ARCH_X86_64, SCMP_ARCH_X86_64, "x86_64", 8, 0},
-    {AUDIT_ARCH_I386, SCMP_ARCH_X86, "i386", 4, 0},
+    {AUDIT_ARCH_I386, SCMP_ARCH_X86, "i386", 4, 0, true},
     {AUDIT_ARCH_X86_64, SCMP_ARCH_X32, "x32", 4, kX32SyscallBit},
 };
 
