@@ -119,6 +119,12 @@ bool glob_match(std::string_view pattern, std::string_view path);
 /// Checks a pattern's syntax; returns an error message ("unclosed '['") or "".
 std::string glob_error(std::string_view pattern);
 
+/// The spec list item (for include: or exclude:) whose glob is `path` taken
+/// literally, its glob characters escaped, followed by `tail` as written
+/// ("/**" for everything below a directory): "- /etc/hostname",
+/// "- /usr/lib/python3/dist-packages/numpy/**", quoted for YAML when needed.
+std::string glob_list_item(std::string_view path, std::string_view tail = "");
+
 /// The kernel pseudo file systems: their files are made by the kernel when
 /// read (/proc/kmsg consumes the kernel log), so nothing below them is ever
 /// packed, whatever a rule says. /run and /tmp hold real files and are not here.
