@@ -9,9 +9,10 @@
 // numpy.linalg) is folded into it, its evidence merged.
 //
 // Ranking: an import in a file of the application (outside the interpreter's
-// standard library) comes first; an import that only the standard library
-// makes of itself (http.client's lazy `import ssl`) comes last, since most
-// such imports are for features the application does not use.
+// own path) comes first, then one in an installed library (site-packages);
+// an import that only the standard library makes of itself (http.client's
+// lazy `import ssl`) comes last, since most such imports are for features
+// the application does not use.
 #include "tracepack/candidates.h"
 
 #include <fcntl.h>
@@ -38,6 +39,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kRankApplication = 1;
+constexpr int kRankLibrary = 2;
 constexpr int kRankStandardLibrary = 3;
 
 bool under(std::string_view path, std::string_view dir) {
@@ -148,8 +150,7 @@ struct ModuleFinding {
 
 // The modules the bundle's .py files import and do not hold, from the
 // interpreter's answer.
-std::vector<ModuleFinding> missing_modules(const nlohmann::json& answer, const std::set<PathBytes>& bundle, PathBytes& stdlib) {
-  stdlib = answer.value("stdlib", std::string());
+std::vector<ModuleFinding> missing_modules(const nlohmann::json& answer, const std::set<PathBytes>& bundle) {
   std::vector<ModuleFinding> missing;
   for (const nlohmann::json& m : answer.at("modules")) {
     ModuleFinding f;
@@ -196,8 +197,15 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
     return;
   }
   std::set<PathBytes> bundle(paths.begin(), paths.end());
-  PathBytes stdlib;
-  std::vector<ModuleFinding> missing = missing_modules(answer, bundle, stdlib);
+  std::vector<ModuleFinding> missing = missing_modules(answer, bundle);
+  PathBytes stdlib = answer.value("stdlib", std::string());
+  std::vector<PathBytes> library_dirs = answer.value("path", std::vector<PathBytes>());
+  // An import site's rank: where the importing file lies.
+  auto site_rank = [&](const PathBytes& file) {
+    if (!stdlib.empty() && under(file, stdlib)) return kRankStandardLibrary;
+    bool library = std::any_of(library_dirs.begin(), library_dirs.end(), [&](const PathBytes& dir) { return under(file, dir); });
+    return library ? kRankLibrary : kRankApplication;
+  };
 
   // A finding below another's directory is part of it.
   std::sort(missing.begin(), missing.end(), [](const ModuleFinding& a, const ModuleFinding& b) { return a.path < b.path; });
@@ -216,9 +224,10 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
     Candidate c;
     c.path = f.path;
     c.kind = "python-import";
-    bool from_application = std::any_of(f.sites.begin(), f.sites.end(), [&](const auto& s) { return stdlib.empty() || !under(s.first, stdlib); });
-    c.rank = from_application ? kRankApplication : kRankStandardLibrary;
-    c.reason = "module '" + f.module + "' is imported" + (from_application ? "" : " by the standard library") + " but no test loaded it";
+    c.rank = kRankStandardLibrary;
+    for (const auto& site : f.sites) c.rank = std::min(c.rank, site_rank(site.first));
+    static const char* const kBy[] = {"", "", " by an installed library", " by the standard library"};
+    c.reason = "module '" + f.module + "' is imported" + kBy[c.rank] + " but no test loaded it";
     for (const auto& [file, line] : f.sites) c.evidence.push_back(file + ":" + std::to_string(line));
     count_below(files, f.path, c);
     c.include = glob_list_item(f.path, f.directory ? "/**" : "");

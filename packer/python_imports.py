@@ -3,13 +3,13 @@
 # where this interpreter would find each one, without importing anything.
 #
 # Input (the JSON file named by argv[1]): {"files": [paths of .py files]}.
-# Output (stdout, JSON): {"stdlib": DIR, "modules": [...]}, one element per
-# module found on disk:
+# Output (stdout, JSON): {"stdlib": DIR, "path": [sys.path's directories],
+# "modules": [...]}, one element per module found on disk:
 #   {"module": "numpy", "origin": FILE or "", "package": DIR or "",
 #    "sites": [["/app/web.py", 12], ...]}
 # `origin` is the module's file ("" for a namespace package), `package` its
-# directory when it is a package. Modules built into the interpreter, and
-# names that resolve to nothing (optional imports for other platforms,
+# directory when it is a package. Modules built into the interpreter or frozen
+# into it, and names that resolve to nothing (optional imports for other platforms,
 # attributes named by "from x import y"), are left out.
 #
 # What counts as an import: `import a.b`, `from a import b` (a, and a.b when
@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import sysconfig
-from importlib.machinery import PathFinder
+from importlib.machinery import FrozenImporter, PathFinder
 
 
 def package_of(path):
@@ -92,6 +92,8 @@ def find_module(name, first_dir):
     search = [first_dir] + sys.path
     spec = None
     for i in range(len(parts)):
+        if FrozenImporter.find_spec(".".join(parts[: i + 1])) is not None:
+            return None  # built into the interpreter: its file is never read
         try:
             spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
         except (ImportError, ValueError, OSError):
@@ -128,7 +130,11 @@ def main():
             if [path, line] not in entry["sites"]:
                 entry["sites"].append([path, line])
     json.dump(
-        {"stdlib": os.path.realpath(sysconfig.get_paths()["stdlib"]), "modules": sorted(modules.values(), key=lambda m: m["module"])},
+        {
+            "stdlib": os.path.realpath(sysconfig.get_paths()["stdlib"]),
+            "path": [os.path.realpath(entry) for entry in sys.path if os.path.isdir(entry)],
+            "modules": sorted(modules.values(), key=lambda m: m["module"]),
+        },
         sys.stdout,
         ensure_ascii=True,
     )

@@ -16,8 +16,7 @@ namespace tracepack {
 namespace {
 
 namespace fs = std::filesystem;
-using cli_test::TempDir;
-using cli_test::write_file;
+using namespace cli_test;
 
 const PathBytes kPython = fs::canonical("/usr/bin/python3").string();
 
@@ -160,6 +159,102 @@ TEST(Candidates, AnInterpreterThatFailsIsANoteNotAnError) {
   CandidateList list = find_candidates(bundle, HostFileSystem());
   EXPECT_TRUE(list.candidates.empty());
   EXPECT_EQ(list.notes, std::vector<std::string>{"python imports not checked: " + a.app + "/bin/python3: exited with 3"});
+}
+
+// The lazy-import case end to end: the test never calls plot(), so the bundle
+// lacks `heavy`; build counts it, report and why name it with the import's
+// file:line and the include: line, and with that line the other path runs
+// from the bundle.
+struct LazyProject {
+  TempDir dir{CANDIDATES_TMP_DIR};
+  PathBytes root;
+  LazyProject() {
+    root = fs::canonical(dir.path()).string();
+    fs::create_directories(root + "/app/heavy");
+    write_file(root + "/app/main.py",
+               "import sys\n"
+               "\n"
+               "\n"
+               "def plot():\n"
+               "    import heavy\n"
+               "    return heavy.draw()\n"
+               "\n"
+               "\n"
+               "print(plot() if sys.argv[1:] == ['plot'] else 'summary')\n");
+    write_file(root + "/app/heavy/__init__.py", "def draw():\n    return 'plot'\n");
+  }
+  void spec(const std::string& extra_tests, const std::string& extra = "") const {
+    write_file(root + "/tracepack.yaml",
+               "name: lazy\n"
+               "tests:\n"
+               "  - name: summary\n"
+               "    run: [/usr/bin/python3, app/main.py]\n"
+               "    stdout: \"summary\\n\"\n" +
+                   extra_tests + extra + "output:\n  path: dist/lazy.tar\n");
+  }
+  RunResult build() const { return tracepack({"build", "tracepack.yaml"}, {.cwd = root}); }
+};
+
+const std::string kPlotTest = "  - name: plot\n    run: [/usr/bin/python3, app/main.py, plot]\n    stdout: \"plot\\n\"\n";
+
+TEST(CandidatesCli, TheLazyImportIsNamedWithItsLineAndTheIncludeThatAddsIt) {
+  LazyProject p;
+  p.spec("");
+  RunResult built = p.build();
+  ASSERT_TRUE(exited_with(built, 0));
+  EXPECT_NE(built.err.find(" from the application's own files (what it may need that no test used): tracepack report " + p.root +
+                           "/dist/lazy.tar\n"),
+            std::string::npos)
+      << built.err;
+
+  Json report = report_json(p.root + "/dist/lazy.tar");
+  ASSERT_GE(report["candidates"].size(), 1u);
+  const Json& first = report["candidates"][0];
+  EXPECT_EQ(first["path"], p.root + "/app/heavy");
+  EXPECT_EQ(first["kind"], "python-import");
+  EXPECT_EQ(first["reason"], "module 'heavy' is imported but no test loaded it");
+  EXPECT_EQ(first["evidence"], Json::array({p.root + "/app/main.py:5"}));
+  EXPECT_EQ(first["files"], 1);
+  EXPECT_EQ(first["bytes"], fs::file_size(p.root + "/app/heavy/__init__.py"));
+  EXPECT_EQ(first["include"], "- " + p.root + "/app/heavy/**");
+  EXPECT_EQ(report["totals"]["candidates"], report["candidates"].size());
+
+  RunResult text = tracepack({"report", p.root + "/dist/lazy.tar"});
+  EXPECT_NE(text.out.find("Candidates to review (" + std::to_string(report["candidates"].size()) + ")\n  " + p.root +
+                          "/app/heavy  (1 file, 30 B): module 'heavy' is imported but no test loaded it\n      at " + p.root +
+                          "/app/main.py:5\n      to add it, include: - " + p.root + "/app/heavy/**\n"),
+            std::string::npos)
+      << text.out;
+
+  RunResult why = tracepack({"why", p.root + "/dist/lazy.tar", p.root + "/app/heavy/__init__.py"});
+  EXPECT_TRUE(exited_with(why, 1));
+  EXPECT_NE(why.out.find("candidate to review: module 'heavy' is imported but no test loaded it\n  at " + p.root +
+                         "/app/main.py:5\n  to add it, include: - " + p.root + "/app/heavy/**\n"),
+            std::string::npos)
+      << why.out;
+
+  // The other path fails in this bundle...
+  p.spec(kPlotTest);
+  RunResult verified = tracepack({"verify", p.root + "/dist/lazy.tar", "--spec", "tracepack.yaml"}, {.cwd = p.root});
+  EXPECT_TRUE(exited_with(verified, 1));
+  EXPECT_NE(verified.out.find("test 'plot': FAILED in the bundle: exit status 1, expected 0\n  missing: " + p.root + "/app/heavy/__init__.py\n"),
+            std::string::npos)
+      << verified.out;
+  // ... and runs from a bundle built with the include: line the report gave.
+  p.spec("", "include:\n  " + first["include"].get<std::string>() + "\n");
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  p.spec(kPlotTest);
+  EXPECT_TRUE(exited_with(tracepack({"verify", p.root + "/dist/lazy.tar", "--spec", "tracepack.yaml"}, {.cwd = p.root}), 0));
+}
+
+TEST(CandidatesCli, ACandidateDeclinedInTheSpecIsNotListedAgain) {
+  LazyProject p;
+  p.spec("", "review:\n  ignore:\n    - \"**/app/heavy\"\n");
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  Json report = report_json(p.root + "/dist/lazy.tar");
+  for (const Json& c : report["candidates"]) EXPECT_NE(c["path"], p.root + "/app/heavy");
+  RunResult built = p.build();
+  EXPECT_NE(built.err.find(", 0 from the application's own files"), std::string::npos) << built.err;
 }
 
 }  // namespace

@@ -80,6 +80,11 @@ struct HostSpecificSpec {
   std::vector<AllowedHostFile> allow;  ///< files packed without a host-specific warning
 };
 
+/// `review:`: what the reviewer has decided about the candidates (candidates.h).
+struct ReviewSpec {
+  std::vector<std::string> ignore;  ///< globs: candidates they match are declined and not listed again
+};
+
 /// `from:`: the container image (or root directory) the tests run in and
 /// the bundle is taken from, instead of the host.
 struct FromSpec {
@@ -99,6 +104,7 @@ struct BundleSpec {
   ImageConfig image;  ///< `image:`, used by the image formats
   SecretsSpec secrets;
   HostSpecificSpec host_specific;
+  ReviewSpec review;
   std::vector<std::string> sbom;  ///< `sbom:` the SBOM formats to write (kSbomFormats, sbom.h), each once
 };
 
