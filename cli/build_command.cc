@@ -29,6 +29,7 @@
 #include "tracepack/dpkg.h"
 #include "tracepack/error.h"
 #include "tracepack/from_image.h"
+#include "tracepack/candidates.h"
 #include "tracepack/host_specific.h"
 #include "tracepack/output_format.h"
 #include "tracepack/pack.h"
@@ -71,6 +72,18 @@ Shard parse_shard(const std::string& text) {
       !number(std::string_view(text).substr(slash + 1), shard.count) || shard.index < 1 || shard.index > shard.count)
     throw UsageError("--shard: expected K/N with 1 <= K <= N, not '" + text + "'");
   return shard;
+}
+
+// "N candidates to review" and where to read them (candidates.h).
+void print_candidates(const BundlePlan& plan, const PathBytes& root, const std::string& bundle) {
+  std::vector<PathBytes> paths;
+  for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
+  CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore);
+  for (const std::string& note : found.notes) std::fprintf(stderr, "tracepack: warning: candidates: %s\n", note.c_str());
+  if (found.candidates.empty()) return;
+  std::size_t application = std::count_if(found.candidates.begin(), found.candidates.end(), [](const Candidate& c) { return c.rank == 1; });
+  std::fprintf(stderr, "tracepack: %zu candidate%s to review, %zu from the application's own files (what it may need that no test used): tracepack report %s\n",
+               found.candidates.size(), found.candidates.size() == 1 ? "" : "s", application, bundle.c_str());
 }
 
 // --trace-only's report: where the traces are, and how to pack them.
@@ -275,6 +288,7 @@ int run_build(const BuildArgs& args) {
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
+  print_candidates(plan, request.root, passed ? output : failed);
   std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)

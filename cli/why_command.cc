@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "tracepack/bundle_reader.h"
+#include "tracepack/candidates.h"
 #include "tracepack/error.h"
 #include "tracepack/from_image.h"
 #include "tracepack/manifest_reader.h"
@@ -40,7 +41,13 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   if (std::string from = base_reference(args.from, request.spec); !from.empty()) read_from_base(request, base.emplace(from));
   BundlePlan plan = plan_bundle(request);
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
-  return explain_in_plan(plan, {read_trace(args.input)}, path);
+  WhyAnswer answer = explain_in_plan(plan, {read_trace(args.input)}, path);
+  if (!answer.in_bundle) {
+    std::vector<PathBytes> paths;
+    for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
+    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore).candidates);
+  }
+  return answer;
 }
 
 // A bundle's manifest; an image holds it in its layer, read as read_bundle does.
@@ -66,7 +73,13 @@ int run_why(const WhyArgs& args) {
   } else {
     if (!args.spec.empty()) throw UsageError("why: --spec applies to a trace, not to a bundle (" + args.input + ")");
     if (!args.from.empty()) throw UsageError("why: --from applies to a trace, not to a bundle (" + args.input + ")");
-    answer = explain_in_manifest(manifest_of(args.input), path);
+    Manifest manifest = manifest_of(args.input);
+    answer = explain_in_manifest(manifest, path);
+    if (!answer.in_bundle && !manifest.from) {  // the files of a bundle taken from the host are the host's
+      std::vector<PathBytes> paths;
+      for (const ManifestEntry& e : manifest.entries) paths.push_back(e.path);
+      attach_candidate(answer, find_candidates(paths, HostFileSystem(), "/", manifest.review_ignore).candidates);
+    }
   }
   std::fputs(render_why(answer).c_str(), stdout);
   return answer.in_bundle ? kExitIn : kExitOut;

@@ -20,6 +20,7 @@
 #include <fnmatch.h>
 #include <locale.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <string_view>
@@ -168,6 +169,31 @@ std::string glob_error(std::string_view pattern) {
     if (!error.empty()) return error;
   }
   return "";
+}
+
+namespace {
+
+// Plain YAML scalars (no quotes needed) made of these characters only.
+bool plain_yaml_safe(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("/._+-~@\\=,*").find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+std::string glob_list_item(std::string_view path, std::string_view tail) {
+  std::string pattern;
+  for (char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += tail;
+  if (plain_yaml_safe(pattern) && pattern.front() != '*') return "- " + pattern;
+  std::string quoted = "'";
+  for (char c : pattern) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return "- " + quoted + "'";
 }
 
 }  // namespace tracepack

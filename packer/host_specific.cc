@@ -126,14 +126,6 @@ bool acknowledged(const PlanEntry& e, const HostSpecificSpec& allowed) {
   return std::any_of(e.reasons.begin(), e.reasons.end(), [](const PlanReason& r) { return r.source == PlanReason::Source::rule; });
 }
 
-// A YAML plain scalar is safe for these bytes; anything else is single-quoted.
-bool plain_yaml_safe(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("/._+-~@\\=,").find(c) != std::string_view::npos;
-  });
-}
-
 }  // namespace
 
 std::vector<PathBytes> environment_homes() {
@@ -168,17 +160,7 @@ HostKind classify_host_file(std::string_view path, const std::vector<PathBytes>&
 
 std::string host_specific_kind(std::string_view path, const std::vector<PathBytes>& homes) { return classify_host_file(path, homes).why; }
 
-std::string exclude_line_for(std::string_view path) {
-  std::string pattern;
-  for (char c : path) {
-    if (c == '*' || c == '?' || c == '[' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  if (plain_yaml_safe(pattern)) return "- " + pattern;
-  std::string quoted = "'";
-  for (char c : pattern) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  return "- " + quoted + "'";
-}
+std::string exclude_line_for(std::string_view path) { return glob_list_item(path); }
 
 std::vector<HostSpecificFinding> find_host_specific(const BundlePlan& plan, const HostSpecificSpec& allowed,
                                                     const HostSpecificOptions& options) {

@@ -117,6 +117,13 @@ void parse_base(const JsonField& doc, Manifest& m) {
   m.from = std::move(base);
 }
 
+void parse_review(const JsonField& doc, Manifest& m) {
+  std::optional<JsonField> review = doc.find("review");
+  if (!review) return;
+  review->expect_object();
+  m.review_ignore = review->get_or("ignore", std::vector<std::string>(), &JsonField::strings);
+}
+
 /// The signature: anything but "format": "tracepack-manifest" is another document.
 bool is_manifest(const std::optional<nlohmann::json>& doc) {
   if (!doc || !doc->is_object()) return false;
@@ -140,6 +147,7 @@ Manifest parse_manifest(std::string_view text, const std::string& name) {
   for (const JsonField& entry : root.at("entries").elements()) m.entries.push_back(parse_entry(entry));
   parse_exclusions(root, m);
   parse_base(root, m);
+  parse_review(root, m);
   return m;
 }
 

@@ -57,6 +57,7 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
       excluded.push_back({{"path", encode_path(x.path)}, {"reason", render_exclusion(x.reason)}});
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
+  if (!plan.review_ignore.empty()) doc["review"] = {{"ignore", plan.review_ignore}};
   if (from) {
     doc["from"] = {{"reference", from->reference}, {"kind", from->kind},      {"bytes", from->bytes},
                    {"files", from->files},         {"env", from->env},        {"workdir", from->workdir},

@@ -588,6 +588,7 @@ BundlePlan Planner::run() {
             [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });
   for (const Trace* trace : traces) plan.runs.push_back(trace->run);
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
+  plan.review_ignore = in_.spec.review.ignore;
   return plan;
 }
 

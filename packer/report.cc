@@ -151,6 +151,7 @@ void count_totals(BundleReport& r) {
   t.failed_lookups = r.failed_lookups.size();
   t.warnings = r.warnings.size();
   t.host_specific = r.host_specific.size();
+  t.candidates = r.candidates.size();
 }
 
 void find_largest_directories(BundleReport& r) {
@@ -206,9 +207,20 @@ void split_exclusions(BundleReport& r) {
     if (x.reason.cause == ExclusionCause::lookup_failed) r.failed_lookups.push_back(x);
 }
 
-void derive(BundleReport& r, const ReportOptions& options) {
+// What the bundle may need and lacks; what could not be checked is a warning.
+void find_report_candidates(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore) {
+  std::vector<PathBytes> paths;
+  for (const ReportFile& f : r.files) paths.push_back(f.path);
+  CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore);
+  r.candidates = std::move(found.candidates);
+  for (std::string& note : found.notes) r.warnings.push_back("candidates: " + std::move(note));
+}
+
+// `ignore`: the review: ignore: globs of the spec the bundle was planned with.
+void derive(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore) {
   std::sort(r.files.begin(), r.files.end(), [](const ReportFile& a, const ReportFile& b) { return a.path < b.path; });
   std::sort(r.excluded.begin(), r.excluded.end(), [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
+  find_report_candidates(r, options, ignore);
   split_exclusions(r);
   count_test_files(r);
   count_totals(r);
@@ -389,7 +401,7 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
   for (const Warning& w : trace.warnings) r.warnings.push_back("trace: " + w.message);
   r.tests = tests_of(trace);
   for (const Process& p : trace.processes) r.processes.push_back(process_of(trace, p));
-  derive(r, options);
+  derive(r, options, plan.review_ignore);
   r.totals.processes = trace.processes.size();
   return r;
 }
@@ -406,7 +418,7 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   for (std::string& problem : check_manifest(contents)) r.warnings.push_back(std::move(problem));
   r.host_specific = host_specific_of(contents.manifest, options);
   r.from = contents.manifest.from;
-  derive(r, options);
+  derive(r, options, contents.manifest.review_ignore);
   return r;
 }
 

@@ -61,7 +61,8 @@ Json totals_json(const ReportTotals& t) {
           {"excluded", t.excluded},
           {"failed_lookups", t.failed_lookups},
           {"warnings", t.warnings},
-          {"host_specific", t.host_specific}};
+          {"host_specific", t.host_specific},
+          {"candidates", t.candidates}};
 }
 
 Json packages_json(const std::vector<PackageUsage>& packages) {
@@ -160,6 +161,20 @@ Json host_specific_json(const std::vector<HostSpecificFinding>& findings) {
   return out;
 }
 
+Json candidates_json(const std::vector<Candidate>& candidates) {
+  Json out = Json::array();
+  for (const Candidate& c : candidates)
+    out.push_back({{"path", encode_path(c.path)},
+                   {"kind", c.kind},
+                   {"reason", c.reason},
+                   {"evidence", c.evidence},
+                   {"files", c.files},
+                   {"bytes", c.bytes},
+                   {"include", c.include},
+                   {"rank", c.rank}});
+  return out;
+}
+
 Json report_json(const BundleReport& r) {
   Json files = Json::array();
   for (const ReportFile& f : r.files) files.push_back(file_json(f));
@@ -182,6 +197,7 @@ Json report_json(const BundleReport& r) {
           {"failed_lookups", exclusions_json(r.failed_lookups)},
           {"warnings", r.warnings},
           {"host_specific", host_specific_json(r.host_specific)},
+          {"candidates", candidates_json(r.candidates)},
           {"tests", tests_json(r.tests)},
           {"processes", processes_json(r.processes)},
           {"files", std::move(files)}};
@@ -291,6 +307,23 @@ void text_exclusions(TextWriter& w, const BundleReport& r) {
   text_list(w, review);
 }
 
+// Each candidate on three lines: what, where the need shows, the line to add.
+void text_candidates(TextWriter& w, const BundleReport& r) {
+  w.heading(format("Candidates to review (%" PRIu64 ")", r.totals.candidates));
+  if (r.candidates.empty()) w.dim("none");
+  for (std::size_t i = 0; i < r.candidates.size() && i < kTextListLimit; ++i) {
+    const Candidate& c = r.candidates[i];
+    w.line(encode_path(c.path) + format("  (%" PRIu64 " %s, %s): ", c.files, c.files == 1 ? "file" : "files", human(c.bytes).c_str()) +
+           c.reason);
+    std::string at;
+    for (std::size_t k = 0; k < c.evidence.size() && k < 3; ++k) at += (k ? ", " : "") + c.evidence[k];
+    if (c.evidence.size() > 3) at += format(" and %zu more", c.evidence.size() - 3);
+    w.line("    at " + at);
+    w.line("    to add it, include: " + c.include);
+  }
+  if (r.candidates.size() > kTextListLimit) w.dim(format("... and %zu more (see --format json)", r.candidates.size() - kTextListLimit));
+}
+
 // ---------------------------------------------------------------------------
 // HTML
 
@@ -387,6 +420,8 @@ ul.tree { list-style: none; padding-left: 1.2em; border-left: 1px dotted #bbb; }
 <ul id="warnings"></ul>
 <h2>Host-specific: review</h2>
 <table id="host-specific"><thead><tr><th>path</th><th>why</th><th>to leave it out, exclude:</th></tr></thead><tbody></tbody></table>
+<h2>Candidates to review</h2>
+<table id="candidates"><thead><tr><th>path</th><th class="num">size</th><th>why</th><th>evidence</th><th>to add it, include:</th></tr></thead><tbody></tbody></table>
 )html";
 
 constexpr std::string_view kHtmlScript = R"js(
@@ -502,6 +537,9 @@ constexpr std::string_view kHtmlScript = R"js(
   fill("failed-lookups", data.failed_lookups, [[function (d) { return d.path; }, "path"], [function (d) { return d.reason; }]]);
   fill("host-specific", data.host_specific, [[function (d) { return d.path; }, "path"], [function (d) { return d.why; }],
                                              [function (d) { return d.exclude_line; }, "path"]]);
+  fill("candidates", data.candidates, [[function (d) { return d.path; }, "path"], [function (d) { return human(d.bytes); }, "num"],
+                                       [function (d) { return d.reason; }], [function (d) { return d.evidence.join(", "); }, "path"],
+                                       [function (d) { return d.include; }, "path"]]);
   data.warnings.forEach(function (w) { var li = document.createElement("li"); li.appendChild(text(w)); byId("warnings").appendChild(li); });
   if (data.warnings.length === 0) { var li = document.createElement("li"); li.className = "muted"; li.appendChild(text("none")); byId("warnings").appendChild(li); }
 
@@ -596,6 +634,7 @@ std::string render_text(const BundleReport& report, bool color) {
   text_directories(w, report);
   text_packages(w, report);
   text_exclusions(w, report);
+  text_candidates(w, report);
   return w.take();
 }
 

@@ -292,11 +292,12 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 // ---- the spec's levels -----------------------------------------------------
 
 constexpr std::string_view kTopKeys[] = {"name",    "from",          "tests", "include", "exclude", "output",
-                                         "secrets", "host_specific", "image", "sbom"};
+                                         "secrets", "host_specific", "image", "sbom",    "review"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
 constexpr std::string_view kAllowKeys[] = {"allow"};
+constexpr std::string_view kReviewKeys[] = {"ignore"};
 constexpr std::string_view kImageKeys[] = {"tag",    "entrypoint",    "cmd",          "env", "workdir",          "user",
                                            "labels", "exposed_ports", "architecture", "os",  "layer_compression"};
 
@@ -510,6 +511,19 @@ void read_allow_list(const Field& field, std::vector<Allowed>& allow_list, Probl
   }
 }
 
+/// `review: ignore:` a list of globs.
+void read_review(const Field& field, ReviewSpec& review, Problems& problems) {
+  if (field.value.IsNull()) return;
+  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
+  Fields fields = read_fields(field.value, kReviewKeys, problems);
+  const Field* ignore = find_field(fields, "ignore");
+  if (!ignore) return;
+  std::optional<std::vector<YAML::Node>> items = read_list(*ignore, problems);
+  if (!items) return;
+  for (const YAML::Node& item : *items)
+    if (auto pattern = read_glob_item(item, "ignore", problems)) review.ignore.push_back(*pattern);
+}
+
 // ---- image: ----------------------------------------------------------------
 
 /// A list of strings; an empty value is an empty list.
@@ -637,6 +651,7 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "host_specific")) read_allow_list(*f, spec.host_specific.allow, problems);
   if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
   if (const Field* f = find_field(fields, "sbom")) read_sbom(*f, spec.sbom, problems);
+  if (const Field* f = find_field(fields, "review")) read_review(*f, spec.review, problems);
 }
 
 /// Records where each document starts and where its root node is, stopping

@@ -227,6 +227,17 @@ WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& asked) 
   return answer;
 }
 
+void attach_candidate(WhyAnswer& answer, const std::vector<Candidate>& candidates) {
+  if (answer.in_bundle) return;
+  for (const Candidate& c : candidates) {
+    const PathBytes& p = answer.path;
+    if (p == c.path || (p.size() > c.path.size() && p.starts_with(c.path) && p[c.path.size()] == '/')) {
+      answer.candidate = c;
+      return;
+    }
+  }
+}
+
 std::string render_why(const WhyAnswer& answer) {
   std::string out = encode_path(answer.path) + (answer.in_bundle ? ": in the bundle (" + answer.entry + ")\n" : ": not in the bundle\n");
   if (!answer.route.empty()) {
@@ -241,6 +252,11 @@ std::string render_why(const WhyAnswer& answer) {
     out += "\n";
   }
   render_accesses(answer, out);
+  if (const std::optional<Candidate>& c = answer.candidate) {
+    out += "candidate to review: " + c->reason + "\n";
+    for (const std::string& at : c->evidence) out += "  at " + at + "\n";
+    out += "  to add it, include: " + c->include + "\n";
+  }
   return out;
 }
 

@@ -49,6 +49,7 @@ struct Manifest {
   bool has_exclusions = false;          ///< false: an older manifest without "excluded"
   std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
   std::optional<ManifestBase> from;     ///< "from": the base image; nullopt for a bundle taken from the host
+  std::vector<std::string> review_ignore;  ///< "review": {"ignore": [...]}: the spec's declined candidates
 };
 
 /// The version of the manifest format this reader understands.

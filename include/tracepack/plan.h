@@ -152,6 +152,7 @@ struct BundlePlan {
   std::vector<DanglingLink> dangling_links;        ///< sorted by link; each also has a line in `warnings`
   std::vector<HostSpecificFinding> host_specific;  ///< find_host_specific's findings, in path order
   std::vector<RunInfo> runs;                       ///< each trace's header, in trace_order_less order (image defaults come from the first)
+  std::vector<std::string> review_ignore;          ///< the spec's review: ignore: globs, kept in the manifest for reports
 };
 
 /// What the plan needs to know about a path on the source file system.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tracepack/bundle_reader.h"
+#include "tracepack/candidates.h"
 #include "tracepack/dpkg.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/plan.h"
@@ -104,6 +105,7 @@ struct ReportTotals {
   std::uint64_t failed_lookups = 0;
   std::uint64_t warnings = 0;
   std::uint64_t host_specific = 0;
+  std::uint64_t candidates = 0;
 };
 
 /// The whole report.
@@ -123,6 +125,7 @@ struct BundleReport {
   std::vector<PlanExclusion> failed_lookups;        ///< the exclusions that are failed lookups
   std::vector<std::string> warnings;
   std::vector<HostSpecificFinding> host_specific;  ///< personal or host-specific files to review, by path
+  std::vector<Candidate> candidates;               ///< what the bundle may need and lacks, likeliest first (find_candidates)
   std::vector<ReportTest> tests;                   ///< sorted by name
   std::vector<ReportProcess> processes;            ///< ordered by id; empty for a bundle
   std::optional<ManifestBase> from;                ///< the base image a bundle was taken from (spec from:); nullopt otherwise
@@ -131,7 +134,8 @@ struct BundleReport {
 /// Where a report looks up what is installed on the machine.
 struct ReportOptions {
   std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< for package_usage
-  PathBytes python_root = "/";                   ///< RECORD files are read below it, dpkg's list paths resolved in it
+  PathBytes python_root = "/";                   ///< RECORD files are read below it, dpkg's list paths resolved in it;
+                                                 ///< candidates are looked for in it
 };
 
 /// The report of a plan, and of the trace it was made from (processes,

@@ -80,6 +80,11 @@ struct HostSpecificSpec {
   std::vector<AllowedHostFile> allow;  ///< files packed without a host-specific warning
 };
 
+/// `review:`: what the reviewer has decided about the candidates (candidates.h).
+struct ReviewSpec {
+  std::vector<std::string> ignore;  ///< globs: candidates they match are declined and not listed again
+};
+
 /// `from:`: the container image (or root directory) the tests run in and
 /// the bundle is taken from, instead of the host.
 struct FromSpec {
@@ -99,6 +104,7 @@ struct BundleSpec {
   ImageConfig image;  ///< `image:`, used by the image formats
   SecretsSpec secrets;
   HostSpecificSpec host_specific;
+  ReviewSpec review;
   std::vector<std::string> sbom;  ///< `sbom:` the SBOM formats to write (kSbomFormats, sbom.h), each once
 };
 
@@ -118,6 +124,12 @@ bool glob_match(std::string_view pattern, std::string_view path);
 
 /// Checks a pattern's syntax; returns an error message ("unclosed '['") or "".
 std::string glob_error(std::string_view pattern);
+
+/// The spec list item (for include: or exclude:) whose glob is `path` taken
+/// literally, its glob characters escaped, followed by `tail` as written
+/// ("/**" for everything below a directory): "- /etc/hostname",
+/// "- /usr/lib/python3/dist-packages/numpy/**", quoted for YAML when needed.
+std::string glob_list_item(std::string_view path, std::string_view tail = "");
 
 /// The kernel pseudo file systems: their files are made by the kernel when
 /// read (/proc/kmsg consumes the kernel log), so nothing below them is ever

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tracepack/candidates.h"
 #include "tracepack/manifest_reader.h"
 #include "tracepack/plan.h"
 #include "tracepack/trace.h"
@@ -39,6 +41,7 @@ struct WhyAnswer {
   std::vector<std::string> tests;    ///< test cases that used it, when known
   std::vector<WhyAccess> accesses;   ///< from traces: every access that touched it, in record order
   std::size_t more_accesses = 0;     ///< accesses past kMaxWhyAccesses, counted, not listed
+  std::optional<Candidate> candidate;  ///< out: the candidate to review holding it, if any (attach_candidate)
 };
 
 /// Accesses listed in a WhyAnswer; the rest are counted.
@@ -51,6 +54,10 @@ WhyAnswer explain_in_plan(const BundlePlan& plan, const std::vector<Trace>& trac
 /// The answer from a bundle's manifest (no accesses: a bundle keeps only the
 /// reason lines). Pure.
 WhyAnswer explain_in_manifest(const Manifest& manifest, const PathBytes& path);
+
+/// Records in `answer`, when its path is out of the bundle, the candidate
+/// (candidates.h) that is that path or a directory above it. Pure.
+void attach_candidate(WhyAnswer& answer, const std::vector<Candidate>& candidates);
 
 /// The answer for people, one item a line, ending with a newline; the
 /// format is shown in README.md ("Reviewing a bundle") and fixtures/expected/why-*.txt.

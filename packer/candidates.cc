@@ -1,0 +1,255 @@
+// Candidates to review (candidates.h).
+//
+// Python imports: the bundle's interpreter runs python_imports.py (embedded
+// at build time) on the bundle's .py files and answers, for every module they
+// import at any depth, where its own path finder would find it. The script
+// imports nothing it reads, so no code of the bundle runs. Each module found
+// outside the bundle becomes a candidate: a package as its directory, a plain
+// or extension module as its file. A candidate below another one (numpy and
+// numpy.linalg) is folded into it, its evidence merged.
+//
+// Ranking: an import in a file of the application (outside the interpreter's
+// own path) comes first, then one in an installed library (site-packages);
+// an import that only the standard library makes of itself (http.client's
+// lazy `import ssl`) comes last, since most such imports are for features
+// the application does not use.
+#include "tracepack/candidates.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "tracepack/error.h"
+#include "tracepack/posix.h"
+#include "tracepack/spec.h"
+#include "tracepack_python_imports.h"
+
+namespace tracepack {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kRankApplication = 1;
+constexpr int kRankLibrary = 2;
+constexpr int kRankStandardLibrary = 3;
+
+bool under(std::string_view path, std::string_view dir) {
+  return path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/');
+}
+
+// The interpreter of the bundle: the regular file named python3.N with the
+// highest N, else python3; "" when the bundle holds none.
+PathBytes bundle_python(const std::vector<PathBytes>& paths, const FileSystemView& files) {
+  static const std::regex name(R"(python3(\.[0-9]+)?)");
+  PathBytes best;
+  for (const PathBytes& path : paths) {
+    std::string base = fs::path(path).filename();
+    if (!std::regex_match(base, name)) continue;
+    std::optional<FileInfo> info = files.info(path);
+    if (!info || info->type != EntryType::regular || !(info->mode & 0111)) continue;
+    std::string best_base = fs::path(best).filename();
+    if (best.empty() || base.size() > best_base.size() || (base.size() == best_base.size() && base > best_base)) best = path;
+  }
+  return best;
+}
+
+// Runs `argv` (in `root` when not "/"), returns its standard output; throws
+// Error with its exit status or the reason it could not start.
+std::string run_capturing(const std::vector<std::string>& argv, const PathBytes& root) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
+  UniqueFd read_end(out[0]), write_end(out[1]);
+  std::vector<char*> cargv;
+  for (const std::string& arg : argv) cargv.push_back(const_cast<char*>(arg.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) throw Error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(write_end.get(), STDOUT_FILENO);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
+    if (root != "/" && (chroot(root.c_str()) != 0 || chdir("/") != 0)) _exit(126);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  write_end.reset();
+  std::string output;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(read_end.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      output.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) throw Error(root + ": cannot chroot into it");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) throw Error("cannot run it");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error(WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status)) : "killed by signal " + std::to_string(WTERMSIG(status)));
+  return output;
+}
+
+// A scratch file holding `text`, removed when destroyed.
+class ScratchFile {
+ public:
+  ScratchFile(const PathBytes& dir, const std::string& text) {
+    std::string name = (dir.empty() ? std::string("/tmp") : dir) + "/tracepack-imports-XXXXXX";
+    std::vector<char> buffer(name.begin(), name.end());
+    buffer.push_back('\0');
+    UniqueFd fd(mkstemp(buffer.data()));
+    if (fd.get() < 0) throw Error(name + ": cannot create: " + std::strerror(errno));
+    path_ = buffer.data();
+    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      unlink(path_.c_str());
+      throw Error(path_ + ": cannot write: " + std::strerror(errno));
+    }
+  }
+  ~ScratchFile() { unlink(path_.c_str()); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Regular files and bytes at `path`, a file or a directory walked whole.
+void count_below(const FileSystemView& files, const PathBytes& path, Candidate& candidate) {
+  std::optional<FileInfo> info = files.info(path);
+  if (!info) return;
+  if (info->type == EntryType::regular) {
+    ++candidate.files;
+    candidate.bytes += info->size;
+  } else if (info->type == EntryType::directory) {
+    for (const PathBytes& name : files.list(path)) count_below(files, path + "/" + name, candidate);
+  }
+}
+
+struct ModuleFinding {
+  std::string module;
+  PathBytes path;  ///< what the candidate would add
+  bool directory = false;
+  std::vector<std::pair<PathBytes, int>> sites;
+};
+
+// The modules the bundle's .py files import and do not hold, from the
+// interpreter's answer.
+std::vector<ModuleFinding> missing_modules(const nlohmann::json& answer, const std::set<PathBytes>& bundle) {
+  std::vector<ModuleFinding> missing;
+  for (const nlohmann::json& m : answer.at("modules")) {
+    ModuleFinding f;
+    f.module = m.at("module").get<std::string>();
+    PathBytes origin = m.at("origin").get<std::string>();
+    PathBytes package = m.at("package").get<std::string>();
+    if (!package.empty()) {
+      if (origin.empty() || bundle.count(origin)) continue;  // a namespace package, or loaded
+      f.path = package;
+      f.directory = true;
+    } else {
+      if (origin.empty() || bundle.count(origin)) continue;
+      f.path = origin;
+    }
+    for (const nlohmann::json& site : m.at("sites")) f.sites.emplace_back(site.at(0).get<std::string>(), site.at(1).get<int>());
+    missing.push_back(std::move(f));
+  }
+  return missing;
+}
+
+void python_import_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
+                              CandidateList& list) {
+  PathBytes python = bundle_python(paths, files);
+  std::vector<PathBytes> sources;
+  for (const PathBytes& path : paths)
+    if (path.ends_with(".py")) sources.push_back(path);
+  if (python.empty() || sources.empty()) return;
+
+  std::string answer_text;
+  try {
+    const char* tmpdir = std::getenv("TMPDIR");
+    PathBytes scratch_dir = root == "/" ? PathBytes(tmpdir && *tmpdir ? tmpdir : "/tmp") : root + "/tmp";
+    ScratchFile request(scratch_dir, nlohmann::json{{"files", sources}}.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    std::string request_path = root == "/" ? request.path() : request.path().substr(root.size());
+    std::string script(reinterpret_cast<const char*>(kPythonImportsPy), kPythonImportsPy_size);
+    answer_text = run_capturing({python, "-I", "-B", "-c", script, request_path}, root);
+  } catch (const Error& e) {
+    list.notes.push_back("python imports not checked: " + python + ": " + e.what());
+    return;
+  }
+  nlohmann::json answer = nlohmann::json::parse(answer_text, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("modules")) {
+    list.notes.push_back("python imports not checked: " + python + " gave no answer it could read");
+    return;
+  }
+  std::set<PathBytes> bundle(paths.begin(), paths.end());
+  std::vector<ModuleFinding> missing = missing_modules(answer, bundle);
+  PathBytes stdlib = answer.value("stdlib", std::string());
+  std::vector<PathBytes> library_dirs = answer.value("path", std::vector<PathBytes>());
+  // An import site's rank: where the importing file lies.
+  auto site_rank = [&](const PathBytes& file) {
+    if (!stdlib.empty() && under(file, stdlib)) return kRankStandardLibrary;
+    bool library = std::any_of(library_dirs.begin(), library_dirs.end(), [&](const PathBytes& dir) { return under(file, dir); });
+    return library ? kRankLibrary : kRankApplication;
+  };
+
+  // A finding below another's directory is part of it.
+  std::sort(missing.begin(), missing.end(), [](const ModuleFinding& a, const ModuleFinding& b) { return a.path < b.path; });
+  std::vector<ModuleFinding> folded;
+  for (ModuleFinding& f : missing) {
+    if (!folded.empty() && folded.back().directory && under(f.path, folded.back().path)) {
+      folded.back().sites.insert(folded.back().sites.end(), f.sites.begin(), f.sites.end());
+      continue;
+    }
+    folded.push_back(std::move(f));
+  }
+
+  for (ModuleFinding& f : folded) {
+    std::sort(f.sites.begin(), f.sites.end());
+    f.sites.erase(std::unique(f.sites.begin(), f.sites.end()), f.sites.end());
+    Candidate c;
+    c.path = f.path;
+    c.kind = "python-import";
+    c.rank = kRankStandardLibrary;
+    for (const auto& site : f.sites) c.rank = std::min(c.rank, site_rank(site.first));
+    static const char* const kBy[] = {"", "", " by an installed library", " by the standard library"};
+    c.reason = "module '" + f.module + "' is imported" + kBy[c.rank] + " but no test loaded it";
+    for (const auto& [file, line] : f.sites) c.evidence.push_back(file + ":" + std::to_string(line));
+    count_below(files, f.path, c);
+    c.include = glob_list_item(f.path, f.directory ? "/**" : "");
+    list.candidates.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
+CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
+                              const std::vector<std::string>& ignore) {
+  CandidateList list;
+  python_import_candidates(paths, files, root, list);
+  std::erase_if(list.candidates, [&](const Candidate& c) {
+    return std::any_of(ignore.begin(), ignore.end(), [&](const std::string& pattern) { return glob_match(pattern, c.path); });
+  });
+  std::stable_sort(list.candidates.begin(), list.candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.evidence.size() != b.evidence.size()) return a.evidence.size() > b.evidence.size();
+    return a.path < b.path;
+  });
+  return list;
+}
+
+}  // namespace tracepack
