@@ -140,6 +140,7 @@ Manifest parse_manifest(std::string_view text, const std::string& name) {
   for (const JsonField& entry : root.at("entries").elements()) m.entries.push_back(parse_entry(entry));
   parse_exclusions(root, m);
   parse_base(root, m);
+  if (root.find("tests")) m.tests = root.at("tests").strings();
   return m;
 }
 

@@ -21,7 +21,9 @@
 //     stays out, as a traced file would: the link then dangles in the bundle,
 //     which the plan records (dangling_links) and warns about. Parents are
 //     always added: an entry cannot exist without its directory.
-//  5. metadata: lstat of every entry; hard links are detected by inode.
+//  5. metadata: lstat of every entry; hard links are detected by inode. Each
+//     entry's tests are taken from all its traced reasons before the reasons
+//     are capped, so that per-test counts see every test.
 //  6. review: find_host_specific lists personal and host-specific entries.
 // Nothing below a kernel pseudo file system (/proc, /sys, /dev) is ever a
 // candidate, whatever proposes it: an include glob reaching it through a
@@ -39,6 +41,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -279,6 +282,14 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   Candidate& c = candidates_[path];
   c.forced = c.forced || forced;
   c.reasons.push_back(std::move(reason));
+}
+
+// The test cases the traced reasons name, sorted, each once.
+std::vector<std::string> traced_tests(const std::vector<PlanReason>& reasons) {
+  std::set<std::string> tests;
+  for (const PlanReason& r : reasons)
+    if (r.source == PlanReason::Source::traced) tests.insert(r.test);
+  return {tests.begin(), tests.end()};
 }
 
 // The reasons a bundle keeps for an entry: distinct, in a stable order (the
@@ -524,6 +535,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     e.gid = info->gid;
     e.size = e.type == EntryType::regular ? info->size : 0;
     e.mtime = info->mtime;
+    e.tests = traced_tests(c.reasons);  // before the cap drops reasons
     e.reasons = stable_reasons(std::move(c.reasons));
     if (e.type == EntryType::regular && info->links > 1) {
       auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
@@ -568,6 +580,10 @@ BundlePlan Planner::run() {
   std::sort(plan.dangling_links.begin(), plan.dangling_links.end(),
             [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });
   for (const Trace* trace : traces) plan.runs.push_back(trace->run);
+  std::set<std::string> tests;
+  for (const Trace* trace : traces)
+    for (const Process& p : trace->processes) tests.insert(p.test.empty() ? trace->run.label : p.test);
+  plan.tests.assign(tests.begin(), tests.end());
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   return plan;
 }
@@ -639,6 +655,13 @@ std::optional<PlanReason::Source> reason_source(std::string_view line) {
   if (line.starts_with(kTargetHead) || line.starts_with(kOnTheWayHead)) return PlanReason::Source::link_target;
   if (line.find(kNeededBy) != std::string_view::npos) return PlanReason::Source::elf;
   return std::nullopt;
+}
+
+std::vector<std::string> entry_tests(const PlanEntry& entry) {
+  std::vector<std::string> tests = traced_tests(entry.reasons);
+  std::vector<std::string> all;
+  std::set_union(tests.begin(), tests.end(), entry.tests.begin(), entry.tests.end(), std::back_inserter(all));
+  return all;
 }
 
 std::string_view to_string(EntryType type) {

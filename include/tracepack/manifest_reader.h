@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct Manifest {
   bool has_exclusions = false;          ///< false: an older manifest without "excluded"
   std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
   std::optional<ManifestBase> from;     ///< "from": the base image; nullopt for a bundle taken from the host
+  /// "tests": every test case of the traces, sorted. nullopt for an older
+  /// manifest, whose entries' tests may be incomplete (taken from at most 8 reasons).
+  std::optional<std::vector<std::string>> tests;
 };
 
 /// The version of the manifest format this reader understands.
