@@ -12,6 +12,9 @@
 // d3 (embedded from Debian's libjs-d3 at build time, see
 // packer/embed_file.cmake) lays out the treemap. render_text prints the
 // same sections as the JSON, minus the per-file list and process tree.
+// test_contributions_line sums the tests' shares up in one line for
+// `tracepack build`: the test with the most files of its own is named (ties
+// go to more bytes, then to the first name), so the line is deterministic.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -273,8 +276,9 @@ void text_packages(TextWriter& w, const BundleReport& r) {
 void text_tests(TextWriter& w, const BundleReport& r) {
   w.heading("Tests (files and bytes each used; alone: those no other test used)");
   if (!r.tests_complete) {
-    w.dim("not available: this bundle's manifest, written by an older tracepack, does not record every test that used a file "
-          "(pack the bundle again)");
+    w.dim(
+        "not available: this bundle's manifest, written by an older tracepack, does not record every test that used a file "
+        "(pack the bundle again)");
     return;
   }
   if (r.tests.empty()) w.dim("none");
@@ -653,9 +657,10 @@ std::string test_contributions_line(const std::vector<ReportTest>& tests) {
   std::string out = "tests: " + std::to_string(tests.size());
   if (tests.empty()) return out;
   if (tests.size() == 1) return out + "; it used " + files_count(tests[0].files) + " (" + human(tests[0].bytes) + ")";
-  auto [fewest, most] = std::minmax_element(tests.begin(), tests.end(), [](const ReportTest& a, const ReportTest& b) { return a.files < b.files; });
-  out += "; each used " + (fewest->files == most->files ? files_count(most->files)
-                                                         : std::to_string(fewest->files) + "–" + files_count(most->files));
+  auto [fewest, most] =
+      std::minmax_element(tests.begin(), tests.end(), [](const ReportTest& a, const ReportTest& b) { return a.files < b.files; });
+  out += "; each used " +
+         (fewest->files == most->files ? files_count(most->files) : std::to_string(fewest->files) + "–" + files_count(most->files));
   std::vector<const ReportTest*> bringing;
   std::vector<std::string> redundant;
   for (const ReportTest& t : tests) {

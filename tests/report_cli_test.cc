@@ -320,18 +320,21 @@ class Contributions {
     fs::create_directories(dir_ / "project");
     write_file(dir_ / "project/input.txt", "first line\nsecond line\n");
     write_file(dir_ / "project/extra.txt", "packed by a rule, used by no test\n");
-    write_file(spec(), "name: contrib\n"
-                       "tests:\n"
-                       "  - name: sed-once\n"
-                       "    run: [sed, -n, 1p, input.txt]\n"
-                       "  - name: sed-and-grep\n"
-                       "    shell: sed -n 2p input.txt && grep -c line input.txt\n"
-                       "  - name: sed-again\n"
-                       "    run: [sed, -n, 1p, input.txt]\n"
-                       "include:\n"
-                       "  - " + (dir_ / "project/extra.txt") + "\n"
-                       "output:\n"
-                       "  path: ../contrib.tar\n");
+    write_file(spec(),
+               "name: contrib\n"
+               "tests:\n"
+               "  - name: sed-once\n"
+               "    run: [sed, -n, 1p, input.txt]\n"
+               "  - name: sed-and-grep\n"
+               "    shell: sed -n 2p input.txt && grep -c line input.txt\n"
+               "  - name: sed-again\n"
+               "    run: [sed, -n, 1p, input.txt]\n"
+               "include:\n"
+               "  - " +
+                   (dir_ / "project/extra.txt") +
+                   "\n"
+                   "output:\n"
+                   "  path: ../contrib.tar\n");
     build_ = tracepack({"build", spec(), "--traces", dir_ / "traces"});
     if (build_.exit_code != 0) throw std::runtime_error("build of the contrib spec failed: " + build_.err);
   }
@@ -406,7 +409,11 @@ Json expected_tests(const std::map<std::string, Share>& shares) {
 Json contribution_fields(const Json& tests) {
   Json out = Json::array();
   for (const Json& t : tests)
-    out.push_back({{"name", t["name"]}, {"files", t["files"]}, {"bytes", t["bytes"]}, {"only_files", t["only_files"]}, {"only_bytes", t["only_bytes"]}});
+    out.push_back({{"name", t["name"]},
+                   {"files", t["files"]},
+                   {"bytes", t["bytes"]},
+                   {"only_files", t["only_files"]},
+                   {"only_bytes", t["only_bytes"]}});
   return out;
 }
 
@@ -466,9 +473,10 @@ TEST(ReportCli, BuildPrintsEachTestsContributionOnOneLine) {
   const Contributions& c = Contributions::get();
   std::map<std::string, Share> shares = shares_of(c, kContributionTests);
   const Share& grep = shares["sed-and-grep"];
-  std::string expected = "tracepack: tests: 3; each used " + std::to_string(shares["sed-once"].files) + "–" +
-                         std::to_string(grep.files) + " files; 'sed-and-grep' alone brought " + std::to_string(grep.only_files) +
-                         (grep.only_files == 1 ? " file (" : " files (") + human_bytes(grep.only_bytes) + "); 'sed-again' and 'sed-once' brought nothing of their own\n";
+  std::string expected = "tracepack: tests: 3; each used " + std::to_string(shares["sed-once"].files) + "–" + std::to_string(grep.files) +
+                         " files; 'sed-and-grep' alone brought " + std::to_string(grep.only_files) +
+                         (grep.only_files == 1 ? " file (" : " files (") + human_bytes(grep.only_bytes) +
+                         "); 'sed-again' and 'sed-once' brought nothing of their own\n";
   EXPECT_NE(c.build().err.find("\n" + expected), std::string::npos) << "expected:\n" << expected << "in:\n" << c.build().err;
 }
 

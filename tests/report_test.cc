@@ -184,9 +184,10 @@ TEST(TestContributionsLine, NamesTheTestWithMostFilesOfItsOwnAndTheRedundantOnes
             "tests: 4; each used 10 files; 'b' alone brought 2 files (70 B), 2 other tests 3 files (60 B); 'd' brought nothing of its own");
   EXPECT_EQ(test_contributions_line({share("a", 5, 1, 9), share("b", 5, 1, 9)}),
             "tests: 2; each used 5 files; 'a' alone brought 1 file (9 B), 1 other test 1 file (9 B)");
-  EXPECT_EQ(test_contributions_line({share("a", 5, 0, 0), share("b", 5, 0, 0)}), "tests: 2; each used 5 files; no test brought a file of its own");
-  EXPECT_EQ(test_contributions_line({share("x", 9, 4, 1), share("a", 1, 0, 0), share("b", 1, 0, 0), share("c", 1, 0, 0), share("d", 1, 0, 0),
-                                     share("e", 1, 0, 0)}),
+  EXPECT_EQ(test_contributions_line({share("a", 5, 0, 0), share("b", 5, 0, 0)}),
+            "tests: 2; each used 5 files; no test brought a file of its own");
+  EXPECT_EQ(test_contributions_line({share("x", 9, 4, 1), share("a", 1, 0, 0), share("b", 1, 0, 0), share("c", 1, 0, 0),
+                                     share("d", 1, 0, 0), share("e", 1, 0, 0)}),
             "tests: 6; each used 1–9 files; 'x' alone brought 4 files (1 B); 'a', 'b', 'c' and 2 more brought nothing of their own");
   EXPECT_EQ(test_contributions_line({share("only", 1, 1, 100)}), "tests: 1; it used 1 file (100 B)");
   EXPECT_EQ(test_contributions_line({}), "tests: 0");
