@@ -158,6 +158,7 @@ class Planner {
   };
   Physical resolve(const PathBytes& path) const;
   void fill_metadata(BundlePlan& plan);
+  std::set<std::string> tests_;  ///< the test cases of the traces' processes
   PlanReason traced_reason(const Trace& trace, const FileAccess& a) const;
 
   const PlanInputs& in_;
@@ -284,11 +285,13 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   c.reasons.push_back(std::move(reason));
 }
 
-// The test cases the traced reasons name, sorted, each once.
-std::vector<std::string> traced_tests(const std::vector<PlanReason>& reasons) {
+// The test cases the traced reasons name, sorted, each once; with `known`,
+// only those of it (a merged trace's own label, which its working directory's
+// reason names, is no test).
+std::vector<std::string> traced_tests(const std::vector<PlanReason>& reasons, const std::set<std::string>* known = nullptr) {
   std::set<std::string> tests;
   for (const PlanReason& r : reasons)
-    if (r.source == PlanReason::Source::traced) tests.insert(r.test);
+    if (r.source == PlanReason::Source::traced && (known == nullptr || known->contains(r.test))) tests.insert(r.test);
   return {tests.begin(), tests.end()};
 }
 
@@ -535,7 +538,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     e.gid = info->gid;
     e.size = e.type == EntryType::regular ? info->size : 0;
     e.mtime = info->mtime;
-    e.tests = traced_tests(c.reasons);  // before the cap drops reasons
+    e.tests = traced_tests(c.reasons, &tests_);  // before the cap drops reasons
     e.reasons = stable_reasons(std::move(c.reasons));
     if (e.type == EntryType::regular && info->links > 1) {
       auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
@@ -569,7 +572,10 @@ BundlePlan Planner::run() {
   add_include_globs();
   add_closures();
   close_tree();
+  for (const Trace* trace : traces)
+    for (const Process& p : trace->processes) tests_.insert(p.test.empty() ? trace->run.label : p.test);
   BundlePlan plan;
+  plan.tests.assign(tests_.begin(), tests_.end());
   fill_metadata(plan);
   for (auto& [path, reason] : excluded_)
     if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
@@ -580,10 +586,6 @@ BundlePlan Planner::run() {
   std::sort(plan.dangling_links.begin(), plan.dangling_links.end(),
             [](const DanglingLink& a, const DanglingLink& b) { return a.link < b.link; });
   for (const Trace* trace : traces) plan.runs.push_back(trace->run);
-  std::set<std::string> tests;
-  for (const Trace* trace : traces)
-    for (const Process& p : trace->processes) tests.insert(p.test.empty() ? trace->run.label : p.test);
-  plan.tests.assign(tests.begin(), tests.end());
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   return plan;
 }
