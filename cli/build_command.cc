@@ -1,7 +1,8 @@
 // `tracepack build [SPEC]`: the one command users run. Traces every test of
 // the spec (each as a `tracepack trace` child process, up to -j at once, each
 // pinned to its own CPU), checks exit codes and expected output, then plans and
-// writes the bundle and prints a summary. The output location is checked
+// writes the bundle and prints a summary (with a line on what each test
+// brought that no other did). The output location is checked
 // before any test runs; the bundle is written under a staging name beside the
 // output, verified there, and only then renamed into place: one that fails
 // verification is kept as OUTPUT.failed and the previous output is untouched.
@@ -33,6 +34,7 @@
 #include "tracepack/host_specific.h"
 #include "tracepack/output_format.h"
 #include "tracepack/pack.h"
+#include "tracepack/report.h"
 #include "tracepack/shard.h"
 #include "tracepack/verify.h"
 
@@ -285,6 +287,7 @@ int run_build(const BuildArgs& args) {
   if (!written.image_digest.empty()) std::fprintf(stderr, "tracepack:   image %s\n", written.image_digest.c_str());
   if (base) std::fprintf(stderr, "tracepack:   %s\n", size_reduction_line(base->image().bytes, written.bytes).c_str());
   print_packages(plan, request.root);
+  std::fprintf(stderr, "tracepack: %s\n", test_contributions_line(test_contributions(plan)).c_str());
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());

@@ -148,6 +148,7 @@ Manifest parse_manifest(std::string_view text, const std::string& name) {
   parse_exclusions(root, m);
   parse_base(root, m);
   parse_review(root, m);
+  if (root.find("tests")) m.tests = root.at("tests").strings();
   return m;
 }
 

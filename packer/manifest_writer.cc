@@ -1,29 +1,15 @@
 // The manifest of a bundle: each entry's path, type, size, mode, SHA-256,
 // link target, reasons and tests, in the order write_bundle wrote them, then
-// what was left out and why and the plan's warnings. Paths go through
-// encode_path; reason texts are for people and may hold stray bytes, so the
-// document is dumped replacing invalid UTF-8 rather than throwing.
+// what was left out and why, the plan's warnings and the test cases. Paths go
+// through encode_path; reason texts are for people and may hold stray bytes,
+// so the document is dumped replacing invalid UTF-8 rather than throwing.
 #include "manifest_writer.h"
 
-#include <algorithm>
 #include <utility>
-#include <vector>
 
 #include "tracepack/trace.h"
 
 namespace tracepack {
-namespace {
-
-/// The test cases whose traced processes used an entry, sorted, each once.
-nlohmann::ordered_json tests_of(const PlanEntry& e) {
-  std::vector<std::string> tests;
-  for (const PlanReason& r : e.reasons)
-    if (r.source == PlanReason::Source::traced && std::find(tests.begin(), tests.end(), r.test) == tests.end()) tests.push_back(r.test);
-  std::sort(tests.begin(), tests.end());
-  return tests;
-}
-
-}  // namespace
 
 void ManifestWriter::add(const PlanEntry& e, const Digest* digest) {
   nlohmann::ordered_json j;
@@ -37,7 +23,7 @@ void ManifestWriter::add(const PlanEntry& e, const Digest* digest) {
   nlohmann::ordered_json reasons = nlohmann::ordered_json::array();
   for (const PlanReason& r : e.reasons) reasons.push_back(r.detail);
   j["reasons"] = std::move(reasons);
-  j["tests"] = tests_of(e);
+  j["tests"] = entry_tests(e);
   entries_.push_back(std::move(j));
 }
 
@@ -58,6 +44,10 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   if (!plan.review_ignore.empty()) doc["review"] = {{"ignore", plan.review_ignore}};
+  // Every test case of the traces, even one that used no entry; its presence
+  // also says that each entry's "tests" is complete (older manifests took
+  // them from the reasons, at most 8), which per-test counts need.
+  doc["tests"] = plan.tests;
   if (from) {
     doc["from"] = {{"reference", from->reference}, {"kind", from->kind},      {"bytes", from->bytes},
                    {"files", from->files},         {"env", from->env},        {"workdir", from->workdir},

@@ -32,8 +32,8 @@ class ManifestWriter {
 
   /// The document, as two-space indented JSON ending in a newline: the
   /// entries added, the bundle's name, the plan's exclusions (those in pseudo
-  /// and temporary file systems left out), warnings and, for a bundle taken
-  /// from an image, `from`. Moves the entries out.
+  /// and temporary file systems left out), warnings, test cases and, for a
+  /// bundle taken from an image, `from`. Moves the entries out.
   std::string text(const std::string& bundle_name, const BundlePlan& plan, const std::optional<ManifestBase>& from);
 
  private:

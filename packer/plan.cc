@@ -21,7 +21,9 @@
 //     stays out, as a traced file would: the link then dangles in the bundle,
 //     which the plan records (dangling_links) and warns about. Parents are
 //     always added: an entry cannot exist without its directory.
-//  5. metadata: lstat of every entry; hard links are detected by inode.
+//  5. metadata: lstat of every entry; hard links are detected by inode. Each
+//     entry's tests are taken from all its traced reasons before the reasons
+//     are capped, so that per-test counts see every test.
 //  6. review: find_host_specific lists personal and host-specific entries.
 // Nothing below a kernel pseudo file system (/proc, /sys, /dev) is ever a
 // candidate, whatever proposes it: an include glob reaching it through a
@@ -39,6 +41,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -174,6 +177,7 @@ class Planner {
   };
   Physical resolve(const PathBytes& path) const;
   void fill_metadata(BundlePlan& plan);
+  std::set<std::string> tests_;  ///< the test cases of the traces' processes
   PlanReason traced_reason(const Trace& trace, const FileAccess& a) const;
 
   const PlanInputs& in_;
@@ -298,6 +302,16 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   Candidate& c = candidates_[path];
   c.forced = c.forced || forced;
   add_reason(c.reasons, std::move(reason));
+}
+
+// The test cases the traced reasons name, sorted, each once; with `known`,
+// only those of it (a merged trace's own label, which its working directory's
+// reason names, is no test).
+std::vector<std::string> traced_tests(const std::vector<PlanReason>& reasons, const std::set<std::string>* known = nullptr) {
+  std::set<std::string> tests;
+  for (const PlanReason& r : reasons)
+    if (r.source == PlanReason::Source::traced && (known == nullptr || known->contains(r.test))) tests.insert(r.test);
+  return {tests.begin(), tests.end()};
 }
 
 // The reasons a bundle keeps for an entry: distinct, in a stable order (the
@@ -543,6 +557,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     e.gid = info->gid;
     e.size = e.type == EntryType::regular ? info->size : 0;
     e.mtime = info->mtime;
+    e.tests = traced_tests(c.reasons, &tests_);  // before the cap drops reasons
     e.reasons = stable_reasons(std::move(c.reasons));
     if (e.type == EntryType::regular && info->links > 1) {
       auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
@@ -576,7 +591,10 @@ BundlePlan Planner::run() {
   add_include_globs();
   add_closures();
   close_tree();
+  for (const Trace* trace : traces)
+    for (const Process& p : trace->processes) tests_.insert(p.test.empty() ? trace->run.label : p.test);
   BundlePlan plan;
+  plan.tests.assign(tests_.begin(), tests_.end());
   fill_metadata(plan);
   for (auto& [path, reason] : excluded_)
     if (!candidates_.contains(path)) plan.excluded.push_back({path, std::move(reason)});
@@ -659,6 +677,13 @@ std::optional<PlanReason::Source> reason_source(std::string_view line) {
   if (line.starts_with(kTargetHead) || line.starts_with(kOnTheWayHead)) return PlanReason::Source::link_target;
   if (line.find(kNeededBy) != std::string_view::npos) return PlanReason::Source::elf;
   return std::nullopt;
+}
+
+std::vector<std::string> entry_tests(const PlanEntry& entry) {
+  std::vector<std::string> tests = traced_tests(entry.reasons);
+  std::vector<std::string> all;
+  std::set_union(tests.begin(), tests.end(), entry.tests.begin(), entry.tests.end(), std::back_inserter(all));
+  return all;
 }
 
 std::string_view to_string(EntryType type) {

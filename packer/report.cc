@@ -7,12 +7,15 @@
 // disagreement a warning. One pass over that list then derives everything
 // else: the totals (counted like write_bundle counts what it writes, so the
 // report agrees with the archive), the directories with the most bytes of
-// their own files, each test's files and bytes, and the shares of Debian
+// their own files, each test's files and bytes and those no other test used
+// (a regular file whose tests are that one alone), and the shares of Debian
 // packages (package_usage, on a plan rebuilt from the regular files) and of
 // Python distributions (their *.dist-info/RECORD, found in each
 // site-packages or dist-packages directory that holds a bundled file).
 // Processes and their tests come from the trace only: a bundle does not
-// record them.
+// record them. A bundle's test cases come from its manifest's "tests"; an
+// older manifest lacks it, and named each entry's tests from at most 8
+// reasons, so which test alone used a file is then unknown.
 #include "tracepack/report.h"
 
 #include <dirent.h>
@@ -52,13 +55,6 @@ std::string_view type_name(EntryType type) {
 // ---------------------------------------------------------------------------
 // Files, from either input
 
-std::vector<std::string> tests_of(const PlanEntry& e) {
-  std::set<std::string> tests;
-  for (const PlanReason& r : e.reasons)
-    if (r.source == PlanReason::Source::traced) tests.insert(r.test);
-  return {tests.begin(), tests.end()};
-}
-
 ReportFile file_of(const PlanEntry& e) {
   ReportFile f{.path = e.path,
                .type = e.type,
@@ -66,7 +62,7 @@ ReportFile file_of(const PlanEntry& e) {
                .mode = e.mode & 07777,
                .link_target = e.link_target,
                .hardlink_to = e.hardlink_to,
-               .tests = tests_of(e)};
+               .tests = entry_tests(e)};
   for (const PlanReason& r : e.reasons) f.reasons.push_back(r.detail);
   return f;
 }
@@ -170,21 +166,35 @@ void find_largest_directories(BundleReport& r) {
   r.largest_directories = std::move(out);
 }
 
-/// Adds each test's files and bytes; tests seen only in the files are added.
-void count_test_files(BundleReport& r) {
-  std::map<std::string, ReportTest> tests;
-  for (ReportTest& t : r.tests) tests.emplace(t.name, std::move(t));
-  for (const ReportFile& f : r.files) {
+/// Adds to `tests` each one's files and bytes among the regular `files`, and
+/// when `complete` (every file names all its tests) those only it used;
+/// tests seen only in the files are added. Sorted by name.
+void count_test_files(std::vector<ReportTest>& tests, const std::vector<ReportFile>& files, bool complete) {
+  std::map<std::string, ReportTest> by_name;
+  for (ReportTest& t : tests) by_name.emplace(t.name, std::move(t));
+  for (const ReportFile& f : files) {
     if (f.type != EntryType::regular) continue;
     for (const std::string& name : f.tests) {
-      ReportTest& t = tests[name];
+      ReportTest& t = by_name[name];
       t.name = name;
       ++t.files;
       t.bytes += f.size;
     }
   }
-  r.tests.clear();
-  for (auto& [name, t] : tests) r.tests.push_back(std::move(t));
+  for (auto& [name, t] : by_name) {
+    t.only_files.reset();
+    t.only_bytes.reset();
+    if (complete) t.only_files = t.only_bytes = 0;
+  }
+  if (complete)
+    for (const ReportFile& f : files)
+      if (f.type == EntryType::regular && f.tests.size() == 1) {
+        ReportTest& t = by_name[f.tests.front()];
+        ++*t.only_files;
+        *t.only_bytes += f.size;
+      }
+  tests.clear();
+  for (auto& [name, t] : by_name) tests.push_back(std::move(t));
 }
 
 std::vector<PackageUsage> packages_of(const std::vector<ReportFile>& files, const std::string& admin_dir, const PathBytes& root) {
@@ -222,7 +232,7 @@ void derive(BundleReport& r, const ReportOptions& options, const std::vector<std
   std::sort(r.excluded.begin(), r.excluded.end(), [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
   find_report_candidates(r, options, ignore);
   split_exclusions(r);
-  count_test_files(r);
+  count_test_files(r.tests, r.files, r.tests_complete);
   count_totals(r);
   find_largest_directories(r);
   r.packages = packages_of(r.files, options.dpkg_admin_dir, options.python_root);
@@ -391,6 +401,16 @@ std::vector<DistributionUsage> distribution_usage(const std::vector<ReportFile>&
   return out;
 }
 
+std::vector<ReportTest> test_contributions(const BundlePlan& plan) {
+  std::vector<ReportTest> tests;
+  for (const std::string& name : plan.tests) tests.emplace_back().name = name;
+  std::vector<ReportFile> files;
+  for (const PlanEntry& e : plan.entries)
+    if (e.type == EntryType::regular) files.push_back(file_of(e));
+  count_test_files(tests, files, true);
+  return tests;
+}
+
 BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const ReportOptions& options) {
   BundleReport r;
   r.input_kind = "trace";
@@ -418,6 +438,10 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   for (std::string& problem : check_manifest(contents)) r.warnings.push_back(std::move(problem));
   r.host_specific = host_specific_of(contents.manifest, options);
   r.from = contents.manifest.from;
+  // Without the manifest's list of tests, each entry's tests came from at
+  // most 8 reasons: enough to filter by, not to say which test alone used it.
+  r.tests_complete = contents.manifest.tests.has_value();
+  for (const std::string& name : contents.manifest.tests.value_or(std::vector<std::string>{})) r.tests.emplace_back().name = name;
   derive(r, options, contents.manifest.review_ignore);
   return r;
 }

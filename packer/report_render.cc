@@ -12,10 +12,15 @@
 // d3 (embedded from Debian's libjs-d3 at build time, see
 // packer/embed_file.cmake) lays out the treemap. render_text prints the
 // same sections as the JSON, minus the per-file list and process tree.
+// test_contributions_line sums the tests' shares up in one line for
+// `tracepack build`: the test with the most files of its own is named (ties
+// go to more bytes, then to the first name), so the line is deterministic.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 
 #include "tracepack/from_image.h"
 #include "tracepack/report.h"
@@ -110,7 +115,9 @@ Json tests_json(const std::vector<ReportTest>& tests) {
                    {"exit_code", optional_json(t.exit_code)},
                    {"signal", optional_json(t.signal)},
                    {"files", t.files},
-                   {"bytes", t.bytes}});
+                   {"bytes", t.bytes},
+                   {"only_files", optional_json(t.only_files)},
+                   {"only_bytes", optional_json(t.only_bytes)}});
   return out;
 }
 
@@ -282,6 +289,23 @@ void text_packages(TextWriter& w, const BundleReport& r) {
     w.line(share(d.files_used, d.files_installed, d.bytes_used, d.bytes_installed) + "  " + d.name + " " + d.version);
 }
 
+void text_tests(TextWriter& w, const BundleReport& r) {
+  w.heading("Tests (files and bytes each used; alone: those no other test used)");
+  if (!r.tests_complete) {
+    w.dim(
+        "not available: this bundle's manifest, written by an older tracepack, does not record every test that used a file "
+        "(pack the bundle again)");
+    return;
+  }
+  if (r.tests.empty()) w.dim("none");
+  for (const ReportTest& t : r.tests) {
+    std::uint64_t only_files = t.only_files.value_or(0), only_bytes = t.only_bytes.value_or(0);
+    w.line(format("%6" PRIu64 " %s  %10s   alone: %6" PRIu64 " %s  %10s  ", t.files, files_word(t.files), human(t.bytes).c_str(),
+                  only_files, files_word(only_files), human(only_bytes).c_str()) +
+           t.name + (only_files == 0 ? "  (nothing of its own)" : ""));
+  }
+}
+
 void text_list(TextWriter& w, const std::vector<std::string>& lines) {
   for (std::size_t i = 0; i < lines.size() && i < kTextListLimit; ++i) w.line(lines[i]);
   if (lines.size() > kTextListLimit) w.dim(format("... and %zu more (see --format json)", lines.size() - kTextListLimit));
@@ -399,7 +423,9 @@ ul.tree { list-style: none; padding-left: 1.2em; border-left: 1px dotted #bbb; }
 <h2>Python distributions</h2>
 <table id="distributions"><thead><tr><th>distribution</th><th class="num">files used</th><th class="num">files installed</th><th class="num">bytes used</th><th class="num">bytes installed</th></tr></thead><tbody></tbody></table>
 <h2>Tests</h2>
-<table id="tests"><thead><tr><th>test</th><th class="num">processes</th><th>first process</th><th class="num">files</th><th class="num">bytes</th></tr></thead><tbody></tbody></table>
+<table id="tests"><thead><tr><th>test</th><th class="num">processes</th><th>first process</th><th class="num">files</th><th class="num">bytes</th>
+<th class="num">files no other test used</th><th class="num">their bytes</th><th></th></tr></thead><tbody></tbody></table>
+<p id="tests-note" class="muted"></p>
 <h2>Files</h2>
 <div class="controls">
 <input id="file-filter" type="search" placeholder="filter by path or reason">
@@ -447,7 +473,7 @@ constexpr std::string_view kHtmlScript = R"js(
     var body = byId(tableId).tBodies[0];
     items.forEach(function (item) {
       var row = document.createElement("tr");
-      columns.forEach(function (c) { cell(row, c[0](item), c[1]); });
+      columns.forEach(function (c) { var td = cell(row, c[0](item), c[1]); if (c[2]) td.title = c[2](item); });
       body.appendChild(row);
     });
     if (items.length === 0) {
@@ -531,8 +557,17 @@ constexpr std::string_view kHtmlScript = R"js(
     if (t.exit_code !== null) return "exit " + t.exit_code;
     return "";
   }
+  // Per test: what it used, and what no other test did (null: an older bundle, unknown).
+  var unknown = function (v, f) { return v === null ? "" : f(v); };
   fill("tests", data.tests, [[function (d) { return d.name; }], [function (d) { return d.processes === null ? "" : d.processes; }, "num"],
-                              [ending], [function (d) { return d.files; }, "num"], [function (d) { return human(d.bytes); }, "num"]]);
+                              [ending], [function (d) { return d.files; }, "num"],
+                              [function (d) { return human(d.bytes); }, "num", function (d) { return d.bytes; }],
+                              [function (d) { return unknown(d.only_files, String); }, "num"],
+                              [function (d) { return unknown(d.only_bytes, human); }, "num", function (d) { return unknown(d.only_bytes, String); }],
+                              [function (d) { return d.only_files === 0 ? "nothing of its own" : ""; }, "muted"]]);
+  if (data.tests.some(function (d) { return d.only_files === null; }))
+    byId("tests-note").textContent = "Files no other test used: not available: this bundle's manifest, written by an older tracepack, " +
+        "does not record every test that used a file (pack the bundle again).";
   fill("exclusions", data.excluded_by_reason, [[function (d) { return d.count; }, "num"], [function (d) { return d.reason; }]]);
   fill("failed-lookups", data.failed_lookups, [[function (d) { return d.path; }, "path"], [function (d) { return d.reason; }]]);
   fill("host-specific", data.host_specific, [[function (d) { return d.path; }, "path"], [function (d) { return d.why; }],
@@ -622,7 +657,61 @@ constexpr std::string_view kHtmlScript = R"js(
 })();
 )js";
 
+// ---------------------------------------------------------------------------
+// The build's line
+
+std::string files_count(std::uint64_t n) { return std::to_string(n) + (n == 1 ? " file" : " files"); }
+
+/// "'a'", "'a' and 'b'", "'a', 'b' and 'c'", "'a', 'b', 'c' and 2 more".
+std::string quoted_list(const std::vector<std::string>& names) {
+  constexpr std::size_t kShown = 3;
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < names.size() && i < kShown; ++i) shown.push_back("'" + names[i] + "'");
+  if (names.size() > kShown) shown.push_back(std::to_string(names.size() - kShown) + " more");
+  std::string out;
+  for (std::size_t i = 0; i < shown.size(); ++i) out += (i == 0 ? "" : i + 1 == shown.size() ? " and " : ", ") + shown[i];
+  return out;
+}
+
+/// "'slow' alone brought 12 files (1.2 MiB)", the test with the most files of
+/// its own named, then how much the others brought alone.
+std::string own_files_part(std::vector<const ReportTest*> bringing) {
+  std::stable_sort(bringing.begin(), bringing.end(), [](const ReportTest* a, const ReportTest* b) {
+    return std::tie(b->only_files, b->only_bytes) < std::tie(a->only_files, a->only_bytes);  // most first; the tests come sorted by name
+  });
+  const ReportTest& top = *bringing.front();
+  std::string out = "'" + top.name + "' alone brought " + files_count(*top.only_files) + " (" + human(*top.only_bytes) + ")";
+  if (bringing.size() == 1) return out;
+  std::uint64_t files = 0, bytes = 0;
+  for (std::size_t i = 1; i < bringing.size(); ++i) files += *bringing[i]->only_files, bytes += *bringing[i]->only_bytes;
+  std::size_t others = bringing.size() - 1;
+  return out + ", " + std::to_string(others) + (others == 1 ? " other test " : " other tests ") + files_count(files) + " (" + human(bytes) +
+         ")";
+}
+
 }  // namespace
+
+std::string test_contributions_line(const std::vector<ReportTest>& tests) {
+  std::string out = "tests: " + std::to_string(tests.size());
+  if (tests.empty()) return out;
+  if (tests.size() == 1) return out + "; it used " + files_count(tests[0].files) + " (" + human(tests[0].bytes) + ")";
+  auto [fewest, most] =
+      std::minmax_element(tests.begin(), tests.end(), [](const ReportTest& a, const ReportTest& b) { return a.files < b.files; });
+  out += "; each used " +
+         (fewest->files == most->files ? files_count(most->files) : std::to_string(fewest->files) + "–" + files_count(most->files));
+  std::vector<const ReportTest*> bringing;
+  std::vector<std::string> redundant;
+  for (const ReportTest& t : tests) {
+    if (t.only_files.value_or(0) > 0)
+      bringing.push_back(&t);
+    else
+      redundant.push_back(t.name);
+  }
+  if (bringing.empty()) return out + "; no test brought a file of its own";
+  out += "; " + own_files_part(bringing);
+  if (redundant.empty()) return out;
+  return out + "; " + quoted_list(redundant) + " brought nothing of " + (redundant.size() == 1 ? "its" : "their") + " own";
+}
 
 std::string render_json(const BundleReport& report) {
   return report_json(report).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -633,6 +722,7 @@ std::string render_text(const BundleReport& report, bool color) {
   text_totals(w, report);
   text_directories(w, report);
   text_packages(w, report);
+  text_tests(w, report);
   text_exclusions(w, report);
   text_candidates(w, report);
   return w.take();

@@ -647,6 +647,29 @@ TEST(PlanEdgeCases, ReasonsFoldedAsTheyComeAreTheSmallestWithTheirFirstProcess) 
                                                                {"test 'unit', prog17, openat", 212},
                                                                {"test 'unit', prog18, openat", 210},
                                                                {"test 'unit', prog19, openat", 208}}));
+// The cap on reasons does not cap the tests: an entry names every test that
+// used it, and the plan every test of its traces, even one that used nothing kept.
+TEST(PlanEdgeCases, EntryTestsOutliveTheCapOnReasons) {
+  FakeFileSystem fs = base_tree();
+  PlanInputs in;
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) {
+    TraceBuilder t("t" + std::to_string(10 + i));
+    t.access(AccessKind::read, "/usr/lib/libx.so.1.2");
+    in.traces.push_back(t.trace);
+    names.push_back(t.trace.run.label);
+  }
+  TraceBuilder idle("idle");
+  idle.access(AccessKind::read, "/proc/cpuinfo");
+  in.traces.push_back(idle.trace);
+  BundlePlan plan = make_plan(in, fs);
+  const PlanEntry* libx = entry(plan, "/usr/lib/libx.so.1.2");
+  ASSERT_NE(libx, nullptr);
+  EXPECT_EQ(libx->reasons.size(), 8u);
+  EXPECT_EQ(libx->tests, names);
+  EXPECT_EQ(entry_tests(*libx), names);
+  names.insert(names.begin(), "idle");
+  EXPECT_EQ(plan.tests, names);
 }
 
 FileAccess& renamed(TraceBuilder& t, const PathBytes& from, const PathBytes& to, FileType type = FileType::regular) {

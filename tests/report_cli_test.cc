@@ -18,6 +18,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -294,6 +295,242 @@ TEST(ReportCli, FormatHtmlShowsHostilePathsAsText) {
   EXPECT_EQ(dom.find("id=\"injected\""), std::string::npos) << "a path became markup";
   // Shown as text, in the %XX form: the DOM serializer escapes '<' and '>' in text.
   EXPECT_NE(dom.find("&lt;/script&gt;&lt;b id=injected&gt;\"x%FF.txt"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Each test's contribution
+
+/// A spec of three tests running real programs, built once: 'sed-once' runs
+/// sed, 'sed-and-grep' runs sed and grep through /bin/sh, 'sed-again' repeats
+/// 'sed-once' exactly. An include: rule adds a file no test uses.
+class Contributions {
+ public:
+  static const Contributions& get() {
+    static std::unique_ptr<Contributions> c(new Contributions());
+    return *c;
+  }
+  std::string spec() const { return dir_ / "project/tracepack.yaml"; }
+  std::string bundle() const { return dir_ / "contrib.tar"; }
+  std::string trace(const std::string& test) const { return dir_ / ("traces/" + test + ".jsonl"); }
+  const TempDir& dir() const { return dir_; }
+  const RunResult& build() const { return build_; }
+
+ private:
+  Contributions() : dir_(REPORT_TMP_DIR) {
+    fs::create_directories(dir_ / "project");
+    write_file(dir_ / "project/input.txt", "first line\nsecond line\n");
+    write_file(dir_ / "project/extra.txt", "packed by a rule, used by no test\n");
+    write_file(spec(),
+               "name: contrib\n"
+               "tests:\n"
+               "  - name: sed-once\n"
+               "    run: [sed, -n, 1p, input.txt]\n"
+               "  - name: sed-and-grep\n"
+               "    shell: sed -n 2p input.txt && grep -c line input.txt\n"
+               "  - name: sed-again\n"
+               "    run: [sed, -n, 1p, input.txt]\n"
+               "include:\n"
+               "  - " +
+                   (dir_ / "project/extra.txt") +
+                   "\n"
+                   "output:\n"
+                   "  path: ../contrib.tar\n");
+    build_ = tracepack({"build", spec(), "--traces", dir_ / "traces"});
+    if (build_.exit_code != 0) throw std::runtime_error("build of the contrib spec failed: " + build_.err);
+  }
+  TempDir dir_;
+  RunResult build_;
+};
+
+/// What one test used and alone used, as the test computes it.
+struct Share {
+  std::uint64_t files = 0, bytes = 0, only_files = 0, only_bytes = 0;
+  std::set<std::string> only;  ///< the paths only this test used
+};
+
+/// The paths a trace's successful accesses needed (the access kinds a plan
+/// packs), resolved, as the trace records them.
+std::set<std::string> used_paths(const std::string& trace) {
+  static const std::set<std::string> kNeeded = {"read", "exec", "stat", "readlink", "list", "chdir", "watch"};
+  std::set<std::string> paths;
+  std::istringstream lines(read_file(trace));
+  for (std::string line; std::getline(lines, line);) {
+    Json j = Json::parse(line);
+    if (j.value("t", "") == "access" && !j.contains("error") && kNeeded.contains(j.value("kind", "")))
+      paths.insert(j["resolved"].get<std::string>());
+  }
+  return paths;
+}
+
+/// Each test's share of the bundle, from the bundle's files extracted by
+/// GNU tar (lstat: regular files; sizes by stat) and the paths each test's
+/// trace recorded.
+std::map<std::string, Share> shares_of(const Contributions& c, const std::vector<std::string>& tests) {
+  std::map<std::string, std::set<std::string>> used;
+  for (const std::string& test : tests) used[test] = used_paths(c.trace(test));
+  std::string root = c.dir() / "extracted";
+  fs::create_directories(root);
+  RunResult tar = run({"tar", "-xf", c.bundle(), "-C", root});
+  if (tar.exit_code != 0) throw std::runtime_error(tar.command + " failed: " + tar.err);
+  std::map<std::string, Share> shares;
+  for (const std::string& test : tests) shares[test];
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string path = "/" + fs::relative(e.path(), root).string();
+    if (e.is_symlink() || !e.is_regular_file() || path.starts_with("/.tracepack")) continue;
+    std::uint64_t size = e.file_size();
+    std::vector<std::string> users;
+    for (const auto& [test, paths] : used)
+      if (paths.contains(path)) users.push_back(test);
+    for (const std::string& test : users) {
+      ++shares[test].files;
+      shares[test].bytes += size;
+    }
+    if (users.size() == 1) {
+      Share& s = shares[users.front()];
+      ++s.only_files;
+      s.only_bytes += size;
+      s.only.insert(path);
+    }
+  }
+  return shares;
+}
+
+const std::vector<std::string> kContributionTests = {"sed-again", "sed-and-grep", "sed-once"};
+
+/// The "tests" array the report must hold, computed from the bundle's files.
+Json expected_tests(const std::map<std::string, Share>& shares) {
+  Json out = Json::array();
+  for (const auto& [name, s] : shares)
+    out.push_back({{"name", name}, {"files", s.files}, {"bytes", s.bytes}, {"only_files", s.only_files}, {"only_bytes", s.only_bytes}});
+  return out;
+}
+
+/// The report's "tests" array with only the fields the contribution is made of.
+Json contribution_fields(const Json& tests) {
+  Json out = Json::array();
+  for (const Json& t : tests)
+    out.push_back({{"name", t["name"]},
+                   {"files", t["files"]},
+                   {"bytes", t["bytes"]},
+                   {"only_files", t["only_files"]},
+                   {"only_bytes", t["only_bytes"]}});
+  return out;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) value /= 1024, ++unit;
+  char buffer[64];
+  if (unit == 0)
+    std::snprintf(buffer, sizeof buffer, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buffer, sizeof buffer, "%.1f %s", value, units[unit]);
+  return buffer;
+}
+
+TEST(ReportCli, TestsArrayCountsWhatEachTestUsedAndWhatOnlyItUsed) {
+  const Contributions& c = Contributions::get();
+  std::map<std::string, Share> shares = shares_of(c, kContributionTests);
+  // The run's facts, whatever the machine: the repeated test brings nothing
+  // of its own, nor does the test it repeats; grep is the other test's alone.
+  EXPECT_EQ(shares["sed-once"].only_files, 0u);
+  EXPECT_EQ(shares["sed-again"].only_files, 0u);
+  EXPECT_EQ(shares["sed-once"].files, shares["sed-again"].files);
+  EXPECT_GT(shares["sed-once"].files, 0u);
+  EXPECT_EQ(shares["sed-and-grep"].only.count(fs::canonical("/usr/bin/grep").string()), 1u);
+  Json bundle = report_json(c.bundle());
+  EXPECT_EQ(contribution_fields(bundle["tests"]), expected_tests(shares));
+  // The file the include: rule brought counts for no test.
+  std::uint64_t counted = 0;
+  for (const auto& [name, s] : shares) counted += s.only_files;
+  EXPECT_GT(bundle["totals"]["files"].get<std::uint64_t>(), counted);
+  // A trace holding the three tests, reported with the spec, gives the same.
+  RunResult merged = tracepack({"merge", "-o", c.dir() / "all.jsonl", c.trace("sed-once"), c.trace("sed-and-grep"), c.trace("sed-again")});
+  ASSERT_TRUE(exited_with(merged, 0));
+  Json trace = report_json(c.dir() / "all.jsonl", {"--spec", c.spec()});
+  EXPECT_EQ(contribution_fields(trace["tests"]), expected_tests(shares));
+}
+
+TEST(ReportCli, TextReportHasATestsSection) {
+  const Contributions& c = Contributions::get();
+  std::map<std::string, Share> shares = shares_of(c, kContributionTests);
+  RunResult r = tracepack({"report", c.bundle()});
+  ASSERT_TRUE(exited_with(r, 0));
+  std::string expected = "Tests (files and bytes each used; alone: those no other test used)\n";
+  for (const auto& [name, s] : shares) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %6llu %s  %10s   alone: %6llu %s  %10s  ", static_cast<unsigned long long>(s.files),
+                  s.files == 1 ? "file " : "files", human_bytes(s.bytes).c_str(), static_cast<unsigned long long>(s.only_files),
+                  s.only_files == 1 ? "file " : "files", human_bytes(s.only_bytes).c_str());
+    expected += line + name + (s.only_files == 0 ? "  (nothing of its own)" : "") + "\n";
+  }
+  EXPECT_NE(r.out.find("\n" + expected + "\n"), std::string::npos) << "expected:\n" << expected << "in:\n" << r.out;
+}
+
+TEST(ReportCli, BuildPrintsEachTestsContributionOnOneLine) {
+  const Contributions& c = Contributions::get();
+  std::map<std::string, Share> shares = shares_of(c, kContributionTests);
+  const Share& grep = shares["sed-and-grep"];
+  std::string expected = "tracepack: tests: 3; each used " + std::to_string(shares["sed-once"].files) + "–" + std::to_string(grep.files) +
+                         " files; 'sed-and-grep' alone brought " + std::to_string(grep.only_files) +
+                         (grep.only_files == 1 ? " file (" : " files (") + human_bytes(grep.only_bytes) +
+                         "); 'sed-again' and 'sed-once' brought nothing of their own\n";
+  EXPECT_NE(c.build().err.find("\n" + expected), std::string::npos) << "expected:\n" << expected << "in:\n" << c.build().err;
+}
+
+TEST(ReportCli, FormatHtmlShowsEachTestsContribution) {
+  if (!have_program("chromium")) GTEST_SKIP() << "chromium is not installed (Debian package chromium)";
+  const Contributions& c = Contributions::get();
+  std::map<std::string, Share> shares = shares_of(c, kContributionTests);
+  std::string html = c.dir() / "contrib.html";
+  RunResult r = tracepack({"report", c.bundle(), "--format", "html", "-o", html});
+  ASSERT_TRUE(exited_with(r, 0));
+  RunResult chromium = render_in_chromium(html);
+  ASSERT_EQ(chromium.exit_code, 0) << chromium.err;
+  const std::string& dom = chromium.out;
+  ASSERT_TRUE(std::regex_search(dom, std::regex("<body[^>]*data-rendered=\"yes\""))) << "the page's script did not run to its end";
+  // One row per test: name, processes, first process, files, bytes (the
+  // exact count in the title), files no other test used, their bytes.
+  for (const auto& [name, s] : shares) {
+    std::string row = "<tr><td>" + name + "</td><td class=\"num\"></td><td></td><td class=\"num\">" + std::to_string(s.files) +
+                      "</td><td class=\"num\" title=\"" + std::to_string(s.bytes) + "\">" + human_bytes(s.bytes) +
+                      "</td><td class=\"num\">" + std::to_string(s.only_files) + "</td><td class=\"num\" title=\"" +
+                      std::to_string(s.only_bytes) + "\">" + human_bytes(s.only_bytes) + "</td><td class=\"muted\">" +
+                      (s.only_files == 0 ? "nothing of its own" : "") + "</td></tr>";
+    EXPECT_NE(dom.find(row), std::string::npos) << row;
+  }
+  EXPECT_EQ(element_text(dom, "tests-note"), "");
+}
+
+// A manifest written before the list of tests: the bundle's entries still
+// name their tests, but which test alone used a file is not known.
+TEST(ReportCli, OlderManifestSaysPerTestCountsAreNotAvailable) {
+  const Contributions& c = Contributions::get();
+  std::string bundle = c.dir() / "older";
+  ASSERT_TRUE(exited_with(tracepack({"pack", "--spec", c.spec(), "-f", "dir", "-o", bundle, c.trace("sed-once"), c.trace("sed-and-grep"),
+                                     c.trace("sed-again")}),
+                          0));
+  std::string manifest = bundle + "/.tracepack/manifest.json";
+  Json older = Json::parse(read_file(manifest));
+  ASSERT_TRUE(older.contains("tests"));
+  older.erase("tests");
+  write_file(manifest, older.dump(2));
+  Json report = report_json(bundle);
+  ASSERT_EQ(report["tests"].size(), 3u);
+  for (const Json& t : report["tests"]) {
+    EXPECT_GT(t["files"].get<std::uint64_t>(), 0u) << t.dump();
+    EXPECT_TRUE(t["only_files"].is_null()) << t.dump();
+    EXPECT_TRUE(t["only_bytes"].is_null()) << t.dump();
+  }
+  RunResult text = tracepack({"report", bundle});
+  ASSERT_TRUE(exited_with(text, 0));
+  EXPECT_NE(text.out.find("Tests (files and bytes each used; alone: those no other test used)\n"
+                          "  not available: this bundle's manifest, written by an older tracepack, does not record every test that "
+                          "used a file (pack the bundle again)\n"),
+            std::string::npos)
+      << text.out;
 }
 
 // ---------------------------------------------------------------------------

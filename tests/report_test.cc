@@ -115,6 +115,84 @@ TEST(ReportPlan, TestsCarryProcessesExitStatusFilesAndBytes) {
   EXPECT_EQ(two.bytes, 5700u);
 }
 
+// Only "one" used small.so and the hard link, only "two" /usr/data; both big.so.
+TEST(ReportPlan, TestsCountTheFilesNoOtherTestUsed) {
+  BundleReport r = report_plan(sample_plan(), sample_trace(), kNoHost);
+  ASSERT_EQ(r.tests.size(), 2u);
+  EXPECT_EQ(r.tests[0].only_files, std::optional<std::uint64_t>(2));
+  EXPECT_EQ(r.tests[0].only_bytes, std::optional<std::uint64_t>(5100));
+  EXPECT_EQ(r.tests[1].only_files, std::optional<std::uint64_t>(1));
+  EXPECT_EQ(r.tests[1].only_bytes, std::optional<std::uint64_t>(700));
+}
+
+// An entry's tests beyond the ones its (capped) reasons name are counted:
+// big.so was also used by "three", so "one" is not its only user, and
+// "three", which used nothing else, brought nothing of its own.
+TEST(ReportPlan, TestsBeyondTheReasonsCapAreCounted) {
+  BundlePlan plan = sample_plan();
+  plan.entries[3].tests = {"one", "three", "two"};
+  plan.entries[6].tests = {"one", "three"};  // the hard link to big.so
+  plan.tests = {"one", "three", "two"};
+  std::vector<ReportTest> tests = test_contributions(plan);
+  ASSERT_EQ(tests.size(), 3u);
+  EXPECT_EQ(tests[1].name, "three");
+  EXPECT_EQ(tests[1].files, 2u);
+  EXPECT_EQ(tests[1].bytes, 10000u);
+  EXPECT_EQ(tests[1].only_files, std::optional<std::uint64_t>(0));
+  EXPECT_EQ(tests[0].only_files, std::optional<std::uint64_t>(1));  // small.so
+  EXPECT_EQ(tests[0].only_bytes, std::optional<std::uint64_t>(100));
+  BundleReport r = report_plan(plan, sample_trace(), kNoHost);
+  ASSERT_EQ(r.tests.size(), 3u);
+  EXPECT_EQ(r.tests[1].files, 2u);
+  EXPECT_EQ(r.tests[0].only_files, std::optional<std::uint64_t>(1));
+}
+
+// A file only a rule brought counts for no test; a test that used no file is listed with zeros.
+TEST(TestContributions, RuleOnlyFilesCountForNoTest) {
+  BundlePlan plan;
+  PlanEntry ruled = entry("/etc/ruled", EntryType::regular, 42);
+  ruled.reasons.push_back({.source = PlanReason::Source::rule, .detail = "included by rule '/etc/ruled' (spec.yaml:4:5)"});
+  plan.entries.push_back(ruled);
+  plan.entries.push_back(entry("/etc/used", EntryType::regular, 8, {traced("a", 1)}));
+  plan.tests = {"a", "idle"};
+  std::vector<ReportTest> tests = test_contributions(plan);
+  ASSERT_EQ(tests.size(), 2u);
+  EXPECT_EQ(tests[0].files, 1u);
+  EXPECT_EQ(tests[0].bytes, 8u);
+  EXPECT_EQ(tests[0].only_files, std::optional<std::uint64_t>(1));
+  EXPECT_EQ(tests[1].name, "idle");
+  EXPECT_EQ(tests[1].files, 0u);
+  EXPECT_EQ(tests[1].only_files, std::optional<std::uint64_t>(0));
+}
+
+ReportTest share(const std::string& name, std::uint64_t files, std::uint64_t only_files, std::uint64_t only_bytes) {
+  ReportTest t;
+  t.name = name;
+  t.files = files;
+  t.bytes = files * 100;
+  t.only_files = only_files;
+  t.only_bytes = only_bytes;
+  return t;
+}
+
+TEST(TestContributionsLine, NamesTheTestWithMostFilesOfItsOwnAndTheRedundantOnes) {
+  EXPECT_EQ(test_contributions_line({share("fast", 120, 0, 0), share("slow-path", 340, 12, 1258291), share("smoke", 200, 0, 0)}),
+            "tests: 3; each used 120–340 files; 'slow-path' alone brought 12 files (1.2 MiB); 'fast' and 'smoke' brought nothing of "
+            "their own");
+  // Ties on files go to more bytes, then to the first name.
+  EXPECT_EQ(test_contributions_line({share("a", 10, 2, 50), share("b", 10, 2, 70), share("c", 10, 1, 10), share("d", 10, 0, 0)}),
+            "tests: 4; each used 10 files; 'b' alone brought 2 files (70 B), 2 other tests 3 files (60 B); 'd' brought nothing of its own");
+  EXPECT_EQ(test_contributions_line({share("a", 5, 1, 9), share("b", 5, 1, 9)}),
+            "tests: 2; each used 5 files; 'a' alone brought 1 file (9 B), 1 other test 1 file (9 B)");
+  EXPECT_EQ(test_contributions_line({share("a", 5, 0, 0), share("b", 5, 0, 0)}),
+            "tests: 2; each used 5 files; no test brought a file of its own");
+  EXPECT_EQ(test_contributions_line({share("x", 9, 4, 1), share("a", 1, 0, 0), share("b", 1, 0, 0), share("c", 1, 0, 0),
+                                     share("d", 1, 0, 0), share("e", 1, 0, 0)}),
+            "tests: 6; each used 1–9 files; 'x' alone brought 4 files (1 B); 'a', 'b', 'c' and 2 more brought nothing of their own");
+  EXPECT_EQ(test_contributions_line({share("only", 1, 1, 100)}), "tests: 1; it used 1 file (100 B)");
+  EXPECT_EQ(test_contributions_line({}), "tests: 0");
+}
+
 TEST(ReportPlan, ExclusionsAreCountedByReasonAndFailedLookupsListed) {
   BundleReport r = report_plan(sample_plan(), sample_trace(), kNoHost);
   ASSERT_EQ(r.excluded_by_reason.size(), 2u);
@@ -187,6 +265,33 @@ TEST(ReportContents, AgreeingBundleHasNoWarningsOfItsOwn) {
   EXPECT_EQ(r.tests[0].files, 2u);
   EXPECT_FALSE(r.tests[0].processes.has_value());
   EXPECT_EQ(r.failed_lookups.size(), 1u);
+}
+
+// A manifest with its list of tests: each one is reported, even one that
+// used no entry, with what no other test used. An older manifest, without
+// the list: the tests its entries name, what only they used unknown.
+TEST(ReportContents, ManifestTestsGiveWhatEachTestAloneUsed) {
+  BundleContents c = sample_contents();
+  c.manifest.entries[2].tests = {"greet", "other"};  // /usr/b
+  c.manifest.tests = {"greet", "idle", "other"};
+  BundleReport r = report_contents(c, kNoHost);
+  EXPECT_TRUE(r.tests_complete);
+  ASSERT_EQ(r.tests.size(), 3u);
+  EXPECT_EQ(r.tests[0].only_files, std::optional<std::uint64_t>(1));
+  EXPECT_EQ(r.tests[0].only_bytes, std::optional<std::uint64_t>(10));
+  EXPECT_EQ(r.tests[1].name, "idle");
+  EXPECT_EQ(r.tests[1].only_files, std::optional<std::uint64_t>(0));
+  EXPECT_EQ(r.tests[2].files, 1u);
+  EXPECT_EQ(r.tests[2].only_files, std::optional<std::uint64_t>(0));
+  c.manifest.tests.reset();
+  BundleReport older = report_contents(c, kNoHost);
+  EXPECT_FALSE(older.tests_complete);
+  ASSERT_EQ(older.tests.size(), 2u);
+  EXPECT_EQ(older.tests[0].files, 2u);
+  EXPECT_FALSE(older.tests[0].only_files.has_value());
+  nlohmann::json j = nlohmann::json::parse(render_json(older));
+  EXPECT_TRUE(j["tests"][0]["only_files"].is_null());
+  EXPECT_TRUE(j["tests"][0]["only_bytes"].is_null());
 }
 
 TEST(ReportContents, EveryDisagreementWithTheManifestIsAWarning) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,9 @@ struct Manifest {
   std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
   std::optional<ManifestBase> from;     ///< "from": the base image; nullopt for a bundle taken from the host
   std::vector<std::string> review_ignore;  ///< "review": {"ignore": [...]}: the spec's declined candidates
+  /// "tests": every test case of the traces, sorted. nullopt for an older
+  /// manifest, whose entries' tests may be incomplete (taken from at most 8 reasons).
+  std::optional<std::vector<std::string>> tests;
 };
 
 /// The version of the manifest format this reader understands.

@@ -60,7 +60,12 @@ struct PlanEntry {
   std::uint64_t size = 0;  ///< regular files: bytes
   std::int64_t mtime = 0;  ///< seconds since the epoch
   std::vector<PlanReason> reasons;
+  std::vector<std::string> tests;  ///< test cases whose traced processes used it, sorted: all of them (`reasons` keeps at most 8)
 };
+
+/// The test cases whose traced processes used `entry`, sorted, each once:
+/// its `tests` and those its traced reasons name.
+std::vector<std::string> entry_tests(const PlanEntry& entry);
 
 /// Why a path stays out of the bundle. Each cause names what its
 /// ExclusionReason's fields hold; render_exclusion gives the sentence.
@@ -153,6 +158,7 @@ struct BundlePlan {
   std::vector<HostSpecificFinding> host_specific;  ///< find_host_specific's findings, in path order
   std::vector<RunInfo> runs;                       ///< each trace's header, in trace_order_less order (image defaults come from the first)
   std::vector<std::string> review_ignore;          ///< the spec's review: ignore: globs, kept in the manifest for reports
+  std::vector<std::string> tests;                  ///< the test cases of the traces' processes, sorted, each once
 };
 
 /// What the plan needs to know about a path on the source file system.
