@@ -626,7 +626,9 @@ TEST(PlanEdgeCases, ReasonsFoldedAsTheyComeAreTheSmallestWithTheirFirstProcess) 
   t.trace.processes.clear();
   for (int i = 0; i < 24; ++i) {
     std::string program = "prog" + std::to_string(23 - i / 2);
-    Process p{.id = static_cast<std::uint64_t>(i + 1), .pid = 200 + i};
+    Process p;
+    p.id = static_cast<std::uint64_t>(i + 1);
+    p.pid = 200 + i;
     p.execs.push_back(Exec{0, "/usr/bin/" + program, "/usr/bin/" + program, {program}, "/", {}});
     t.trace.processes.push_back(p);
     for (int twice = 0; twice < 2; ++twice) {
@@ -647,6 +649,8 @@ TEST(PlanEdgeCases, ReasonsFoldedAsTheyComeAreTheSmallestWithTheirFirstProcess) 
                                                                {"test 'unit', prog17, openat", 212},
                                                                {"test 'unit', prog18, openat", 210},
                                                                {"test 'unit', prog19, openat", 208}}));
+}
+
 // The cap on reasons does not cap the tests: an entry names every test that
 // used it, and the plan every test of its traces, even one that used nothing kept.
 TEST(PlanEdgeCases, EntryTestsOutliveTheCapOnReasons) {
