@@ -246,6 +246,16 @@ TEST_F(CliTest, ExactResultsMarksEveryAccessObserved) {
   for (const FileAccess& a : run.trace->accesses) EXPECT_TRUE(a.observed) << describe(a);
 }
 
+// ---- --stop-counts ----
+
+// An exec from a thread that is not the leader ends with the exec event too,
+// which tells its success: no exit stop.
+TEST_F(CliTest, StopCountsExecFromAThreadTakesNoExitStop) {
+  TracedRun run = trace({fixture("thread_exec"), fixture("exit_code"), "7"}, {"--stop-counts"}, {}, 30);
+  ASSERT_TRUE(exited_with(run, 7));
+  EXPECT_NE(run.process.err.find(" 0 syscall-exit, 2 exec, 1 fork/clone, "), std::string::npos) << run.process.err;
+}
+
 // ---- --record-env ----
 
 TEST_F(CliTest, RecordEnvStoresValues) {

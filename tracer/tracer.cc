@@ -510,23 +510,29 @@ void Tracer::handle_status(pid_t tid, int status) {
 void Tracer::handle_stop(Thread& t, int status) {
   int sig = WSTOPSIG(status);
   int event = status >> 16;
+  StopCounts& stops = outcome_.stops;
   if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(t);
   switch (event) {
     case PTRACE_EVENT_SECCOMP:
+      ++stops.seccomp;
       return on_syscall_stop(t);
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE:
+      ++stops.new_task;
       return on_new_task(t, event);
     case PTRACE_EVENT_EXEC:
+      ++stops.exec;
       return on_exec(t.tid);
     case PTRACE_EVENT_STOP:
+      ++stops.event_stop;
       if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
         ptrace(PTRACE_LISTEN, t.tid, nullptr, nullptr);  // group-stop: stay stopped until SIGCONT
         return;
       }
       return resume(t);
     case 0:
+      ++stops.signal;
       return resume(t, sig);  // signal-delivery-stop: deliver it
     default:
       return resume(t);
@@ -545,10 +551,12 @@ void Tracer::on_syscall_stop(Thread& t) {
     case tracer::kSyscallInfoSeccomp:
       return on_entry(t, info.arch, info.seccomp.nr, info.seccomp.args);
     case tracer::kSyscallInfoEntry:
+      ++outcome_.stops.syscall_entry;
       // With seccomp, an entry stop only follows a seccomp stop we asked an exit for.
       if (t.pending && !syscall_mode_) return resume(t);
       return on_entry(t, info.arch, info.entry.nr, info.entry.args);
     case tracer::kSyscallInfoExit:
+      ++outcome_.stops.syscall_exit;
       return on_exit(t, info.exit.rval, info.exit.is_error != 0);
     default:
       return resume(t);
