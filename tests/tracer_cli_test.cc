@@ -248,6 +248,19 @@ TEST_F(CliTest, ExactResultsMarksEveryAccessObserved) {
 
 // ---- --stop-counts ----
 
+// exec_outcomes is linked statically, so no loader adds stops: its start
+// (entry and exec event), static glibc's readlink of /proc/self/exe, execve
+// of a missing file (entry only: its error is predicted), of a file without
+// execute permission (entry and exit), and of itself (entry and exec event:
+// the event says it succeeded, so no exit stop), then the readlink again.
+TEST_F(CliTest, StopCountsPrintsTheStopsByCause) {
+  write_file(data() / "plain", "not a program\n", 0644);
+  TracedRun run = trace({fixture("exec_outcomes"), data().path()}, {"--stop-counts"});
+  ASSERT_TRUE(exited_with(run, 0));
+  EXPECT_EQ(run.process.err,
+            "tracepack: 9 stops: 6 seccomp, 0 syscall-entry, 1 syscall-exit, 2 exec, 0 fork/clone, 0 event-stop, 0 signal\n");
+}
+
 // An exec from a thread that is not the leader ends with the exec event too,
 // which tells its success: no exit stop.
 TEST_F(CliTest, StopCountsExecFromAThreadTakesNoExitStop) {

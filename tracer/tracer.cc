@@ -12,6 +12,9 @@
 //     writing are resumed with PTRACE_SYSCALL to read the real result at the
 //     exit stop; all others are recorded at once and resumed with PTRACE_CONT,
 //     so the common case costs a single stop.
+// An exec that succeeds costs two stops, its entry and the exec event: that
+// event tells success, so it resumes with PTRACE_CONT and no exit stop comes.
+// An execve of a path the lookup finds missing (a PATH search) costs one.
 // Processes are followed through fork/vfork/clone events. A new child may
 // report its first stop before its parent reports the fork event; such a stop
 // is parked until the parent's event says whose child it is. An execve from a
@@ -200,10 +203,21 @@ int predicted_error(const Resolution& r, AccessKind kind, std::uint64_t flags, b
   return 0;
 }
 
+// An exec whose path the tracer's own lookup cannot find fails in the
+// kernel's lookup too, and no exec event follows: its error is recorded at
+// entry and the exit stop skipped, which spares one stop per directory of a
+// PATH search. The call stays pending all the same: should a process the
+// tracer does not see make the file meanwhile, the exec event records the
+// exec. Only execve: execveat's dirfd and AT_EMPTY_PATH fail otherwise.
+bool exec_failure_predicted(const SyscallSpec& spec, const FileAccess& a) {
+  return spec.decode == tracer::Decode::exec && spec.dirfd == tracer::kNoArg && (a.error == ENOENT || a.error == ENOTDIR);
+}
+
 struct PendingCall {
   const SyscallSpec* spec = nullptr;
   FileAccess access;
   std::vector<PathBytes> argv;  // exec only
+  bool recorded = false;        // an exec predicted to fail: recorded, no exit stop wanted; kept in case it succeeds
 };
 
 struct Thread {
@@ -540,7 +554,7 @@ void Tracer::handle_stop(Thread& t, int status) {
 }
 
 void Tracer::resume(const Thread& t, int sig) {
-  bool want_exit = syscall_mode_ || t.pending.has_value();
+  bool want_exit = syscall_mode_ || (t.pending && !t.pending->recorded);
   ptrace(want_exit ? PTRACE_SYSCALL : PTRACE_CONT, t.tid, nullptr, sig);
 }
 
@@ -553,7 +567,7 @@ void Tracer::on_syscall_stop(Thread& t) {
     case tracer::kSyscallInfoEntry:
       ++outcome_.stops.syscall_entry;
       // With seccomp, an entry stop only follows a seccomp stop we asked an exit for.
-      if (t.pending && !syscall_mode_) return resume(t);
+      if (t.pending && !t.pending->recorded && !syscall_mode_) return resume(t);
       return on_entry(t, info.arch, info.entry.nr, info.entry.args);
     case tracer::kSyscallInfoExit:
       ++outcome_.stops.syscall_exit;
@@ -590,7 +604,11 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
     const auto* info = index_.arch(arch, nr);
     call.argv = tracer::read_string_array(t.tid, args[spec->path + 1], info ? info->pointer_size : 8);
   }
-  if (needs_exit) {
+  if (needs_exit && !options_.exact_results && !syscall_mode_ && exec_failure_predicted(*spec, a)) {
+    record(t, call.access);
+    call.recorded = true;
+    t.pending = std::move(call);
+  } else if (needs_exit) {
     t.pending = std::move(call);
   } else {
     record(t, a);
@@ -599,7 +617,7 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
 }
 
 void Tracer::on_exit(Thread& t, std::int64_t rval, bool is_error) {
-  if (!t.pending) return resume(t);
+  if (!t.pending || t.pending->recorded) return resume(t);
   PendingCall call = std::move(*t.pending);
   t.pending.reset();
   FileAccess& a = call.access;
