@@ -119,7 +119,7 @@ TEST_F(CliTest, HeaderRecordsTheRun) {
 TEST_F(CliTest, HelpListsEveryFlag) {
   ProcessResult help = run_process({TRACEPACK_BIN, "trace", "--help"});
   ASSERT_EQ(help.exit_code(), 0) << help.summary() << help.err;
-  for (const char* flag : {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "-q"}) {
+  for (const char* flag : {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "--stop-counts", "-q"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
   }
 }
