@@ -27,8 +27,16 @@ namespace {
   _exit(128 + sig);
 }
 
-int exit_status(const TraceOptions& options, const TraceOutcome& outcome, bool quiet) {
+void print_stop_counts(const StopCounts& s) {
+  std::fprintf(stderr,
+               "tracepack: %zu stops: %zu seccomp, %zu syscall-entry, %zu syscall-exit, %zu exec, %zu fork/clone, %zu event-stop, "
+               "%zu signal\n",
+               s.total(), s.seccomp, s.syscall_entry, s.syscall_exit, s.exec, s.new_task, s.event_stop, s.signal);
+}
+
+int exit_status(const TraceOptions& options, const TraceOutcome& outcome, bool quiet, bool stop_counts) {
   for (const std::string& warning : outcome.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
+  if (stop_counts) print_stop_counts(outcome.stops);
   if (outcome.start_error != 0) {
     std::fprintf(stderr, "tracepack: error: %s\n", system_error_message(options.argv[0], outcome.start_error).c_str());
     return outcome.start_error == ENOENT ? 127 : 126;
@@ -46,6 +54,7 @@ int exit_status(const TraceOptions& options, const TraceOutcome& outcome, bool q
 Action add_trace_command(CLI::App& app) {
   auto options = std::make_shared<TraceOptions>();
   auto quiet = std::make_shared<bool>(false);
+  auto stop_counts = std::make_shared<bool>(false);
   options->output = "trace.jsonl";
   CLI::App* cmd = add_command(app, "trace");
   cmd->add_option("-o,--output", options->output, "Trace file to write (JSON Lines)")->capture_default_str();
@@ -70,6 +79,7 @@ Action add_trace_command(CLI::App& app) {
   cmd->add_option("--env", options->env,
                   "The command's whole environment, one NAME=VALUE per --env (default: this one's, which tracepack itself keeps)");
   cmd->add_flag("-q,--quiet", *quiet, "No summary line on stderr");
+  cmd->add_flag("--stop-counts", *stop_counts, "Print on stderr how many times the traced processes were stopped, by cause");
   // The first argument that is not an option starts the command; it and
   // everything after it are the command's, untouched (as strace, env, nice).
   auto command = std::make_shared<std::vector<std::string>>();
@@ -82,11 +92,11 @@ Action add_trace_command(CLI::App& app) {
                           {"126", "the command cannot be executed"},
                           {"127", "the command is not found"},
                           {"1", "tracepack could not trace it (message on stderr)"}}));
-  return [options, command, quiet] {
+  return [options, command, quiet, stop_counts] {
     options->argv = *command;
     if (options->argv.empty()) throw UsageError("trace: no command given (usage: tracepack trace [OPTIONS] [--] COMMAND [ARGS...])");
     if (!options->user.empty() && options->sandbox.empty()) throw UsageError("trace: --user needs --sandbox");
-    return exit_status(*options, record_trace(*options), *quiet);
+    return exit_status(*options, record_trace(*options), *quiet, *stop_counts);
   };
 }
 

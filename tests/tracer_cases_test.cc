@@ -502,6 +502,65 @@ TEST_F(ExecTest, RecordsFailedExecsOfPathSearch) {
       same_lines(describe_under(*run.trace, data().path()), std::vector<std::string>{"execve exec $D/nope/sh -> $D/nope/sh ENOENT none"}));
 }
 
+// 21: every outcome of execve: a missing file's error is predicted at entry
+// (no exit stop: no exec event will come); any other failure is read at the
+// exit stop; the exec that succeeds is recorded at its exec event as always.
+TEST_F(ExecTest, RecordsEveryExecOutcome) {
+  write_file(data() / "plain", "not a program\n", 0644);
+  TracedRun run = trace({fixture("exec_outcomes"), data().path()});
+  ASSERT_TRUE(exited_with(run, 0));
+  EXPECT_TRUE(same_lines(describe_under(*run.trace, data().path()), {
+                                                                        "execve exec $D/missing -> $D/missing ENOENT none",
+                                                                        "execve exec $D/plain -> $D/plain EACCES regular",
+                                                                    }));
+  const FileAccess* missing = find_access(*run.trace, {.path = data() / "missing"});
+  const FileAccess* plain = find_access(*run.trace, {.path = data() / "plain"});
+  ASSERT_TRUE(missing != nullptr && plain != nullptr) << dump(*run.trace);
+  EXPECT_FALSE(missing->observed);
+  EXPECT_TRUE(plain->observed);
+  const Process* root = root_process(*run.trace);
+  ASSERT_NE(root, nullptr);
+  ASSERT_EQ(root->execs.size(), 2u) << dump(*run.trace);
+  EXPECT_EQ(root->execs[1].path, fixture("exec_outcomes"));  // /proc/self/exe, resolved
+  EXPECT_EQ(root->execs[1].exe, fixture("exec_outcomes"));
+  EXPECT_EQ(root->execs[1].argv, (std::vector<PathBytes>{"exec_outcomes", "again"}));
+  const FileAccess* again = find_access(*run.trace, {.kind = AccessKind::exec, .path = "/proc/self/exe"});
+  ASSERT_NE(again, nullptr) << dump(*run.trace);
+  EXPECT_EQ(again->error, 0);
+  EXPECT_TRUE(again->observed);
+}
+
+// 21: a missing file's exec is predicted to fail from the tracer's lookup; when
+// a process it does not trace made the file meanwhile, the exec succeeds, and
+// it is recorded from its exec event all the same.
+TEST_F(ExecTest, RecordsAnExecPredictedToFailThatSucceeds) {
+  ASSERT_EQ(mkfifo((data() / "go").c_str(), 0600), 0) << std::strerror(errno);
+  ChildProcess tracer(tracer_command(trace_file(), {}, {fixture("exec_appearing"), data().path(), "5"}));
+  // The fifo opens for writing once the fixture has opened it for reading,
+  // after its lookup of prog; only then is prog made.
+  int go = -1;
+  for (int tries = 0; go < 0 && tries < 6000; ++tries) {
+    go = open((data() / "go").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (go < 0) usleep(10000);
+  }
+  ASSERT_GE(go, 0) << "the fixture never opened the fifo: " << tracer.wait(1).err;
+  std::filesystem::copy_file(fixture("exit_code"), data() / "prog");
+  std::filesystem::permissions(data() / "prog", std::filesystem::perms(0755));
+  ASSERT_EQ(write(go, "g", 1), 1);
+  close(go);
+  TracedRun run;
+  run.process = tracer.wait(60);
+  run.trace = read_trace(trace_file());
+  ASSERT_TRUE(exited_with(run, 5));
+  const Process* root = root_process(*run.trace);
+  ASSERT_NE(root, nullptr);
+  ASSERT_EQ(root->execs.size(), 2u) << dump(*run.trace);
+  EXPECT_EQ(root->execs[1].exe, data() / "prog");
+  EXPECT_EQ(root->execs[1].argv, (std::vector<PathBytes>{"prog", "5"}));
+  std::vector<std::string> lines = describe_under(*run.trace, data().path());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "execve exec $D/prog -> $D/prog ok regular"), lines.end()) << dump(*run.trace);
+}
+
 // 4: the command itself through the merged-/usr link.
 TEST_F(ExecTest, ResolvesExecThroughMergedUsr) {
   TracedRun run = trace({"/bin/sh", "-c", "exit 0"});

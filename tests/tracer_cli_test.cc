@@ -119,7 +119,7 @@ TEST_F(CliTest, HeaderRecordsTheRun) {
 TEST_F(CliTest, HelpListsEveryFlag) {
   ProcessResult help = run_process({TRACEPACK_BIN, "trace", "--help"});
   ASSERT_EQ(help.exit_code(), 0) << help.summary() << help.err;
-  for (const char* flag : {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "-q"}) {
+  for (const char* flag : {"-o", "--label", "--timeout", "--grace", "--record-env", "--no-seccomp", "--exact-results", "--no-pin", "--stop-counts", "-q"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from:\n" << help.out;
   }
 }
@@ -244,6 +244,29 @@ TEST_F(CliTest, ExactResultsMarksEveryAccessObserved) {
   ASSERT_TRUE(exited_with(run, 0));
   ASSERT_FALSE(run.trace->accesses.empty());
   for (const FileAccess& a : run.trace->accesses) EXPECT_TRUE(a.observed) << describe(a);
+}
+
+// ---- --stop-counts ----
+
+// exec_outcomes is linked statically, so no loader adds stops: its start
+// (entry and exec event), static glibc's readlink of /proc/self/exe, execve
+// of a missing file (entry only: its error is predicted), of a file without
+// execute permission (entry and exit), and of itself (entry and exec event:
+// the event says it succeeded, so no exit stop), then the readlink again.
+TEST_F(CliTest, StopCountsPrintsTheStopsByCause) {
+  write_file(data() / "plain", "not a program\n", 0644);
+  TracedRun run = trace({fixture("exec_outcomes"), data().path()}, {"--stop-counts"});
+  ASSERT_TRUE(exited_with(run, 0));
+  EXPECT_EQ(run.process.err,
+            "tracepack: 9 stops: 6 seccomp, 0 syscall-entry, 1 syscall-exit, 2 exec, 0 fork/clone, 0 event-stop, 0 signal\n");
+}
+
+// An exec from a thread that is not the leader ends with the exec event too,
+// which tells its success: no exit stop.
+TEST_F(CliTest, StopCountsExecFromAThreadTakesNoExitStop) {
+  TracedRun run = trace({fixture("thread_exec"), fixture("exit_code"), "7"}, {"--stop-counts"}, {}, 30);
+  ASSERT_TRUE(exited_with(run, 7));
+  EXPECT_NE(run.process.err.find(" 0 syscall-exit, 2 exec, 1 fork/clone, "), std::string::npos) << run.process.err;
 }
 
 // ---- --record-env ----

@@ -71,11 +71,14 @@ std::optional<Shebang> parse_shebang(std::string_view head) {
 }
 
 ExecAnalyzer::FileFacts ExecAnalyzer::facts(const PathBytes& file) {
-  UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  auto key_of = [](const struct stat& st) { return Key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec}; };
+  // A stat names the file's version: a version seen before is not opened again.
   struct stat st;
+  if (stat(file.c_str(), &st) != 0) return {};
+  if (auto it = cache_.find(key_of(st)); it != cache_.end()) return it->second;
+  UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0 || fstat(fd.get(), &st) != 0) return {};
-  Key key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  Key key = key_of(st);  // the version read, should the file have changed since the stat
   FileFacts result;
   char head[kShebangBufferSize];
   ssize_t n = pread(fd.get(), head, sizeof head, 0);

@@ -12,6 +12,9 @@
 //     writing are resumed with PTRACE_SYSCALL to read the real result at the
 //     exit stop; all others are recorded at once and resumed with PTRACE_CONT,
 //     so the common case costs a single stop.
+// An exec that succeeds costs two stops, its entry and the exec event: that
+// event tells success, so it resumes with PTRACE_CONT and no exit stop comes.
+// An execve of a path the lookup finds missing (a PATH search) costs one.
 // Processes are followed through fork/vfork/clone events. A new child may
 // report its first stop before its parent reports the fork event; such a stop
 // is parked until the parent's event says whose child it is. An execve from a
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -95,14 +99,18 @@ void on_forwarded(int sig, siginfo_t* info, void*) {
   if (info == nullptr || info->si_code <= 0) g_forward = sig;
 }
 
+// The calendar arithmetic is <chrono>'s: gmtime_r and strftime would read
+// /etc/localtime (tzset) first, seven system calls of start-up for nothing.
 std::string utc_now_iso8601() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc;
-  gmtime_r(&ts.tv_sec, &utc);
+  using namespace std::chrono;
+  auto now = time_point_cast<microseconds>(system_clock::now());
+  auto day = floor<days>(now);
+  year_month_day date{day};
+  hh_mm_ss time{now - day};
   char buffer[64];
-  std::size_t n = strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(buffer + n, sizeof buffer - n, ".%06ldZ", ts.tv_nsec / 1000);
+  snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+           static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+           static_cast<int>(time.seconds().count()), static_cast<long>(time.subseconds().count()));
   return buffer;
 }
 
@@ -228,10 +236,21 @@ std::pair<PathRule, PathRule> own_flag_rules(std::string_view name, std::uint64_
   return {};  // mount, pivot_root: both paths followed
 }
 
+// An exec whose path the tracer's own lookup cannot find fails in the
+// kernel's lookup too, and no exec event follows: its error is recorded at
+// entry and the exit stop skipped, which spares one stop per directory of a
+// PATH search. The call stays pending all the same: should a process the
+// tracer does not see make the file meanwhile, the exec event records the
+// exec. Only execve: execveat's dirfd and AT_EMPTY_PATH fail otherwise.
+bool exec_failure_predicted(const SyscallSpec& spec, const FileAccess& a) {
+  return spec.decode == tracer::Decode::exec && spec.dirfd == tracer::kNoArg && (a.error == ENOENT || a.error == ENOTDIR);
+}
+
 struct PendingCall {
   const SyscallSpec* spec = nullptr;
   FileAccess access;
   std::vector<PathBytes> argv;  // exec only
+  bool recorded = false;        // an exec predicted to fail: recorded, no exit stop wanted; kept in case it succeeds
 };
 
 struct Thread {
@@ -539,23 +558,29 @@ void Tracer::handle_status(pid_t tid, int status) {
 void Tracer::handle_stop(Thread& t, int status) {
   int sig = WSTOPSIG(status);
   int event = status >> 16;
+  StopCounts& stops = outcome_.stops;
   if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(t);
   switch (event) {
     case PTRACE_EVENT_SECCOMP:
+      ++stops.seccomp;
       return on_syscall_stop(t);
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE:
+      ++stops.new_task;
       return on_new_task(t, event);
     case PTRACE_EVENT_EXEC:
+      ++stops.exec;
       return on_exec(t.tid);
     case PTRACE_EVENT_STOP:
+      ++stops.event_stop;
       if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
         ptrace(PTRACE_LISTEN, t.tid, nullptr, nullptr);  // group-stop: stay stopped until SIGCONT
         return;
       }
       return resume(t);
     case 0:
+      ++stops.signal;
       return resume(t, sig);  // signal-delivery-stop: deliver it
     default:
       return resume(t);
@@ -563,7 +588,7 @@ void Tracer::handle_stop(Thread& t, int status) {
 }
 
 void Tracer::resume(const Thread& t, int sig) {
-  bool want_exit = syscall_mode_ || t.pending.has_value();
+  bool want_exit = syscall_mode_ || (t.pending && !t.pending->recorded);
   ptrace(want_exit ? PTRACE_SYSCALL : PTRACE_CONT, t.tid, nullptr, sig);
 }
 
@@ -574,10 +599,12 @@ void Tracer::on_syscall_stop(Thread& t) {
     case tracer::kSyscallInfoSeccomp:
       return on_entry(t, info.arch, info.seccomp.nr, info.seccomp.args);
     case tracer::kSyscallInfoEntry:
+      ++outcome_.stops.syscall_entry;
       // With seccomp, an entry stop only follows a seccomp stop we asked an exit for.
-      if (t.pending && !syscall_mode_) return resume(t);
+      if (t.pending && !t.pending->recorded && !syscall_mode_) return resume(t);
       return on_entry(t, info.arch, info.entry.nr, info.entry.args);
     case tracer::kSyscallInfoExit:
+      ++outcome_.stops.syscall_exit;
       return on_exit(t, info.exit.rval, info.exit.is_error != 0);
     default:
       return resume(t);
@@ -622,7 +649,11 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
     const auto* info = index_.arch(arch, nr);
     call.argv = tracer::read_string_array(t.tid, args[spec->path + 1], info ? info->pointer_size : 8);
   }
-  if (needs_exit) {
+  if (needs_exit && !options_.exact_results && !syscall_mode_ && exec_failure_predicted(*spec, a)) {
+    record(t, call.access);
+    call.recorded = true;
+    t.pending = std::move(call);
+  } else if (needs_exit) {
     t.pending = std::move(call);
   } else {
     record(t, a);
@@ -631,7 +662,7 @@ void Tracer::on_entry(Thread& t, std::uint32_t arch, std::uint64_t nr, const std
 }
 
 void Tracer::on_exit(Thread& t, std::int64_t rval, bool is_error) {
-  if (!t.pending) return resume(t);
+  if (!t.pending || t.pending->recorded) return resume(t);
   PendingCall call = std::move(*t.pending);
   t.pending.reset();
   FileAccess& a = call.access;

@@ -27,6 +27,20 @@ struct TraceOptions {
                                    ///< resolve_sandbox_user); "" = the caller. Error without a sandbox
 };
 
+/// How many times the tracees were stopped, by cause. Each stop is a switch
+/// to the tracer and back, which dominates what tracing costs.
+struct StopCounts {
+  std::size_t seccomp = 0;        ///< a traced call's entry, sent by the seccomp filter
+  std::size_t syscall_entry = 0;  ///< a syscall-entry stop (without seccomp, every call's)
+  std::size_t syscall_exit = 0;   ///< a syscall-exit stop, to read a call's result
+  std::size_t exec = 0;           ///< an exec event (PTRACE_EVENT_EXEC)
+  std::size_t new_task = 0;       ///< a fork, vfork or clone event in the parent
+  std::size_t event_stop = 0;     ///< PTRACE_EVENT_STOP: a new task's first stop, a group-stop
+  std::size_t signal = 0;         ///< a signal about to be delivered to a tracee
+
+  std::size_t total() const { return seccomp + syscall_entry + syscall_exit + exec + new_task + event_stop + signal; }
+};
+
 /// How the run ended.
 struct TraceOutcome {
   int exit_code = 0;  ///< the command's exit code (valid when signal == 0)
@@ -38,6 +52,7 @@ struct TraceOutcome {
   std::size_t total_accesses = 0;  ///< accesses including repeats
   double seconds = 0;
   std::vector<std::string> warnings;
+  StopCounts stops;
 };
 
 /// Runs options.argv under ptrace with a seccomp filter, following every
