@@ -139,7 +139,8 @@ void add_reason(std::vector<PlanReason>& reasons, PlanReason reason) {
 }
 
 struct Candidate {
-  std::vector<PlanReason> reasons;
+  std::vector<PlanReason> reasons;  // folded by add_reason: at most kMaxReasons of each source
+  std::set<std::string> tests;      // every test a traced reason named, whatever the fold dropped
   bool forced = false;  // from an include: glob or elf: closure, beats exclude
 };
 
@@ -301,17 +302,16 @@ void Planner::propose(const PathBytes& path, PlanReason reason, bool forced) {
   }
   Candidate& c = candidates_[path];
   c.forced = c.forced || forced;
+  if (reason.source == PlanReason::Source::traced) c.tests.insert(reason.test);
   add_reason(c.reasons, std::move(reason));
 }
 
-// The test cases the traced reasons name, sorted, each once; with `known`,
-// only those of it (a merged trace's own label, which its working directory's
-// reason names, is no test).
-std::vector<std::string> traced_tests(const std::vector<PlanReason>& reasons, const std::set<std::string>* known = nullptr) {
-  std::set<std::string> tests;
-  for (const PlanReason& r : reasons)
-    if (r.source == PlanReason::Source::traced && (known == nullptr || known->contains(r.test))) tests.insert(r.test);
-  return {tests.begin(), tests.end()};
+// The test cases of `named` that are among `known`, sorted (a merged trace's
+// own label, which its working directory's reason names, is no test).
+std::vector<std::string> known_tests(const std::set<std::string>& named, const std::set<std::string>& known) {
+  std::vector<std::string> tests;
+  std::set_intersection(named.begin(), named.end(), known.begin(), known.end(), std::back_inserter(tests));
+  return tests;
 }
 
 // The reasons a bundle keeps for an entry: distinct, in a stable order (the
@@ -557,7 +557,7 @@ void Planner::fill_metadata(BundlePlan& plan) {
     e.gid = info->gid;
     e.size = e.type == EntryType::regular ? info->size : 0;
     e.mtime = info->mtime;
-    e.tests = traced_tests(c.reasons, &tests_);  // before the cap drops reasons
+    e.tests = known_tests(c.tests, tests_);
     e.reasons = stable_reasons(std::move(c.reasons));
     if (e.type == EntryType::regular && info->links > 1) {
       auto [it, first] = first_by_inode.try_emplace({info->device, info->inode}, path);
@@ -680,7 +680,10 @@ std::optional<PlanReason::Source> reason_source(std::string_view line) {
 }
 
 std::vector<std::string> entry_tests(const PlanEntry& entry) {
-  std::vector<std::string> tests = traced_tests(entry.reasons);
+  std::set<std::string> named;
+  for (const PlanReason& r : entry.reasons)
+    if (r.source == PlanReason::Source::traced) named.insert(r.test);
+  std::vector<std::string> tests(named.begin(), named.end());
   std::vector<std::string> all;
   std::set_union(tests.begin(), tests.end(), entry.tests.begin(), entry.tests.end(), std::back_inserter(all));
   return all;

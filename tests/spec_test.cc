@@ -283,10 +283,20 @@ TEST(SpecErrors, UnknownKeyWithSuggestion) {
             "tracepack.yaml:8:5: missing required key 'elf'");
 }
 
+TEST(SpecReview, IgnoreIsAListOfGlobs) {
+  EXPECT_EQ(parse_spec(with_test("    run: [a]\nreview:\n  ignore:\n    - /usr/lib/python3.11/distutils\n    - \"**/tests\"\n"),
+                       "tracepack.yaml")
+                .review.ignore,
+            (std::vector<std::string>{"/usr/lib/python3.11/distutils", "**/tests"}));
+  EXPECT_EQ(spec_error(with_test("    run: [a]\nreview:\n  ignore: [\"/a/[b\"]\n  accept: []\n")),
+            "tracepack.yaml:8:12: invalid glob '/a/[b': unclosed '['\n"
+            "tracepack.yaml:9:3: unknown key 'accept' (expected one of: ignore)");
+}
+
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
   EXPECT_EQ(
       spec_error(with_test("    run: [a]\nversion: 2\n")),
-      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image, sbom)");
+      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image, sbom, review)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
