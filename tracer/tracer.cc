@@ -695,16 +695,16 @@ void Tracer::apply_effects(Thread& t, const FileAccess& a) {
       resolver_.forget(a.resolved);
       resolver_.forget(a.resolved2);
       break;
+    case AccessKind::other:
+      // A mount, unmount or pivot_root changes what every path leads to.
+      if (!a.resolved.empty()) resolver_.forget_all();
+      break;
     case AccessKind::read:
     case AccessKind::write:
     case AccessKind::exec:
     case AccessKind::stat:
     case AccessKind::readlink:
     case AccessKind::list:
-    case AccessKind::other:
-      // A mount, unmount or pivot_root changes what every path leads to.
-      if (!a.resolved.empty()) resolver_.forget_all();
-      break;
     case AccessKind::attr:
     case AccessKind::watch:
       break;
