@@ -492,16 +492,23 @@ void read_output(const Field& field, OutputSpec& output, Problems& problems) {
 
 // `secrets: allow:` and `host_specific: allow:` name files one by one, so
 // each entry is an absolute path, not a glob.
+/// The items of a map's one list key (`allow:` of `secrets:`, `ignore:` of
+/// `review:`); empty when the map or the key is absent, or on a problem.
+std::vector<YAML::Node> read_one_list_map(const Field& field, std::span<const std::string_view> keys, Problems& problems) {
+  if (field.value.IsNull()) return {};
+  if (!field.value.IsMap()) {
+    type_problem(field, "a map", problems);
+    return {};
+  }
+  Fields fields = read_fields(field.value, keys, problems);
+  const Field* list = find_field(fields, keys.front());
+  if (!list) return {};
+  return read_list(*list, problems).value_or(std::vector<YAML::Node>{});
+}
+
 template <typename Allowed>
 void read_allow_list(const Field& field, std::vector<Allowed>& allow_list, Problems& problems) {
-  if (field.value.IsNull()) return;
-  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
-  Fields fields = read_fields(field.value, kAllowKeys, problems);
-  const Field* allow = find_field(fields, "allow");
-  if (!allow) return;
-  std::optional<std::vector<YAML::Node>> items = read_list(*allow, problems);
-  if (!items) return;
-  for (const YAML::Node& item : *items) {
+  for (const YAML::Node& item : read_one_list_map(field, kAllowKeys, problems)) {
     std::optional<std::string> path = read_string_item(item, "allow", problems);
     if (!path) continue;
     if (!path->starts_with('/'))
@@ -513,14 +520,7 @@ void read_allow_list(const Field& field, std::vector<Allowed>& allow_list, Probl
 
 /// `review: ignore:` a list of globs.
 void read_review(const Field& field, ReviewSpec& review, Problems& problems) {
-  if (field.value.IsNull()) return;
-  if (!field.value.IsMap()) return type_problem(field, "a map", problems);
-  Fields fields = read_fields(field.value, kReviewKeys, problems);
-  const Field* ignore = find_field(fields, "ignore");
-  if (!ignore) return;
-  std::optional<std::vector<YAML::Node>> items = read_list(*ignore, problems);
-  if (!items) return;
-  for (const YAML::Node& item : *items)
+  for (const YAML::Node& item : read_one_list_map(field, kReviewKeys, problems))
     if (auto pattern = read_glob_item(item, "ignore", problems)) review.ignore.push_back(*pattern);
 }
 
