@@ -45,7 +45,7 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   if (!answer.in_bundle) {
     std::vector<PathBytes> paths;
     for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
-    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore).candidates);
+    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore, listed_directories(plan.entries)).candidates);
   }
   return answer;
 }
@@ -77,8 +77,12 @@ int run_why(const WhyArgs& args) {
     answer = explain_in_manifest(manifest, path);
     if (!answer.in_bundle && !manifest.from) {  // the files of a bundle taken from the host are the host's
       std::vector<PathBytes> paths;
-      for (const ManifestEntry& e : manifest.entries) paths.push_back(e.path);
-      attach_candidate(answer, find_candidates(paths, HostFileSystem(), "/", manifest.review_ignore).candidates);
+      std::vector<std::pair<PathBytes, std::vector<std::string>>> directories;
+      for (const ManifestEntry& e : manifest.entries) {
+        paths.push_back(e.path);
+        if (e.type == EntryType::directory) directories.emplace_back(e.path, e.reasons);
+      }
+      attach_candidate(answer, find_candidates(paths, HostFileSystem(), "/", manifest.review_ignore, listed_directories(directories)).candidates);
     }
   }
   std::fputs(render_why(answer).c_str(), stdout);

@@ -28,6 +28,7 @@
 #include <regex>
 #include <set>
 
+#include "candidate_sources.h"
 #include "tracepack/error.h"
 #include "tracepack/posix.h"
 #include "tracepack/spec.h"
@@ -238,9 +239,10 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
 }  // namespace
 
 CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
-                              const std::vector<std::string>& ignore) {
+                              const std::vector<std::string>& ignore, const std::vector<ListedDirectory>& listed) {
   CandidateList list;
   python_import_candidates(paths, files, root, list);
+  elf_and_listing_candidates(paths, files, root, listed, list);
   std::erase_if(list.candidates, [&](const Candidate& c) {
     return std::any_of(ignore.begin(), ignore.end(), [&](const std::string& pattern) { return glob_match(pattern, c.path); });
   });

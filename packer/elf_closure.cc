@@ -250,6 +250,50 @@ std::optional<ElfFacts> read_elf(const PathBytes& host, const PathBytes& shown) 
 }
 
 // ---------------------------------------------------------------------------
+// dlopen() hints: .note.dlopen notes and library names in read-only data
+
+constexpr GElf_Word kNoteDlopenType = 0x407c0c0a;  // NT_FDO_DLOPEN_METADATA
+
+// "lib" NAME ".so" (".N")*: what a dlopen() argument without '/' looks like.
+bool soname_like(std::string_view s) {
+  if (s.size() < 7 || s.size() > 255 || !s.starts_with("lib")) return false;
+  std::size_t so = s.find(".so");
+  if (so == std::string_view::npos || so == 3) return false;
+  for (char c : s.substr(3, so - 3))
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("_+-.").find(c) == std::string_view::npos) return false;
+  std::string_view rest = s.substr(so + 3);
+  while (!rest.empty()) {
+    if (rest.size() < 2 || rest.front() != '.' || !std::isdigit(static_cast<unsigned char>(rest[1]))) return false;
+    rest.remove_prefix(1);
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+  }
+  return true;
+}
+
+void read_notes(Elf_Data* data, ElfDlopenHints& hints) {
+  GElf_Nhdr note;
+  std::size_t offset = 0, name_at = 0, desc_at = 0;
+  while (offset < data->d_size && (offset = gelf_getnote(data, offset, &note, &name_at, &desc_at)) != 0) {
+    const char* base = static_cast<const char*>(data->d_buf);
+    if (note.n_type != kNoteDlopenType || std::string_view(base + name_at, note.n_namesz) != std::string_view("FDO", 4)) continue;
+    std::string_view desc(base + desc_at, note.n_descsz);
+    hints.notes.emplace_back(desc.substr(0, desc.find('\0')));
+  }
+}
+
+void read_sonames(Elf_Data* data, std::set<std::string>& seen, ElfDlopenHints& hints) {
+  const char* at = static_cast<const char*>(data->d_buf);
+  const char* end = at + data->d_size;
+  while (at < end) {
+    const char* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
+    if (nul == nullptr) break;  // not NUL-terminated: no C string
+    std::string_view s(at, static_cast<std::size_t>(nul - at));
+    if (soname_like(s) && seen.insert(std::string(s)).second) hints.sonames.emplace_back(s);
+    at = nul + 1;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The loader that would run: its ABI, hardware capabilities and defaults
 
 struct LoaderAbi {
@@ -856,7 +900,71 @@ void merge(ElfClosure& closure, std::set<PathBytes>& seen, Simulation& p) {
       closure.missing.push_back(std::move(entry));
 }
 
+// Opens `file` for the simulated loader: the root object a dlopen() search
+// starts from; nullopt when it is no ELF object of a modelled machine.
+std::optional<Object> load_requester(const LoaderConfig& config, const PathBytes& cwd, const PathBytes& file) {
+  try {
+    Object object = load_root(config, cwd, file);
+    abi_for(object.facts, file);
+    return object;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
+
+std::optional<ElfDlopenHints> read_dlopen_hints(const PathBytes& file, const LoaderConfig& config) {
+  static const bool initialised = elf_version(EV_CURRENT) != EV_NONE;
+  if (!initialised) throw Error("libelf: version mismatch");
+  Fd fd{open(host_path(config.root, file).c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) throw_system_error(file);
+  ElfHandle handle{elf_begin(fd.fd, ELF_C_READ, nullptr)};
+  if (handle.elf == nullptr || elf_kind(handle.elf) != ELF_K_ELF) return std::nullopt;
+  std::size_t names = 0;
+  if (elf_getshdrstrndx(handle.elf, &names) != 0) return ElfDlopenHints{};
+  ElfDlopenHints hints;
+  std::set<std::string> seen;
+  for (Elf_Scn* scn = elf_nextscn(handle.elf, nullptr); scn != nullptr; scn = elf_nextscn(handle.elf, scn)) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+    const char* name = elf_strptr(handle.elf, names, shdr.sh_name);
+    if (shdr.sh_type == SHT_NOTE) {
+      if (Elf_Data* data = elf_getdata(scn, nullptr)) read_notes(data, hints);
+    } else if (shdr.sh_type == SHT_PROGBITS && name != nullptr && std::string_view(name).starts_with(".rodata")) {
+      if (Elf_Data* data = elf_rawdata(scn, nullptr); data != nullptr && data->d_buf != nullptr) read_sonames(data, seen, hints);
+    }
+  }
+  return hints;
+}
+
+std::vector<std::optional<ElfDependency>> resolve_dlopen(const std::vector<DlopenRequest>& requests, const LoaderConfig& config) {
+  PathBytes cwd = working_directory(config);
+  Environment env = load_environment(config);
+  std::vector<std::optional<ElfDependency>> out;
+  for (const DlopenRequest& request : requests) {
+    std::optional<Object> requester = load_requester(config, cwd, request.requester);
+    if (!requester) {
+      out.emplace_back();
+      continue;
+    }
+    LoaderAbi abi = abi_for(requester->facts, request.requester);
+    Simulation p{config, abi, env.cache, env.conf_dirs, cwd, {}, {}, {}, {}};
+    p.objects.push_back(std::move(*requester));
+    std::optional<Found> found = search(p, 0, request.name);
+    if (!found || !found->problem.empty()) {
+      out.emplace_back();
+      continue;
+    }
+    out.push_back(ElfDependency{.needed = request.name,
+                                .needed_by = p.objects[0].resolved,
+                                .path = found->path,
+                                .resolved = found->walk.resolved,
+                                .links = found->walk.links,
+                                .found_via = found->via});
+  }
+  return out;
+}
 
 ElfClosure elf_closure(const std::vector<PathBytes>& files, const LoaderConfig& config) {
   PathBytes cwd = working_directory(config);

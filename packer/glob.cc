@@ -183,6 +183,13 @@ bool plain_yaml_safe(std::string_view text) {
 
 }  // namespace
 
+std::string elf_list_item(std::string_view path) {
+  if (plain_yaml_safe(path) && path.find('*') == std::string_view::npos) return "- elf: " + std::string(path);
+  std::string quoted = "'";
+  for (char c : path) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return "- elf: " + quoted + "'";
+}
+
 std::string glob_list_item(std::string_view path, std::string_view tail) {
   std::string pattern;
   for (char c : path) {

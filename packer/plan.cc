@@ -454,6 +454,8 @@ void Planner::add_closures() {
                     .detail = std::string(kIncludedByElfHead) + rule.pattern + " (" + location(rule.where) + ")",
                     .rule = rule.pattern};
     for (const PathBytes& file : closure.roots) propose(file, root, true);
+    // The path as written opens too, as the path a dlopen() name finds: libz.so.1 -> libz.so.1.2.13.
+    for (const PathBytes& link : resolve(rule.pattern).links) propose(link, root, true);
     for (const ElfDependency& dep : closure.dependencies) {
       PlanReason r{.source = PlanReason::Source::elf,
                    .detail = dep.needed + std::string(kNeededBy) + dep.needed_by + " (" + dep.found_via + ")",

@@ -220,8 +220,12 @@ void split_exclusions(BundleReport& r) {
 // What the bundle may need and lacks; what could not be checked is a warning.
 void find_report_candidates(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore) {
   std::vector<PathBytes> paths;
-  for (const ReportFile& f : r.files) paths.push_back(f.path);
-  CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore);
+  std::vector<std::pair<PathBytes, std::vector<std::string>>> directories;
+  for (const ReportFile& f : r.files) {
+    paths.push_back(f.path);
+    if (f.type == EntryType::directory) directories.emplace_back(f.path, f.reasons);
+  }
+  CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore, listed_directories(directories));
   r.candidates = std::move(found.candidates);
   for (std::string& note : found.notes) r.warnings.push_back("candidates: " + std::move(note));
 }

@@ -17,7 +17,7 @@ namespace tracepack {
 /// A file or directory that may be needed and is not in the bundle.
 struct Candidate {
   PathBytes path{};                   ///< a file, or a directory meaning everything below it
-  std::string kind{};                 ///< "python-import"
+  std::string kind{};                 ///< "python-import", "elf-dlopen-note", "elf-string", "listed-directory"
   std::string reason{};               ///< one line for people: "module 'numpy' is imported but no test loaded it"
   std::vector<std::string> evidence;  ///< where the need shows: "/app/web.py:12", sorted
   std::uint64_t files = 0;            ///< regular files it would add
@@ -32,6 +32,20 @@ struct CandidateList {
   std::vector<std::string> notes;     ///< e.g. "python imports not checked: /usr/bin/python3.11 failed: ..."
 };
 
+/// A directory a traced process listed (getdents), and who listed it.
+struct ListedDirectory {
+  PathBytes path;
+  std::vector<std::string> by;  ///< "test 'x', pid 42 (prog)"; "test 'x' (prog)" where only a bundle's reason lines are known
+};
+
+/// The directories among `entries` that a traced process listed: those with
+/// a getdents or getdents64 reason.
+std::vector<ListedDirectory> listed_directories(const std::vector<PlanEntry>& entries);
+
+/// The same from reason lines (a bundle's manifest or report: one pair of
+/// path and PlanReason::detail lines per entry), which hold no pid.
+std::vector<ListedDirectory> listed_directories(const std::vector<std::pair<PathBytes, std::vector<std::string>>>& entries);
+
 /// The candidates for a bundle holding `paths` (every entry's path, sorted),
 /// as found in the file system at `root` (the host's "/" or an image's
 /// unpacked root), whose files `files` describes. Python imports: the
@@ -39,9 +53,17 @@ struct CandidateList {
 /// parses the bundle's .py files and finds each imported module on its own
 /// path (run with -I; under chroot when `root` is not "/"); a module whose
 /// file is not in the bundle is a candidate, its import sites the evidence.
+/// ELF dlopen() hints: the bundle's ELF files (regular files with an exec
+/// bit or ".so" in their name, and ELF magic) are read for .note.dlopen
+/// notes and library-name string literals in .rodata; each name the loader
+/// finds from that file (ld.so cache, default directories) and the bundle
+/// lacks is a candidate, to be added with an `- elf:` include. Listed
+/// directories: of each directory in `listed` of which the bundle holds some
+/// entries, the others (at most 16, none of them Python modules, outside
+/// pseudo and scratch roots) are candidates.
 /// Candidates whose path matches one of `ignore` (spec review: ignore: globs)
 /// are left out.
 CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root = "/",
-                              const std::vector<std::string>& ignore = {});
+                              const std::vector<std::string>& ignore = {}, const std::vector<ListedDirectory>& listed = {});
 
 }  // namespace tracepack

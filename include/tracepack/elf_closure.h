@@ -2,6 +2,7 @@
 // loader (glibc's ld.so) would, without running anything.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,29 @@ struct ElfClosure {
 /// another ELF class or machine skipped like the loader does.
 /// Throws Error when a root is not a readable ELF file.
 ElfClosure elf_closure(const std::vector<PathBytes>& files, const LoaderConfig& config = {});
+
+/// What an ELF file names that it may load with dlopen(), beyond DT_NEEDED.
+struct ElfDlopenHints {
+  std::vector<std::string> notes;    ///< payloads of its .note.dlopen notes (owner "FDO", type 0x407c0c0a): JSON text, as written
+  std::vector<std::string> sonames;  ///< NUL-delimited strings of its read-only data (.rodata*) shaped like a library name: "libz.so.1", "libfoo.so"; each once, in file order
+};
+
+/// Reads `file` (a path in config.root) for its dlopen() hints: only the
+/// section headers, its SHT_NOTE sections and its .rodata sections are read.
+/// nullopt when it is no ELF file; throws Error when it cannot be opened.
+std::optional<ElfDlopenHints> read_dlopen_hints(const PathBytes& file, const LoaderConfig& config = {});
+
+/// One dlopen() to resolve: `name` (no '/') as the object `requester` opens it.
+struct DlopenRequest {
+  PathBytes requester;
+  std::string name;
+};
+
+/// Where the loader finds each request's name, searched from its requester
+/// as for a DT_NEEDED entry of it (its DT_RPATH unless DT_RUNPATH,
+/// LD_LIBRARY_PATH, its DT_RUNPATH, the ld.so cache, the default directories);
+/// nullopt where the name is not found or the requester is no ELF object of a
+/// modelled machine. The ld.so cache is read once for all requests.
+std::vector<std::optional<ElfDependency>> resolve_dlopen(const std::vector<DlopenRequest>& requests, const LoaderConfig& config = {});
 
 }  // namespace tracepack

@@ -131,6 +131,11 @@ std::string glob_error(std::string_view pattern);
 /// "- /usr/lib/python3/dist-packages/numpy/**", quoted for YAML when needed.
 std::string glob_list_item(std::string_view path, std::string_view tail = "");
 
+/// The include: list item that packs the ELF file `path` (a path, not a
+/// glob) and its dependency closure: "- elf: /usr/lib/x86_64-linux-gnu/libz.so.1",
+/// quoted for YAML when needed.
+std::string elf_list_item(std::string_view path);
+
 /// The kernel pseudo file systems: their files are made by the kernel when
 /// read (/proc/kmsg consumes the kernel log), so nothing below them is ever
 /// packed, whatever a rule says. /run and /tmp hold real files and are not here.
