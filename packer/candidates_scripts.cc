@@ -443,7 +443,8 @@ void node_candidates(const std::vector<PathBytes>& paths, const FileSystemView& 
       ++it;
       continue;
     }
-    owner->second.sites.insert(it->second.sites.begin(), it->second.sites.end());
+    for (const auto& site : it->second.sites)
+      if (!under(site.first, owner->first)) owner->second.sites.insert(site);  // the package's own files aside
     it = found.erase(it);
   }
   auto rank_of = [](const PathBytes& file) { return node_library_file(file) ? kRankLibrary : kRankApplication; };
@@ -489,7 +490,9 @@ class ShellScanner {
   bool skip_next_ = false; // the next word is a name (for, case, function, a redirection's file)
   int case_depth_ = 0;
   bool pattern_ = false;   // in a case pattern, up to ')'
-  int substitutions_ = 0;  // open $( )
+  std::vector<bool> substitutions_;  // open $( ): whether a command came next before it
+  bool in_backticks_ = false;
+  bool backtick_command_ = false;
   std::vector<std::pair<std::string, bool>> heredocs_;  // delimiter, <<-
 
   char at(std::size_t j) const { return j < text_.size() ? text_[j] : '\0'; }
@@ -544,6 +547,13 @@ class ShellScanner {
     }
     if (c == '`') {
       ++i_;
+      if (in_backticks_) {
+        in_backticks_ = false;
+        command_ = backtick_command_;
+        return;
+      }
+      in_backticks_ = true;
+      backtick_command_ = command_;
       return separator();
     }
     if (c == '(') {
@@ -552,9 +562,9 @@ class ShellScanner {
     }
     if (c == ')') {
       ++i_;
-      if (substitutions_ > 0 && !pattern_) {
-        --substitutions_;
-        command_ = false;
+      if (!substitutions_.empty() && !pattern_) {
+        command_ = substitutions_.back();  // an assignment's $( ) may come before the command
+        substitutions_.pop_back();
         return;
       }
       pattern_ = false;
@@ -564,7 +574,7 @@ class ShellScanner {
     if (c == '$' && at(i_ + 1) == '(' && at(i_ + 2) == '(') return skip_arithmetic();
     if (c == '$' && at(i_ + 1) == '(') {
       i_ += 2;
-      ++substitutions_;
+      substitutions_.push_back(command_);
       return separator();
     }
     word();

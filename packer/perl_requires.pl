@@ -19,10 +19,12 @@
 # at the start of a statement (after ; { } ( or `or`, `and`, `if`, `unless`,
 # `eval`, `do`, && and ||), skips POD (=pod ... =cut), stops at __END__ and
 # __DATA__, and drops a comment that starts at a line's start or after a
-# blank. `use lib` with literal directories (or $FindBin::Bin / RealBin)
-# adds them to the search of the file that says it. Not seen: names built at
+# blank. `use lib` with literal directories (or $FindBin::Bin / RealBin) in
+# any given file adds them before @INC for all, as it does at run time. Not seen: names built at
 # run time, `eval "require X"` strings, heredocs' text taken for code.
-# Pragmas that every script loads anyway (strict, warnings...) are skipped.
+# Pragmas (strict, warnings, lib...) are skipped in the given files, which
+# perl compiled, so that it loaded what they `use`; not in the files found
+# (Text::Wrap's `use re 'taint'` needs re.pm and its re.so).
 use Config;
 use Cwd qw(realpath);
 
@@ -40,6 +42,7 @@ open(my $request, '<', $ARGV[0]) or die "$ARGV[0]: $!\n";
 my @queue = map { chomp; $_ } grep { /\S/ } <$request>;
 my %given = map { $_ => 1 } @queue;
 my %seen = %given;
+our @search;
 my $start = qr/(?:^|[;{}(]|\b(?:or|and|if|unless|eval|do)\b|&&|\|\|)\s*/;
 
 sub directory_of {
@@ -92,8 +95,6 @@ sub report {
 sub scan {
   my ($file) = @_;
   open(my $in, '<', $file) or return;
-  my $bin = directory_of($file);
-  my @dirs = @inc;
   my $pod = 0;
   while (my $text = <$in>) {
     if ($text =~ /^=(\w+)/) {
@@ -103,18 +104,27 @@ sub scan {
     next if $pod;
     last if $text =~ /^__(?:END|DATA)__\b/;
     $text =~ s/(?:^|\s)#.*//s;
-    unshift @dirs, lib_dirs($1, $bin) if $text =~ /${start}use\s+lib\b([^;]*)/;
     while ($text =~ /${start}(?:use|no|require)\s+([A-Za-z_]\w*(?:::\w+)*)/g) {
       my $module = $1;
-      next if $pragma{$module} || $module =~ /^v\d/;
+      next if ($pragma{$module} && $given{$file}) || $module =~ /^v\d/;
       (my $relative = "$module.pm") =~ s{::}{/}g;
-      report($module, $relative, $file, $., @dirs);
+      report($module, $relative, $file, $., @search);
     }
     while ($text =~ /${start}(?:require|do)\s*\(?\s*(["'])([^"'\$\@]+)\1/g) {
-      report($2, $2, $file, $., @dirs);
+      report($2, $2, $file, $., @search);
     }
   }
 }
+
+# The directories `use lib` adds, from every given file.
+for my $file (@queue) {
+  open(my $in, '<', $file) or next;
+  while (my $text = <$in>) {
+    last if $text =~ /^__(?:END|DATA)__\b/;
+    push @search, lib_dirs($1, directory_of($file)) if $text =~ /${start}use\s+lib\b([^;]*)/;
+  }
+}
+push @search, @inc;
 
 while (@queue) {
   scan(shift @queue);
