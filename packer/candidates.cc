@@ -15,13 +15,7 @@
 // the application does not use.
 #include "tracepack/candidates.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -29,8 +23,9 @@
 #include <set>
 
 #include "candidate_sources.h"
+#include "candidates_scripts.h"
+#include "run_capture.h"
 #include "tracepack/error.h"
-#include "tracepack/posix.h"
 #include "tracepack/spec.h"
 #include "tracepack_python_imports.h"
 
@@ -62,73 +57,6 @@ PathBytes bundle_python(const std::vector<PathBytes>& paths, const FileSystemVie
   }
   return best;
 }
-
-// Runs `argv` (in `root` when not "/"), returns its standard output; throws
-// Error with its exit status or the reason it could not start.
-std::string run_capturing(const std::vector<std::string>& argv, const PathBytes& root) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
-  UniqueFd read_end(out[0]), write_end(out[1]);
-  std::vector<char*> cargv;
-  for (const std::string& arg : argv) cargv.push_back(const_cast<char*>(arg.c_str()));
-  cargv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) throw Error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    dup2(write_end.get(), STDOUT_FILENO);
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, STDIN_FILENO);
-      dup2(null, STDERR_FILENO);
-    }
-    if (root != "/" && (chroot(root.c_str()) != 0 || chdir("/") != 0)) _exit(126);
-    execv(cargv[0], cargv.data());
-    _exit(127);
-  }
-  write_end.reset();
-  std::string output;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = read(read_end.get(), buffer, sizeof buffer);
-    if (n > 0) {
-      output.append(buffer, static_cast<std::size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) throw Error(root + ": cannot chroot into it");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) throw Error("cannot run it");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status)) : "killed by signal " + std::to_string(WTERMSIG(status)));
-  return output;
-}
-
-// A scratch file holding `text`, removed when destroyed.
-class ScratchFile {
- public:
-  ScratchFile(const PathBytes& dir, const std::string& text) {
-    std::string name = (dir.empty() ? std::string("/tmp") : dir) + "/tracepack-imports-XXXXXX";
-    std::vector<char> buffer(name.begin(), name.end());
-    buffer.push_back('\0');
-    UniqueFd fd(mkstemp(buffer.data()));
-    if (fd.get() < 0) throw Error(name + ": cannot create: " + std::strerror(errno));
-    path_ = buffer.data();
-    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-      unlink(path_.c_str());
-      throw Error(path_ + ": cannot write: " + std::strerror(errno));
-    }
-  }
-  ~ScratchFile() { unlink(path_.c_str()); }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Regular files and bytes at `path`, a file or a directory walked whole.
 void count_below(const FileSystemView& files, const PathBytes& path, Candidate& candidate) {
@@ -182,10 +110,8 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
 
   std::string answer_text;
   try {
-    const char* tmpdir = std::getenv("TMPDIR");
-    PathBytes scratch_dir = root == "/" ? PathBytes(tmpdir && *tmpdir ? tmpdir : "/tmp") : root + "/tmp";
-    ScratchFile request(scratch_dir, nlohmann::json{{"files", sources}}.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
-    std::string request_path = root == "/" ? request.path() : request.path().substr(root.size());
+    ScratchFile request(scratch_dir_for(root), nlohmann::json{{"files", sources}}.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    std::string request_path = path_inside(root, request.path());
     std::string script(reinterpret_cast<const char*>(kPythonImportsPy), kPythonImportsPy_size);
     answer_text = run_capturing({python, "-I", "-B", "-c", script, request_path}, root);
   } catch (const Error& e) {
@@ -243,6 +169,7 @@ CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSys
   CandidateList list;
   python_import_candidates(paths, files, root, list);
   elf_and_listing_candidates(paths, files, root, listed, list);
+  script_candidates(paths, files, root, list);
   std::erase_if(list.candidates, [&](const Candidate& c) {
     return std::any_of(ignore.begin(), ignore.end(), [&](const std::string& pattern) { return glob_match(pattern, c.path); });
   });
