@@ -123,8 +123,11 @@ TEST(CandidatesScripts, APerlRequireInABranchIsACandidateFoundOnPerlsOwnInc) {
   // and what the bundle holds are no candidates: main.pl's only site is line 5.
   for (const Candidate& k : list.candidates) {
     EXPECT_NE(k.path, app + "/Local.pm");
-    for (const std::string& site : k.evidence)
-      if (site.starts_with(app + "/main.pl:")) EXPECT_EQ(site, app + "/main.pl:5") << k.path;
+    for (const std::string& site : k.evidence) {
+      if (site.starts_with(app + "/main.pl:")) {
+        EXPECT_EQ(site, app + "/main.pl:5") << k.path;
+      }
+    }
   }
   EXPECT_EQ(list.candidates.front().rank, 1);
 }
