@@ -80,7 +80,7 @@ Shard parse_shard(const std::string& text) {
 void print_candidates(const BundlePlan& plan, const PathBytes& root, const std::string& bundle) {
   std::vector<PathBytes> paths;
   for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
-  CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore, listed_directories(plan.entries));
+  CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge, plan.packs_on);
   for (const std::string& note : found.notes) std::fprintf(stderr, "tracepack: warning: candidates: %s\n", note.c_str());
   if (found.candidates.empty()) return;
   std::size_t application = std::count_if(found.candidates.begin(), found.candidates.end(), [](const Candidate& c) { return c.rank == 1; });

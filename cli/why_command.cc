@@ -45,7 +45,7 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   if (!answer.in_bundle) {
     std::vector<PathBytes> paths;
     for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
-    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore, listed_directories(plan.entries)).candidates);
+    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge, plan.packs_on).candidates);
   }
   return answer;
 }
@@ -82,7 +82,9 @@ int run_why(const WhyArgs& args) {
         paths.push_back(e.path);
         if (e.type == EntryType::directory) directories.emplace_back(e.path, e.reasons);
       }
-      attach_candidate(answer, find_candidates(paths, HostFileSystem(), "/", manifest.review_ignore, listed_directories(directories)).candidates);
+      attach_candidate(answer, find_candidates(paths, HostFileSystem(), "/", manifest.review_ignore, listed_directories(directories), manifest.knowledge,
+                                                       manifest.packs_on)
+                                           .candidates);
     }
   }
   std::fputs(render_why(answer).c_str(), stdout);

@@ -23,6 +23,7 @@
 #include "archive_reader.h"
 #include "json_field.h"
 #include "tracepack/error.h"
+#include "tracepack/knowledge.h"
 
 namespace tracepack {
 namespace {
@@ -124,6 +125,19 @@ void parse_review(const JsonField& doc, Manifest& m) {
   m.review_ignore = review->get_or("ignore", std::vector<std::string>(), &JsonField::strings);
 }
 
+void parse_packs(const JsonField& doc, Manifest& m) {
+  std::optional<JsonField> packs = doc.find("packs");
+  if (!packs) return;
+  packs->expect_object();
+  m.packs_on = packs->get_or("on", std::vector<std::string>(), &JsonField::strings);
+  std::optional<JsonField> knowledge = packs->find("knowledge");
+  if (!knowledge) return;
+  for (const JsonField& pack : knowledge->elements()) {
+    std::string file = pack.get_or("file", std::string(), &JsonField::string);
+    m.knowledge.push_back(parse_pack(pack.get_or("text", std::string(), &JsonField::string), file));
+  }
+}
+
 /// The signature: anything but "format": "tracepack-manifest" is another document.
 bool is_manifest(const std::optional<nlohmann::json>& doc) {
   if (!doc || !doc->is_object()) return false;
@@ -148,6 +162,7 @@ Manifest parse_manifest(std::string_view text, const std::string& name) {
   parse_exclusions(root, m);
   parse_base(root, m);
   parse_review(root, m);
+  parse_packs(root, m);
   if (root.find("tests")) m.tests = root.at("tests").strings();
   return m;
 }

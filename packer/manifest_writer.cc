@@ -44,6 +44,11 @@ std::string ManifestWriter::text(const std::string& bundle_name, const BundlePla
   doc["excluded"] = std::move(excluded);
   doc["warnings"] = plan.warnings;
   if (!plan.review_ignore.empty()) doc["review"] = {{"ignore", plan.review_ignore}};
+  if (!plan.packs_on.empty() || !plan.knowledge.empty()) {
+    nlohmann::ordered_json knowledge = nlohmann::ordered_json::array();
+    for (const KnowledgePack& pack : plan.knowledge) knowledge.push_back({{"file", pack.file}, {"text", pack.text}});
+    doc["packs"] = {{"on", plan.packs_on}, {"knowledge", std::move(knowledge)}};
+  }
   // Every test case of the traces, even one that used no entry; its presence
   // also says that each entry's "tests" is complete (older manifests took
   // them from the reasons, at most 8), which per-test counts need.

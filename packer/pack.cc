@@ -14,11 +14,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include "tracepack/atomic_file.h"
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
+#include "tracepack/knowledge.h"
 #include "tracepack/oci_writer.h"
 #include "tracepack/sbom.h"
 #include "tracepack/secrets.h"
@@ -115,6 +119,7 @@ ImageConfig complete_image_config(const PackRequest& request, const BundlePlan& 
     if (image.workdir.empty() && run && run->cwd.starts_with('/')) image.workdir = run->cwd;
   }
   if (image.architecture.empty() && run && !run->arch.empty()) image.architecture = oci_architecture(run->arch);
+  for (const auto& [name, value] : plan.pack_env) image.env.emplace(name, value);
   if (!image.env.contains("PATH")) {
     if (test && test->env.contains("PATH"))
       image.env["PATH"] = test->env.at("PATH");
@@ -157,9 +162,66 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
   return in;
 }
 
+namespace {
+
+bool is_elf_file(const PathBytes& root, const PathBytes& path) {
+  std::ifstream in((root == "/" ? "" : root) + path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "\x7f" "ELF";
+}
+
+// Turns the rules of the packs that are on, triggered by `plan`, into rules
+// of `in.spec`; false when none adds anything new.
+bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const KnowledgePack*>& on, const FileSystemView& fs,
+                 const PathBytes& root, std::set<std::string>& applied, std::map<std::string, std::string>& env) {
+  std::vector<PathBytes> paths;
+  for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
+  bool added = false;
+  LoaderConfig loader;
+  loader.root = root;
+  auto add_elf = [&](const PathBytes& file, const SourceLocation& where) {
+    if (!applied.insert("elf:" + file).second) return;
+    in.spec.include.push_back({IncludeRule::Kind::elf, file, where});
+    in.closures.push_back(elf_closure({file}, loader));
+    added = true;
+  };
+  for (const PackMatch& m : match_packs(on, paths)) {
+    SourceLocation where{"pack '" + m.pack->name + "', rule '" + m.rule->name + "', as the bundle holds " + m.triggers.front(), 0, 0};
+    for (const PackItem& item : m.add) {
+      std::vector<PathBytes> files = pack_item_files(item, fs, root, paths);
+      if (files.empty()) continue;
+      if (item.kind == PackItem::Kind::glob && applied.insert("glob:" + item.pattern).second) {
+        in.spec.include.push_back({IncludeRule::Kind::glob, item.pattern, where});
+        added = true;
+      }
+      for (const PathBytes& file : files)
+        if (item.kind != PackItem::Kind::glob || is_elf_file(root, file)) add_elf(file, where);
+    }
+    for (const std::string& glob : m.rule->never)
+      if (applied.insert("never:" + glob).second) in.spec.exclude.push_back({glob, where});
+    for (const auto& [name, value] : m.rule->env) env.emplace(name, value);
+  }
+  return added;
+}
+
+}  // namespace
+
+BundlePlan plan_with_packs(PlanInputs in, const FileSystemView& fs, const PathBytes& root) {
+  BundlePlan plan = make_plan(in, fs);
+  if (in.spec.packs.empty()) return plan;
+  std::vector<const KnowledgePack*> on;
+  for (const KnowledgePack* pack : available_packs(in.spec.knowledge))
+    if (std::any_of(in.spec.packs.begin(), in.spec.packs.end(), [&](const PackChoice& c) { return c.name == pack->name; })) on.push_back(pack);
+  std::set<std::string> applied;
+  std::map<std::string, std::string> env;
+  for (int round = 0; round < 4 && apply_packs(in, plan, on, fs, root, applied, env); ++round) plan = make_plan(in, fs);
+  plan.pack_env = std::move(env);
+  return plan;
+}
+
 BundlePlan plan_bundle(const PackRequest& request) {
   HostFileSystem fs(root_of(request));
-  return make_plan(read_plan_inputs(request), fs);
+  return plan_with_packs(read_plan_inputs(request), fs, root_of(request));
 }
 
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {

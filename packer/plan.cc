@@ -82,7 +82,9 @@ bool under(std::string_view path, std::string_view root) {
   return path == root || (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
 }
 
+// "file:line:col"; just the text for a rule a knowledge pack added (line 0).
 std::string location(const SourceLocation& where) {
+  if (where.line == 0) return where.file;
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
 
@@ -609,6 +611,8 @@ BundlePlan Planner::run() {
   for (const Trace* trace : traces) plan.runs.push_back(trace->run);
   plan.host_specific = find_host_specific(plan, in_.spec.host_specific, in_.host_specific);
   plan.review_ignore = in_.spec.review.ignore;
+  plan.knowledge = in_.spec.knowledge;
+  for (const PackChoice& choice : in_.spec.packs) plan.packs_on.push_back(choice.name);
   return plan;
 }
 

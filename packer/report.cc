@@ -218,23 +218,27 @@ void split_exclusions(BundleReport& r) {
 }
 
 // What the bundle may need and lacks; what could not be checked is a warning.
-void find_report_candidates(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore) {
+void find_report_candidates(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore,
+                            const std::vector<KnowledgePack>& knowledge, const std::vector<std::string>& packs_on) {
   std::vector<PathBytes> paths;
   std::vector<std::pair<PathBytes, std::vector<std::string>>> directories;
   for (const ReportFile& f : r.files) {
     paths.push_back(f.path);
     if (f.type == EntryType::directory) directories.emplace_back(f.path, f.reasons);
   }
-  CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore, listed_directories(directories));
+  CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore, listed_directories(directories),
+                                       knowledge, packs_on);
   r.candidates = std::move(found.candidates);
   for (std::string& note : found.notes) r.warnings.push_back("candidates: " + std::move(note));
 }
 
-// `ignore`: the review: ignore: globs of the spec the bundle was planned with.
-void derive(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore) {
+// `ignore`: the review: ignore: globs of the spec the bundle was planned with;
+// `knowledge` and `packs_on` its own knowledge packs and those it turned on.
+void derive(BundleReport& r, const ReportOptions& options, const std::vector<std::string>& ignore,
+            const std::vector<KnowledgePack>& knowledge = {}, const std::vector<std::string>& packs_on = {}) {
   std::sort(r.files.begin(), r.files.end(), [](const ReportFile& a, const ReportFile& b) { return a.path < b.path; });
   std::sort(r.excluded.begin(), r.excluded.end(), [](const PlanExclusion& a, const PlanExclusion& b) { return a.path < b.path; });
-  find_report_candidates(r, options, ignore);
+  find_report_candidates(r, options, ignore, knowledge, packs_on);
   split_exclusions(r);
   count_test_files(r.tests, r.files, r.tests_complete);
   count_totals(r);
@@ -425,7 +429,7 @@ BundleReport report_plan(const BundlePlan& plan, const Trace& trace, const Repor
   for (const Warning& w : trace.warnings) r.warnings.push_back("trace: " + w.message);
   r.tests = tests_of(trace);
   for (const Process& p : trace.processes) r.processes.push_back(process_of(trace, p));
-  derive(r, options, plan.review_ignore);
+  derive(r, options, plan.review_ignore, plan.knowledge, plan.packs_on);
   r.totals.processes = trace.processes.size();
   return r;
 }
@@ -446,7 +450,7 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   // most 8 reasons: enough to filter by, not to say which test alone used it.
   r.tests_complete = contents.manifest.tests.has_value();
   for (const std::string& name : contents.manifest.tests.value_or(std::vector<std::string>{})) r.tests.emplace_back().name = name;
-  derive(r, options, contents.manifest.review_ignore);
+  derive(r, options, contents.manifest.review_ignore, contents.manifest.knowledge, contents.manifest.packs_on);
   return r;
 }
 
@@ -468,7 +472,7 @@ BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& 
   }
   PlanInputs in = read_plan_inputs(request);
   HostFileSystem files(request.root);
-  BundleReport r = report_plan(make_plan(in, files), in.traces.front(), options);
+  BundleReport r = report_plan(plan_with_packs(in, files, request.root), in.traces.front(), options);
   r.input = trace_file;
   r.bundle = spec.name;
   return r;

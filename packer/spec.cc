@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "tracepack/error.h"
+#include "tracepack/knowledge.h"
 #include "tracepack/sbom.h"
 #include "tracepack/spec.h"
 #include "tracepack/spelling.h"
@@ -292,12 +293,15 @@ std::optional<std::string> read_glob_item(const YAML::Node& item, std::string_vi
 // ---- the spec's levels -----------------------------------------------------
 
 constexpr std::string_view kTopKeys[] = {"name",    "from",          "tests", "include", "exclude", "output",
-                                         "secrets", "host_specific", "image", "sbom",    "review"};
+                                         "secrets", "host_specific", "image", "sbom",    "review", "packs", "knowledge"};
 constexpr std::string_view kTestKeys[] = {"name", "run", "shell", "cwd", "env", "timeout", "exit", "stdout"};
 constexpr std::string_view kElfKeys[] = {"elf"};
 constexpr std::string_view kOutputKeys[] = {"path", "format", "compression", "reproducible"};
 constexpr std::string_view kAllowKeys[] = {"allow"};
 constexpr std::string_view kReviewKeys[] = {"ignore"};
+constexpr std::string_view kPackKeys[] = {"name", "description", "rules"};
+constexpr std::string_view kRuleKeys[] = {"name", "why", "when", "add", "never", "env"};
+constexpr std::string_view kPackItemKeys[] = {"elf", "nss_modules"};
 constexpr std::string_view kImageKeys[] = {"tag",    "entrypoint",    "cmd",          "env", "workdir",          "user",
                                            "labels", "exposed_ports", "architecture", "os",  "layer_compression"};
 
@@ -618,6 +622,182 @@ void read_image(const Field& field, ImageConfig& image, Problems& problems) {
   if (const Field* f = find_field(fields, "layer_compression")) read_layer_compression(*f, image.layer_compression, problems);
 }
 
+// ---- knowledge packs (knowledge.h; the format is docs/knowledge-packs.md) ----
+
+/// A name of a pack or rule: like a bundle's name.
+std::optional<std::string> read_pack_name(const Field& field, Problems& problems) {
+  std::optional<std::string> text = read_nonempty_string(field, problems);
+  if (text && !is_valid_bundle_name(*text)) {
+    problems.add(field.mark(), "invalid name " + quoted(*text) + " (use only letters, digits, '.', '_' and '-')");
+    return std::nullopt;
+  }
+  return text;
+}
+
+/// An absolute glob, or one starting "${dir}/" (the trigger's directory,
+/// which "/.." components may leave upwards).
+std::optional<std::string> read_add_glob(const YAML::Node& item, Problems& problems) {
+  std::optional<std::string> pattern = read_string_item(item, "add", problems);
+  if (!pattern) return std::nullopt;
+  std::string_view rest = *pattern;
+  if (rest.starts_with("${dir}")) {
+    rest.remove_prefix(6);
+    while (rest.starts_with("/..")) rest.remove_prefix(3);
+  }
+  if (std::string error = glob_error(rest); !error.empty()) {
+    problems.add(item.Mark(), "invalid glob " + quoted(printable(*pattern)) + ": " + error);
+    return std::nullopt;
+  }
+  if (!pattern->starts_with('/') && !pattern->starts_with("${dir}/")) {
+    problems.add(item.Mark(), "'add' glob " + quoted(*pattern) + " must start with '/' or '${dir}/'");
+    return std::nullopt;
+  }
+  if (std::string_view root = kernel_pseudo_root(*pattern); !root.empty()) {
+    problems.add(item.Mark(), pseudo_problem("'add' glob", *pattern, root));
+    return std::nullopt;
+  }
+  return pattern;
+}
+
+std::optional<PackItem> read_pack_item(const YAML::Node& item, Problems& problems) {
+  if (item.IsScalar()) {
+    if (auto pattern = read_add_glob(item, problems)) return PackItem{PackItem::Kind::glob, *pattern};
+    return std::nullopt;
+  }
+  if (!item.IsMap() || item.size() != 1) {
+    problems.add(item.Mark(), "'add' entries must be globs, or maps with one key 'elf' or 'nss_modules', not " + kind_name(item));
+    return std::nullopt;
+  }
+  Fields fields = read_fields(item, kPackItemKeys, problems);
+  if (fields.empty()) return std::nullopt;
+  const Field& field = fields.begin()->second;
+  std::optional<std::string> path = read_nonempty_string(field, problems);
+  if (!path) return std::nullopt;
+  if (!path->starts_with('/') && !path->starts_with("${dir}/")) {
+    problems.add(field.mark(), quoted(field.name) + " must be an absolute path or start with '${dir}/', not " + quoted(*path));
+    return std::nullopt;
+  }
+  return PackItem{field.name == "elf" ? PackItem::Kind::elf : PackItem::Kind::nss_modules, *path};
+}
+
+std::optional<PackRule> read_pack_rule(const YAML::Node& node, Problems& problems) {
+  if (!node.IsMap()) {
+    problems.add(node.Mark(), "'rules' entries must be maps, not " + kind_name(node));
+    return std::nullopt;
+  }
+  Fields fields = read_fields(node, kRuleKeys, problems);
+  PackRule rule;
+  YAML::Mark mark = node.Mark();
+  rule.where = position(problems.location(mark).file, mark);
+  if (const Field* f = require_field(fields, "name", node, problems))
+    if (auto v = read_pack_name(*f, problems)) rule.name = *v;
+  if (const Field* f = require_field(fields, "why", node, problems))
+    if (auto v = read_nonempty_string(*f, problems)) rule.why = *v;
+  if (const Field* f = require_field(fields, "when", node, problems)) {
+    for (const YAML::Node& item : read_list(*f, problems).value_or(std::vector<YAML::Node>{}))
+      if (auto pattern = read_glob_item(item, "when", problems)) rule.when.push_back(*pattern);
+    if (rule.when.empty()) problems.add(f->mark(), "'when' must list at least one glob");
+  }
+  if (const Field* f = require_field(fields, "add", node, problems)) {
+    for (const YAML::Node& item : read_list(*f, problems).value_or(std::vector<YAML::Node>{}))
+      if (auto added = read_pack_item(item, problems)) rule.add.push_back(*added);
+  }
+  if (const Field* f = find_field(fields, "never"))
+    for (const YAML::Node& item : read_list(*f, problems).value_or(std::vector<YAML::Node>{}))
+      if (auto pattern = read_glob_item(item, "never", problems)) rule.never.push_back(*pattern);
+  if (const Field* f = find_field(fields, "env")) read_env(*f, rule.env, problems);
+  return rule;
+}
+
+/// A pack: a map with a name, a description and its rules.
+std::optional<KnowledgePack> read_pack(const YAML::Node& node, const std::string& file, Problems& problems) {
+  if (!node.IsMap()) {
+    problems.add(node.Mark(), "a knowledge pack must be a map, not " + kind_name(node));
+    return std::nullopt;
+  }
+  Fields fields = read_fields(node, kPackKeys, problems);
+  KnowledgePack pack;
+  pack.file = file;
+  if (const Field* f = require_field(fields, "name", node, problems))
+    if (auto v = read_pack_name(*f, problems)) pack.name = *v;
+  if (const Field* f = find_field(fields, "description"))
+    if (auto v = read_string(*f, problems)) pack.description = *v;
+  if (const Field* f = require_field(fields, "rules", node, problems)) {
+    std::map<std::string, int> first_line;
+    for (const YAML::Node& item : read_list(*f, problems).value_or(std::vector<YAML::Node>{})) {
+      std::optional<PackRule> rule = read_pack_rule(item, problems);
+      if (!rule) continue;
+      if (auto [first, fresh] = first_line.emplace(rule->name, item.Mark().line + 1); !fresh && !rule->name.empty())
+        problems.add(item["name"].Mark(), "duplicate rule name " + quoted(rule->name) + " (first at line " + std::to_string(first->second) + ")");
+      pack.rules.push_back(std::move(*rule));
+    }
+  }
+  return pack;
+}
+
+/// `packs:` the names of the packs to turn on, each once.
+void read_pack_choices(const Field& field, std::vector<PackChoice>& choices, Problems& problems) {
+  for (const YAML::Node& item : read_list(field, problems).value_or(std::vector<YAML::Node>{})) {
+    std::optional<std::string> name = read_string_item(item, "packs", problems);
+    if (!name) continue;
+    if (std::any_of(choices.begin(), choices.end(), [&](const PackChoice& c) { return c.name == *name; }))
+      problems.add(item.Mark(), "pack " + quoted(*name) + " is named twice");
+    else
+      choices.push_back({*name, problems.location(item.Mark())});
+  }
+}
+
+std::string read_text_file(const std::string& file);
+
+/// `knowledge:` the spec's own packs: files (relative to the spec's
+/// directory) or maps written in place.
+void read_knowledge(const Field& field, const std::string& spec_file, std::vector<KnowledgePack>& packs, Problems& problems) {
+  std::size_t slash = spec_file.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : spec_file.substr(0, slash + 1);
+  for (const YAML::Node& item : read_list(field, problems).value_or(std::vector<YAML::Node>{})) {
+    if (item.IsMap()) {
+      if (auto pack = read_pack(item, spec_file, problems)) {
+        pack->text = YAML::Dump(item);
+        packs.push_back(std::move(*pack));
+      }
+      continue;
+    }
+    std::optional<std::string> name = read_string_item(item, "knowledge", problems);
+    if (!name) continue;
+    std::string file = name->starts_with('/') ? *name : dir + *name;
+    try {
+      packs.push_back(parse_pack(read_text_file(file), file));
+    } catch (const Error& e) {
+      problems.add(item.Mark(), "knowledge pack " + quoted(*name) + ": " + e.what());
+    }
+  }
+}
+
+/// Each `packs:` name must be a built-in pack or one of `knowledge:`.
+void check_pack_choices(const BundleSpec& spec, Problems& problems, const YAML::Node& root) {
+  std::vector<const KnowledgePack*> available;
+  try {
+    available = available_packs(spec.knowledge);
+  } catch (const Error& e) {
+    problems.add(root["knowledge"].Mark(), e.what());
+    return;
+  }
+  std::vector<std::string_view> names;
+  for (const KnowledgePack* pack : available) names.push_back(pack->name);
+  const YAML::Node list = root["packs"];
+  for (std::size_t i = 0; i < spec.packs.size(); ++i) {
+    const PackChoice& choice = spec.packs[i];
+    if (std::find(names.begin(), names.end(), choice.name) != names.end()) continue;
+    YAML::Mark mark;
+    for (const YAML::Node& item : list)
+      if (item.IsScalar() && item.Scalar() == choice.name) mark = item.Mark();
+    std::string_view suggestion = closest_spelling(choice.name, names);
+    problems.add(mark, "unknown pack " + quoted(choice.name) +
+                           (suggestion.empty() ? " (known packs: " + joined(names) + ")" : " (did you mean " + quoted(suggestion) + "?)"));
+  }
+}
+
+
 // ---- sbom: -----------------------------------------------------------------
 
 /// `sbom:` one format or a list of them (kSbomFormats), each once.
@@ -652,6 +832,9 @@ void read_top(const YAML::Node& root, BundleSpec& spec, Problems& problems) {
   if (const Field* f = find_field(fields, "image")) read_image(*f, spec.image, problems);
   if (const Field* f = find_field(fields, "sbom")) read_sbom(*f, spec.sbom, problems);
   if (const Field* f = find_field(fields, "review")) read_review(*f, spec.review, problems);
+  if (const Field* f = find_field(fields, "knowledge")) read_knowledge(*f, spec.file, spec.knowledge, problems);
+  if (const Field* f = find_field(fields, "packs")) read_pack_choices(*f, spec.packs, problems);
+  if (!spec.packs.empty() || !spec.knowledge.empty()) check_pack_choices(spec, problems, root);
 }
 
 /// Records where each document starts and where its root node is, stopping
@@ -729,14 +912,34 @@ std::string_view root_containing(std::string_view path, std::span<const std::str
 
 std::string_view kernel_pseudo_root(std::string_view path) { return root_containing(path, kKernelPseudoRoots); }
 
-BundleSpec load_spec(const std::string& file) {
+namespace {
+
+std::string read_text_file(const std::string& file) {
   std::unique_ptr<std::FILE, FileCloser> in(std::fopen(file.c_str(), "rb"));
   if (!in) throw_system_error(file + ": cannot read");
   std::string text;
   char buffer[65536];
   while (std::size_t n = std::fread(buffer, 1, sizeof buffer, in.get())) text.append(buffer, n);
   if (std::ferror(in.get())) throw_system_error(file + ": cannot read");
-  return parse_spec(text, file);
+  return text;
+}
+
+}  // namespace
+
+BundleSpec load_spec(const std::string& file) { return parse_spec(read_text_file(file), file); }
+
+KnowledgePack parse_pack(std::string_view text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    throw Error(position(file, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  Problems problems(file);
+  std::optional<KnowledgePack> pack = read_pack(root, file, problems);
+  problems.check();
+  pack->text = std::string(text);
+  return std::move(*pack);
 }
 
 }  // namespace tracepack

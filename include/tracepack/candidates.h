@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tracepack/knowledge.h"
 #include "tracepack/plan.h"
 #include "tracepack/trace.h"
 
@@ -61,9 +62,13 @@ std::vector<ListedDirectory> listed_directories(const std::vector<std::pair<Path
 /// directories: of each directory in `listed` of which the bundle holds some
 /// entries, the others (at most 16, none of them Python modules, outside
 /// pseudo and scratch roots) are candidates.
+/// Knowledge packs: the rules of the built-in packs and of `knowledge` (the
+/// spec's own) that the bundle's paths trigger, for the packs not named in
+/// `packs_on` (pack_candidates, knowledge.h).
 /// Candidates whose path matches one of `ignore` (spec review: ignore: globs)
 /// are left out.
 CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root = "/",
-                              const std::vector<std::string>& ignore = {}, const std::vector<ListedDirectory>& listed = {});
+                              const std::vector<std::string>& ignore = {}, const std::vector<ListedDirectory>& listed = {},
+                              const std::vector<KnowledgePack>& knowledge = {}, const std::vector<std::string>& packs_on = {});
 
 }  // namespace tracepack

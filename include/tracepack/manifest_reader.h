@@ -51,6 +51,8 @@ struct Manifest {
   std::vector<PlanExclusion> excluded;  ///< paths left out, each with its reason (parse_exclusion of the sentence)
   std::optional<ManifestBase> from;     ///< "from": the base image; nullopt for a bundle taken from the host
   std::vector<std::string> review_ignore;  ///< "review": {"ignore": [...]}: the spec's declined candidates
+  std::vector<std::string> packs_on;       ///< "packs": {"on": [...]}: the knowledge packs the spec turned on
+  std::vector<KnowledgePack> knowledge;    ///< "packs": {"knowledge": [{"file", "text"}]}: the spec's own packs, read again
   /// "tests": every test case of the traces, sorted. nullopt for an older
   /// manifest, whose entries' tests may be incomplete (taken from at most 8 reasons).
   std::optional<std::vector<std::string>> tests;

@@ -51,6 +51,16 @@ void check_pack_output(const PackRequest& request, const std::vector<std::string
 /// inputs' warnings.
 PlanInputs read_plan_inputs(const PackRequest& request);
 
+/// make_plan, and then, when the spec turns knowledge packs on (`packs:`),
+/// the rules of those packs that the plan's paths trigger become rules of
+/// the spec and the plan is made again (until no rule adds more, at most 4
+/// times): each `add` item an include: glob, every ELF file it matches (and
+/// every NSS module) an `elf:` include with its closure computed in `root`,
+/// each `never` glob an exclude:, each `env` variable an image's
+/// environment unless the spec sets it. Their reasons name the pack, the
+/// rule and the path that triggered it. Throws Error.
+BundlePlan plan_with_packs(PlanInputs in, const FileSystemView& fs, const PathBytes& root);
+
 /// Reads the traces, computes the ELF closures of the spec's elf: rules and
 /// makes the plan on HostFileSystem(request.root) (nothing is written); its
 /// paths are the traces' (an image's paths, not the host's). Throws Error.

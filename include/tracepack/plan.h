@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,6 +159,9 @@ struct BundlePlan {
   std::vector<HostSpecificFinding> host_specific;  ///< find_host_specific's findings, in path order
   std::vector<RunInfo> runs;                       ///< each trace's header, in trace_order_less order (image defaults come from the first)
   std::vector<std::string> review_ignore;          ///< the spec's review: ignore: globs, kept in the manifest for reports
+  std::vector<KnowledgePack> knowledge;            ///< the spec's own knowledge packs, for the candidates
+  std::vector<std::string> packs_on;               ///< the knowledge packs the spec turned on, by name
+  std::map<std::string, std::string> pack_env;     ///< the environment the rules of those packs need (plan_with_packs, pack.h)
   std::vector<std::string> tests;                  ///< the test cases of the traces' processes, sorted, each once
 };
 

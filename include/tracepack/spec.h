@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tracepack/image_config.h"
+#include "tracepack/knowledge.h"
 #include "tracepack/output_format.h"
 #include "tracepack/trace.h"
 
@@ -85,6 +86,12 @@ struct ReviewSpec {
   std::vector<std::string> ignore;  ///< globs: candidates they match are declined and not listed again
 };
 
+/// One `packs:` entry: a knowledge pack (knowledge.h) turned on.
+struct PackChoice {
+  std::string name;
+  SourceLocation where;
+};
+
 /// `from:`: the container image (or root directory) the tests run in and
 /// the bundle is taken from, instead of the host.
 struct FromSpec {
@@ -106,6 +113,8 @@ struct BundleSpec {
   HostSpecificSpec host_specific;
   ReviewSpec review;
   std::vector<std::string> sbom;  ///< `sbom:` the SBOM formats to write (kSbomFormats, sbom.h), each once
+  std::vector<PackChoice> packs;  ///< `packs:` the knowledge packs turned on: their rules' files are included
+  std::vector<KnowledgePack> knowledge;  ///< `knowledge:` the spec's own packs, read from files next to it or written in place
 };
 
 /// Reads and checks a spec file. Every problem in the file is reported, not
