@@ -143,6 +143,7 @@ struct ReportOptions {
   std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< for package_usage
   PathBytes python_root = "/";                   ///< RECORD files are read below it, dpkg's list paths resolved in it;
                                                  ///< candidates are looked for in it
+  std::vector<std::string> search_paths{};       ///< PATH values the tests ran with, for candidates (test_search_paths)
 };
 
 /// The report of a plan, and of the trace it was made from (processes,
