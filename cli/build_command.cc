@@ -77,10 +77,11 @@ Shard parse_shard(const std::string& text) {
 }
 
 // "N candidates to review" and where to read them (candidates.h).
-void print_candidates(const BundlePlan& plan, const PathBytes& root, const std::string& bundle) {
+void print_candidates(const BundlePlan& plan, const PathBytes& root, const std::string& bundle, const std::vector<std::string>& search_paths) {
   std::vector<PathBytes> paths;
   for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
-  CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge, plan.packs_on);
+  CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge,
+                                        plan.packs_on, search_paths);
   for (const std::string& note : found.notes) std::fprintf(stderr, "tracepack: warning: candidates: %s\n", note.c_str());
   if (found.candidates.empty()) return;
   std::size_t application = std::count_if(found.candidates.begin(), found.candidates.end(), [](const Candidate& c) { return c.rank == 1; });
@@ -291,7 +292,7 @@ int run_build(const BuildArgs& args) {
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
-  print_candidates(plan, request.root, passed ? output : failed);
+  print_candidates(plan, request.root, passed ? output : failed, test_search_paths(spec.tests));
   std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)

@@ -41,11 +41,14 @@ WhyAnswer answer_from_trace(const WhyArgs& args, const PathBytes& path) {
   if (std::string from = base_reference(args.from, request.spec); !from.empty()) read_from_base(request, base.emplace(from));
   BundlePlan plan = plan_bundle(request);
   for (const std::string& warning : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", warning.c_str());
-  WhyAnswer answer = explain_in_plan(plan, {read_trace(args.input)}, path);
+  std::vector<Trace> traces = {read_trace(args.input)};
+  WhyAnswer answer = explain_in_plan(plan, traces, path);
   if (!answer.in_bundle) {
     std::vector<PathBytes> paths;
     for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
-    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge, plan.packs_on).candidates);
+    attach_candidate(answer, find_candidates(paths, HostFileSystem(request.root), request.root, plan.review_ignore, listed_directories(plan.entries),
+                                             plan.knowledge, plan.packs_on, test_search_paths(request.spec.tests, traces))
+                                 .candidates);
   }
   return answer;
 }

@@ -166,11 +166,12 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
 
 CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
                               const std::vector<std::string>& ignore, const std::vector<ListedDirectory>& listed,
-                              const std::vector<KnowledgePack>& knowledge, const std::vector<std::string>& packs_on) {
+                              const std::vector<KnowledgePack>& knowledge, const std::vector<std::string>& packs_on,
+                              const std::vector<std::string>& search_paths) {
   CandidateList list;
   python_import_candidates(paths, files, root, list);
   elf_and_listing_candidates(paths, files, root, listed, list);
-  script_candidates(paths, files, root, list);
+  script_candidates(paths, files, root, search_paths, list);
   pack_candidates(available_packs(knowledge), packs_on, paths, files, root, list);
   std::erase_if(list.candidates, [&](const Candidate& c) {
     return std::any_of(ignore.begin(), ignore.end(), [&](const std::string& pattern) { return glob_match(pattern, c.path); });

@@ -27,10 +27,10 @@
 // a command list (then, do, else...), skipping assignments, redirections,
 // case patterns, here-documents, comments, quoted words, words with $ or
 // glob characters, builtins, keywords and the script's own functions. Each
-// is looked up on the standard PATH (find_candidates has no trace, so a
-// PATH set by the tests is not known); a program found there and not in the
-// bundle is a candidate, an ELF one included with `elf:` so that its
-// libraries come too.
+// is looked up on the PATH values the tests ran with (a spec's test env:
+// PATH, a trace's recorded PATH), their absolute directories in order, then
+// on the standard PATH; a program found there and not in the bundle is a
+// candidate, an ELF one included with `elf:` so that its libraries come too.
 //
 // Ranking: a site in the application's own files is 1; a site in an
 // installed library (Perl's vendor and site directories, node_modules or
@@ -709,12 +709,29 @@ class ShellScanner {
 
 constexpr std::array<std::string_view, 6> kStandardPath = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
 
-// The program `name` runs on the standard PATH ("" when none).
-PathBytes find_program(const FileSystemView& files, const std::string& name) {
+// The directories to look commands up in: the absolute ones of each PATH
+// value (a relative one depends on a test's cwd), then the standard PATH;
+// each once.
+std::vector<PathBytes> search_directories(const std::vector<std::string>& search_paths) {
+  std::vector<PathBytes> dirs;
+  auto add = [&](std::string dir) {
+    while (dir.size() > 1 && dir.ends_with("/")) dir.pop_back();
+    if (dir.starts_with("/") && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(std::move(dir));
+  };
+  for (const std::string& value : search_paths) {
+    std::istringstream split(value);
+    for (std::string dir; std::getline(split, dir, ':');) add(dir);
+  }
+  for (std::string_view dir : kStandardPath) add(std::string(dir));
+  return dirs;
+}
+
+// The program `name` runs on `dirs` ("" when none).
+PathBytes find_program(const FileSystemView& files, const std::string& name, const std::vector<PathBytes>& dirs) {
   if (name.starts_with("/")) return is_file(files, name) ? name : "";
   if (name.find('/') != std::string::npos) return "";
-  for (std::string_view dir : kStandardPath) {
-    PathBytes path = std::string(dir) + "/" + name;
+  for (const PathBytes& dir : dirs) {
+    PathBytes path = (dir == "/" ? "" : dir) + "/" + name;
     auto found = follow(files, path);
     if (found && found->second.type == EntryType::regular && (found->second.mode & 0111)) return path;
   }
@@ -722,13 +739,14 @@ PathBytes find_program(const FileSystemView& files, const std::string& name) {
 }
 
 void shell_candidates(const std::vector<PathBytes>& shell_scripts, const std::vector<PathBytes>& paths, const FileSystemView& files,
-                      const PathBytes& root, CandidateList& list) {
+                      const PathBytes& root, const std::vector<std::string>& search_paths, CandidateList& list) {
   std::set<PathBytes> bundle(paths.begin(), paths.end());
+  std::vector<PathBytes> dirs = search_directories(search_paths);
   Findings found;
   for (const PathBytes& script : shell_scripts) {
     std::string text = read_all(root, script);
     for (const ShellWord& word : ShellScanner(text).command_words()) {
-      PathBytes program = find_program(files, word.text);
+      PathBytes program = find_program(files, word.text, dirs);
       if (program.empty() || bundle.count(program)) continue;
       add_finding(found, program, "program '" + word.text + "'", false, script, word.line);
     }
@@ -750,7 +768,20 @@ void shell_candidates(const std::vector<PathBytes>& shell_scripts, const std::ve
 
 }  // namespace
 
-void script_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root, CandidateList& list) {
+std::vector<std::string> test_search_paths(const std::vector<TestCase>& tests, const std::vector<Trace>& traces) {
+  std::vector<std::string> values;
+  auto add = [&](const std::string& value) {
+    if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
+  };
+  for (const TestCase& test : tests)
+    if (auto it = test.env.find("PATH"); it != test.env.end()) add(it->second);
+  for (const Trace& trace : traces)
+    if (auto it = trace.run.env_values.find("PATH"); it != trace.run.env_values.end()) add(it->second);
+  return values;
+}
+
+void script_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
+                       const std::vector<std::string>& search_paths, CandidateList& list) {
   std::vector<PathBytes> perl_sources, shell_scripts;
   for (const PathBytes& path : paths) {
     std::optional<FileInfo> info = files.info(path);
@@ -765,7 +796,7 @@ void script_candidates(const std::vector<PathBytes>& paths, const FileSystemView
   }
   perl_candidates(paths, perl_sources, files, root, list);
   node_candidates(paths, files, root, list);
-  shell_candidates(shell_scripts, paths, files, root, list);
+  shell_candidates(shell_scripts, paths, files, root, search_paths, list);
 }
 
 }  // namespace tracepack

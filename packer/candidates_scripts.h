@@ -12,7 +12,9 @@ namespace tracepack {
 /// in the file system at `root` (see find_candidates): Perl modules its perl
 /// finds for `use`/`require` ("perl-module"), Node.js modules that `require`
 /// and `import` name ("node-module"), and programs its shell scripts run
-/// ("shell-command"). What cannot be checked is a note.
-void script_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root, CandidateList& list);
+/// ("shell-command", looked up on `search_paths`' PATH values, then on the
+/// standard PATH). What cannot be checked is a note.
+void script_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root,
+                       const std::vector<std::string>& search_paths, CandidateList& list);
 
 }  // namespace tracepack

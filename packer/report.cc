@@ -227,7 +227,7 @@ void find_report_candidates(BundleReport& r, const ReportOptions& options, const
     if (f.type == EntryType::directory) directories.emplace_back(f.path, f.reasons);
   }
   CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore, listed_directories(directories),
-                                       knowledge, packs_on);
+                                       knowledge, packs_on, options.search_paths);
   r.candidates = std::move(found.candidates);
   for (std::string& note : found.notes) r.warnings.push_back("candidates: " + std::move(note));
 }
@@ -450,7 +450,12 @@ BundleReport report_contents(const BundleContents& contents, const ReportOptions
   // most 8 reasons: enough to filter by, not to say which test alone used it.
   r.tests_complete = contents.manifest.tests.has_value();
   for (const std::string& name : contents.manifest.tests.value_or(std::vector<std::string>{})) r.tests.emplace_back().name = name;
-  derive(r, options, contents.manifest.review_ignore, contents.manifest.knowledge, contents.manifest.packs_on);
+  // The tests of a bundle taken from an image ran with the image's PATH.
+  ReportOptions with_path = options;
+  if (contents.manifest.from)
+    for (const std::string& variable : contents.manifest.from->env)
+      if (variable.starts_with("PATH=")) with_path.search_paths.push_back(variable.substr(5));
+  derive(r, with_path, contents.manifest.review_ignore, contents.manifest.knowledge, contents.manifest.packs_on);
   return r;
 }
 
@@ -471,6 +476,7 @@ BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& 
     options = {.dpkg_admin_dir = dpkg_admin_dir(base->root()), .python_root = base->root()};
   }
   PlanInputs in = read_plan_inputs(request);
+  options.search_paths = test_search_paths(spec.tests, in.traces);
   HostFileSystem files(request.root);
   BundleReport r = report_plan(plan_with_packs(in, files, request.root), in.traces.front(), options);
   r.input = trace_file;

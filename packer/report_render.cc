@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
@@ -331,21 +333,143 @@ void text_exclusions(TextWriter& w, const BundleReport& r) {
   text_list(w, review);
 }
 
-// Each candidate on three lines: what, where the need shows, the line to add.
-void text_candidates(TextWriter& w, const BundleReport& r) {
+// Candidates. Each in full on three lines: what, where the need shows, the
+// line to add. Unless all are asked for, the list is folded to fit a screen:
+// candidates of rank 3 and above that are alike (one kind, one rank, one
+// reason but for the quoted name, one place of evidence) make one row, and
+// at most kCandidateRows rows are shown (see docs/report-format.md).
+
+constexpr std::size_t kCandidateRows = 20;
+constexpr int kFoldFromRank = 3;
+
+void text_candidate(TextWriter& w, const Candidate& c) {
+  w.line(encode_path(c.path) + format("  (%" PRIu64 " %s, %s): ", c.files, c.files == 1 ? "file" : "files", human(c.bytes).c_str()) + c.reason);
+  std::string at;
+  for (std::size_t k = 0; k < c.evidence.size() && k < 3; ++k) at += (k ? ", " : "") + c.evidence[k];
+  if (c.evidence.size() > 3) at += format(" and %zu more", c.evidence.size() - 3);
+  w.line("    at " + at);
+  w.line("    to add it, include: " + c.include);
+}
+
+// The reason with its first quoted name replaced by '...', and that name
+// (the path's last component when the reason quotes none).
+std::pair<std::string, std::string> reason_shape(const Candidate& c) {
+  std::size_t open = c.reason.find('\'');
+  std::size_t close = open == std::string::npos ? open : c.reason.find('\'', open + 1);
+  if (close == std::string::npos) return {c.reason, std::string(c.path.substr(c.path.rfind('/') + 1))};
+  return {c.reason.substr(0, open) + "'...'" + c.reason.substr(close + 1), c.reason.substr(open + 1, close - open - 1)};
+}
+
+// The file an evidence line names ("/a/b.py:12", "/lib/x.so: string ..."),
+// "" when it names none.
+std::string evidence_file(const std::string& evidence) {
+  if (!evidence.starts_with("/")) return "";
+  return evidence.substr(0, evidence.find(':'));
+}
+
+// Where a candidate's evidence lies, as a key to fold by: the deepest
+// directory holding every file it names; the evidence itself when it names
+// no file; "" (not to be folded) when that directory is "/".
+std::string evidence_place(const Candidate& c) {
+  std::string dir;
+  for (const std::string& e : c.evidence) {
+    std::string file = evidence_file(e);
+    if (file.empty()) return "=" + e + (c.evidence.size() == 1 ? "" : "...");
+    std::string parent = file.substr(0, file.rfind('/'));
+    if (dir.empty()) dir = parent;
+    while (!dir.empty() && parent != dir && !parent.starts_with(dir + "/")) dir.erase(dir.rfind('/'));
+  }
+  return dir.empty() ? "" : dir;
+}
+
+struct CandidateRow {
+  std::vector<const Candidate*> members;  ///< one: shown in full
+};
+
+std::vector<CandidateRow> candidate_rows(const std::vector<Candidate>& candidates) {
+  std::vector<CandidateRow> rows;
+  std::map<std::tuple<int, std::string, std::string, std::string>, std::size_t> row_of;
+  for (const Candidate& c : candidates) {
+    std::string place = c.rank >= kFoldFromRank ? evidence_place(c) : "";
+    if (place.empty()) {
+      rows.push_back({{&c}});
+      continue;
+    }
+    auto [it, added] = row_of.try_emplace({c.rank, c.kind, reason_shape(c).first, place}, rows.size());
+    if (added) rows.emplace_back();
+    rows[it->second].members.push_back(&c);
+  }
+  return rows;
+}
+
+std::string common_prefix(const std::string& a, const std::string& b) {
+  std::size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return a.substr(0, n);
+}
+
+// One include glob for the row's members: when each is added by its own
+// path and all lie in one directory, that directory with their names'
+// common start and end around a '*'; "" when there is none.
+std::string row_glob(const CandidateRow& row) {
+  const PathBytes& first = row.members.front()->path;
+  std::string dir = first.substr(0, first.rfind('/') + 1);
+  std::string prefix = first.substr(dir.size()), suffix = prefix;
+  for (const Candidate* c : row.members) {
+    if (c->include != glob_list_item(c->path) || c->path.size() <= dir.size() || c->path.substr(0, dir.size()) != dir ||
+        c->path.find('/', dir.size()) != std::string::npos)
+      return "";
+    std::string name = c->path.substr(dir.size());
+    prefix = common_prefix(prefix, name);
+    std::string reversed_suffix(suffix.rbegin(), suffix.rend()), reversed_name(name.rbegin(), name.rend());
+    std::string common = common_prefix(reversed_suffix, reversed_name);
+    suffix.assign(common.rbegin(), common.rend());
+  }
+  for (const Candidate* c : row.members)  // prefix and suffix must not overlap in any name
+    if (prefix.size() + suffix.size() > c->path.size() - dir.size()) suffix.clear();
+  if (suffix.find_first_of("*?[]{}\\") != std::string::npos) return "";
+  return glob_list_item(dir + prefix, "*" + suffix);
+}
+
+void text_folded_row(TextWriter& w, const CandidateRow& row, const std::string& input) {
+  std::uint64_t files = 0, bytes = 0;
+  std::string names;
+  for (std::size_t k = 0; k < row.members.size(); ++k) {
+    files += row.members[k]->files;
+    bytes += row.members[k]->bytes;
+    if (k < 3) names += (k ? ", '" : "'") + reason_shape(*row.members[k]).second + "'";
+  }
+  if (row.members.size() > 3) names += format(" and %zu more", row.members.size() - 3);
+  w.line(format("%zu alike (%" PRIu64 " %s, %s): ", row.members.size(), files, files == 1 ? "file" : "files", human(bytes).c_str()) +
+         reason_shape(*row.members.front()).first + ": " + names);
+  std::set<std::string> sites;
+  for (const Candidate* c : row.members)
+    for (const std::string& e : c->evidence) sites.insert(evidence_file(e).empty() ? e : evidence_file(e));
+  std::string at = sites.size() == 1 ? *sites.begin() : "files in " + evidence_place(*row.members.front()) + "/";
+  std::string glob = row_glob(row);
+  w.line("    at " + at + (glob.empty() ? "; each one's include: tracepack report --all-candidates " + input : "; to add them all, include: " + glob));
+}
+
+void text_candidates(TextWriter& w, const BundleReport& r, bool all) {
   w.heading(format("Candidates to review (%" PRIu64 ")", r.totals.candidates));
   if (r.candidates.empty()) w.dim("none");
-  for (std::size_t i = 0; i < r.candidates.size() && i < kTextListLimit; ++i) {
-    const Candidate& c = r.candidates[i];
-    w.line(encode_path(c.path) + format("  (%" PRIu64 " %s, %s): ", c.files, c.files == 1 ? "file" : "files", human(c.bytes).c_str()) +
-           c.reason);
-    std::string at;
-    for (std::size_t k = 0; k < c.evidence.size() && k < 3; ++k) at += (k ? ", " : "") + c.evidence[k];
-    if (c.evidence.size() > 3) at += format(" and %zu more", c.evidence.size() - 3);
-    w.line("    at " + at);
-    w.line("    to add it, include: " + c.include);
+  if (all) {
+    for (const Candidate& c : r.candidates) text_candidate(w, c);
+    return;
   }
-  if (r.candidates.size() > kTextListLimit) w.dim(format("... and %zu more (see --format json)", r.candidates.size() - kTextListLimit));
+  std::vector<CandidateRow> rows = candidate_rows(r.candidates);
+  std::size_t shown = 0;
+  for (std::size_t i = 0; i < rows.size() && i < kCandidateRows; ++i) {
+    if (rows[i].members.size() == 1)
+      text_candidate(w, *rows[i].members.front());
+    else
+      text_folded_row(w, rows[i], encode_path(r.input));
+    shown += rows[i].members.size();
+  }
+  if (rows.size() > kCandidateRows)
+    w.dim(format("... and %zu more candidate%s: tracepack report --all-candidates ", r.candidates.size() - shown,
+                 r.candidates.size() - shown == 1 ? "" : "s") +
+          encode_path(r.input));
 }
 
 // ---------------------------------------------------------------------------
@@ -717,14 +841,14 @@ std::string render_json(const BundleReport& report) {
   return report_json(report).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-std::string render_text(const BundleReport& report, bool color) {
+std::string render_text(const BundleReport& report, bool color, bool all_candidates) {
   TextWriter w(color);
   text_totals(w, report);
   text_directories(w, report);
   text_packages(w, report);
   text_tests(w, report);
   text_exclusions(w, report);
-  text_candidates(w, report);
+  text_candidates(w, report, all_candidates);
   return w.take();
 }
 

@@ -335,5 +335,86 @@ TEST(CandidatesScriptsCli, TheProgramAShellBranchRunsIsNamedAndItsIncludeMakesTh
   EXPECT_TRUE(exited_with(p.verify_other(), 0));
 }
 
+// ---- Shell commands through the tests' PATH ----------------------------------
+
+TEST(CandidatesScripts, AShellCommandIsLookedUpOnTheTestsPathFirst) {
+  TempDir dir{CANDIDATES_TMP_DIR};
+  PathBytes app = fs::canonical(dir.path()).string();
+  fs::create_directories(app + "/tools");
+  write_file(app + "/tools/helper", "#!/bin/sh\necho helped\n");
+  fs::permissions(app + "/tools/helper", fs::perms::owner_all);
+  write_file(app + "/tools/gzip", "#!/bin/sh\nexec /usr/bin/gzip \"$@\"\n");
+  fs::permissions(app + "/tools/gzip", fs::perms::owner_all);
+  write_file(app + "/run.sh", "#!/bin/sh\nhelper\ngzip -c \"$0\"\n");
+  std::vector<PathBytes> bundle = {"/usr/bin/dash", app + "/run.sh"};
+
+  CandidateList standard = find_candidates(bundle, HostFileSystem());
+  EXPECT_EQ(paths_of(standard), std::vector<PathBytes>{"/usr/bin/gzip"});
+
+  // A relative directory (it depends on the test's cwd) is skipped.
+  CandidateList tests = find_candidates(bundle, HostFileSystem(), "/", {}, {}, {"tools:" + app + "/tools/:/usr/bin"});
+  std::vector<PathBytes> found = paths_of(tests);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<PathBytes>{app + "/tools/gzip", app + "/tools/helper"}));
+  const Candidate* helper = find(tests, app + "/tools/helper");
+  ASSERT_NE(helper, nullptr);
+  EXPECT_EQ(helper->reason, "program 'helper' is run by a shell script but no test ran it");
+  EXPECT_EQ(helper->evidence, std::vector<std::string>{app + "/run.sh:2"});
+  EXPECT_EQ(helper->include, "- " + app + "/tools/helper");
+}
+
+TEST(CandidatesScripts, TheTestsPathValuesComeFromTheSpecThenTheRecordedEnvironment) {
+  TestCase plain, with_path, again;
+  with_path.env = {{"PATH", "/opt/a:/usr/bin"}, {"LANG", "C"}};
+  again.env = {{"PATH", "/opt/a:/usr/bin"}};
+  Trace recorded, names_only;
+  recorded.run.env_values = {{"PATH", "/opt/b"}, {"HOME", "/root"}};
+  names_only.run.env_names = {"PATH"};
+  EXPECT_EQ(test_search_paths({plain, with_path, again}, {names_only, recorded}), (std::vector<std::string>{"/opt/a:/usr/bin", "/opt/b"}));
+  EXPECT_EQ(test_search_paths({plain}), std::vector<std::string>{});
+}
+
+TEST(CandidatesScriptsCli, AProgramOnThePathATestSetsIsNamedAndItsIncludeMakesTheOtherInputRun) {
+  ScriptProject p;
+  fs::create_directories(p.root + "/tools");
+  write_file(p.root + "/tools/helper", "#!/bin/sh\necho helped\n");
+  fs::permissions(p.root + "/tools/helper", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  write_file(p.root + "/app/run.sh",
+             "#!/bin/sh\n"
+             "if [ \"$1\" = help ]; then\n"
+             "  helper\n"
+             "else\n"
+             "  echo plain\n"
+             "fi\n");
+  const std::string env = "    env: {PATH: \"" + p.root + "/tools:/usr/bin:/bin\"}\n";
+  p.first_test = test_item("plain", "[/bin/sh, app/run.sh]", "plain") + env;
+  p.other_test = test_item("help", "[/bin/sh, app/run.sh, help]", "helped") + env;
+  p.spec(p.first_test);
+  RunResult built = tracepack({"build", "tracepack.yaml", "--traces", "traces"}, {.cwd = p.root});
+  ASSERT_TRUE(exited_with(built, 0)) << built.err;
+  EXPECT_NE(built.err.find(" candidates to review, 1 from the application's own files"), std::string::npos) << built.err;
+
+  Json report = report_json(p.root + "/traces/plain.jsonl", {"--spec", p.root + "/tracepack.yaml"});
+  const Json* helper = find(report["candidates"], p.root + "/tools/helper");
+  ASSERT_NE(helper, nullptr) << report["candidates"].dump(1);
+  EXPECT_EQ((*helper)["kind"], "shell-command");
+  EXPECT_EQ((*helper)["reason"], "program 'helper' is run by a shell script but no test ran it");
+  EXPECT_EQ((*helper)["evidence"], Json::array({p.root + "/app/run.sh:3"}));
+  EXPECT_EQ((*helper)["include"], "- " + p.root + "/tools/helper");
+  EXPECT_EQ((*helper)["rank"], 1);
+  RunResult why = tracepack({"why", p.root + "/traces/plain.jsonl", p.root + "/tools/helper", "--spec", "tracepack.yaml"}, {.cwd = p.root});
+  EXPECT_TRUE(exited_with(why, 1));
+  EXPECT_NE(why.out.find("candidate to review: program 'helper' is run by a shell script but no test ran it\n  at " + p.root +
+                         "/app/run.sh:3\n  to add it, include: - " + p.root + "/tools/helper\n"),
+            std::string::npos)
+      << why.out;
+
+  RunResult failed = p.verify_other();
+  EXPECT_TRUE(exited_with(failed, 1));
+  EXPECT_NE(failed.out.find("test 'help': FAILED in the bundle"), std::string::npos) << failed.out;
+  ASSERT_TRUE(exited_with(p.build("include:\n  " + (*helper)["include"].get<std::string>() + "\n"), 0));
+  EXPECT_TRUE(exited_with(p.verify_other(), 0));
+}
+
 }  // namespace
 }  // namespace tracepack

@@ -66,9 +66,17 @@ std::vector<ListedDirectory> listed_directories(const std::vector<std::pair<Path
 /// spec's own) that the bundle's paths trigger, for the packs not named in
 /// `packs_on` (pack_candidates, knowledge.h).
 /// Candidates whose path matches one of `ignore` (spec review: ignore: globs)
-/// are left out.
+/// are left out. A shell script's commands are looked up on each PATH value
+/// of `search_paths` (what the tests ran with: test_search_paths), in order,
+/// then on the standard PATH.
 CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root = "/",
                               const std::vector<std::string>& ignore = {}, const std::vector<ListedDirectory>& listed = {},
-                              const std::vector<KnowledgePack>& knowledge = {}, const std::vector<std::string>& packs_on = {});
+                              const std::vector<KnowledgePack>& knowledge = {}, const std::vector<std::string>& packs_on = {},
+                              const std::vector<std::string>& search_paths = {});
+
+/// The PATH values the tests ran with, as far as they are known: each test's
+/// `env: PATH` in the spec's order, then each trace's recorded PATH
+/// (--record-env), each value once.
+std::vector<std::string> test_search_paths(const std::vector<TestCase>& tests, const std::vector<Trace>& traces = {});
 
 }  // namespace tracepack

@@ -143,6 +143,7 @@ struct ReportOptions {
   std::string dpkg_admin_dir = "/var/lib/dpkg";  ///< for package_usage
   PathBytes python_root = "/";                   ///< RECORD files are read below it, dpkg's list paths resolved in it;
                                                  ///< candidates are looked for in it
+  std::vector<std::string> search_paths{};       ///< PATH values the tests ran with, for candidates (test_search_paths)
 };
 
 /// The report of a plan, and of the trace it was made from (processes,
@@ -194,8 +195,10 @@ BundleReport report_file(const std::string& path, const std::string& spec_file, 
 
 /// The report for a terminal: totals, largest directories, packages,
 /// distributions, tests, exclusions by reason, failed lookups, warnings. `color`
-/// adds ANSI bold and dim (the caller decides: a TTY, no NO_COLOR).
-std::string render_text(const BundleReport& report, bool color);
+/// adds ANSI bold and dim (the caller decides: a TTY, no NO_COLOR). The
+/// candidates are folded to fit a screen (docs/report-format.md) unless
+/// `all_candidates`, which lists each in full.
+std::string render_text(const BundleReport& report, bool color, bool all_candidates = false);
 
 /// The report as JSON ("format": "tracepack-report", docs/report-format.md),
 /// paths in the trace format's %XX form, ending in a newline.
