@@ -352,7 +352,7 @@ TEST(CandidatesScripts, AShellCommandIsLookedUpOnTheTestsPathFirst) {
   EXPECT_EQ(paths_of(standard), std::vector<PathBytes>{"/usr/bin/gzip"});
 
   // A relative directory (it depends on the test's cwd) is skipped.
-  CandidateList tests = find_candidates(bundle, HostFileSystem(), "/", {}, {}, {"tools:" + app + "/tools/:/usr/bin"});
+  CandidateList tests = find_candidates(bundle, HostFileSystem(), "/", {}, {}, {}, {}, {"tools:" + app + "/tools/:/usr/bin"});
   std::vector<PathBytes> found = paths_of(tests);
   std::sort(found.begin(), found.end());
   EXPECT_EQ(found, (std::vector<PathBytes>{app + "/tools/gzip", app + "/tools/helper"}));
