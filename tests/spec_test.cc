@@ -296,7 +296,7 @@ TEST(SpecReview, IgnoreIsAListOfGlobs) {
 TEST(SpecErrors, UnknownKeyWithoutSuggestion) {
   EXPECT_EQ(
       spec_error(with_test("    run: [a]\nversion: 2\n")),
-      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image, sbom, review)");
+      "tracepack.yaml:7:1: unknown key 'version' (expected one of: name, from, tests, include, exclude, output, secrets, host_specific, image, sbom, review, packs, knowledge)");
   EXPECT_EQ(spec_error(with_test("    run: [a]\n    environment: {}\n")),
             "tracepack.yaml:7:5: unknown key 'environment' (expected one of: name, run, shell, cwd, env, timeout, exit, "
             "stdout)");
