@@ -96,7 +96,9 @@ def find_module(name, first_dir):
             return None  # built into the interpreter: its file is never read
         try:
             spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
-        except (ImportError, ValueError, OSError):
+        except (ImportError, ValueError, OSError, KeyError):
+            # KeyError: a namespace package inside a regular one
+            # (numpy/random/_examples) wants its parent in sys.modules.
             return None
         if spec is None:
             return None

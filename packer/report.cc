@@ -467,8 +467,7 @@ BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& 
     options = {.dpkg_admin_dir = dpkg_admin_dir(base->root()), .python_root = base->root()};
   }
   PlanInputs in = read_plan_inputs(request);
-  HostFileSystem files(request.root);
-  BundleReport r = report_plan(make_plan(in, files), in.traces.front(), options);
+  BundleReport r = report_plan(make_plan_with_glob_closures(in, request.root), in.traces.front(), options);
   r.input = trace_file;
   r.bundle = spec.name;
   return r;
