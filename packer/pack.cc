@@ -47,7 +47,11 @@ bool has_elf_magic(const PathBytes& root, const PathBytes& path) {
   PathBytes full = root == "/" ? path : root + path;
   UniqueFd fd(open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   char magic[4];
-  return fd.get() >= 0 && read(fd.get(), magic, sizeof magic) == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+  return fd.get() >= 0 && read(fd.get(), magic, sizeof magic) == 4 &&
+         std::memcmp(magic,
+                     "\x7f"
+                     "ELF",
+                     4) == 0;
 }
 
 // The ELF files among the entries an include: rule (a glob, or an elf:
@@ -56,7 +60,8 @@ std::vector<PathBytes> included_elf_files(const BundlePlan& plan, const PathByte
   std::vector<PathBytes> files;
   for (const PlanEntry& e : plan.entries) {
     if (e.type != EntryType::regular || e.size < 64) continue;
-    bool by_rule = std::any_of(e.reasons.begin(), e.reasons.end(), [](const PlanReason& r) { return r.source == PlanReason::Source::rule; });
+    bool by_rule =
+        std::any_of(e.reasons.begin(), e.reasons.end(), [](const PlanReason& r) { return r.source == PlanReason::Source::rule; });
     std::string_view base = std::string_view(e.path).substr(e.path.rfind('/') + 1);
     bool may_be_elf = (e.mode & 0111) != 0 || base.find(".so") != std::string_view::npos;
     if (by_rule && may_be_elf && has_elf_magic(root, e.path)) files.push_back(e.path);

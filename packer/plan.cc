@@ -476,7 +476,8 @@ void Planner::add_closures() {
 // include: rule among its reasons.
 void Planner::add_glob_dependencies() {
   for (const ElfDependency& dep : in_.glob_dependencies) {
-    PlanReason r{.source = PlanReason::Source::elf, .detail = dep.needed + std::string(kNeededBy) + dep.needed_by + " (" + dep.found_via + ")"};
+    PlanReason r{.source = PlanReason::Source::elf,
+                 .detail = dep.needed + std::string(kNeededBy) + dep.needed_by + " (" + dep.found_via + ")"};
     for (const Symlink& link : dep.links) propose(link.path, r, true);
     propose(dep.resolved, r, true);
   }

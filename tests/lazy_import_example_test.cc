@@ -71,9 +71,11 @@ TEST(IncludeGlobLibraries, AProgramAnIncludeGlobMatchesBringsItsLibrariesAndRuns
              "  - name: true\n"
              "    run: [/bin/true]\n"
              "include:\n"
-             "  - " + packer + "\n"
-             "output:\n"
-             "  path: dist/globbed\n");
+             "  - " +
+                 packer +
+                 "\n"
+                 "output:\n"
+                 "  path: dist/globbed\n");
   ASSERT_TRUE(exited_with(tracepack({"build", "tracepack.yaml", "--no-candidates"}, {.cwd = dir.path()}), 0));
   std::string bundle = dir / "dist/globbed";
   const std::string yaml_cpp = fs::canonical("/lib/x86_64-linux-gnu/libyaml-cpp.so.0.7").string();
@@ -97,8 +99,15 @@ TEST(PythonImportCandidates, ANamespacePackageInsideARegularOneIsNoError) {
   write_file(app + "/pkg/sub/ns/mod.py", "");
   write_file(app + "/heavy.py", "");
   PathBytes python = fs::canonical("/usr/bin/python3").string();
-  std::vector<PathBytes> bundle = {app, app + "/main.py", app + "/pkg", app + "/pkg/__init__.py", app + "/pkg/sub",
-                                   app + "/pkg/sub/__init__.py", app + "/pkg/sub/ns", app + "/pkg/sub/ns/mod.py", python};
+  std::vector<PathBytes> bundle = {app,
+                                   app + "/main.py",
+                                   app + "/pkg",
+                                   app + "/pkg/__init__.py",
+                                   app + "/pkg/sub",
+                                   app + "/pkg/sub/__init__.py",
+                                   app + "/pkg/sub/ns",
+                                   app + "/pkg/sub/ns/mod.py",
+                                   python};
   std::sort(bundle.begin(), bundle.end());
   CandidateList list = find_candidates(bundle, HostFileSystem());
   EXPECT_TRUE(list.notes.empty()) << list.notes.front();

@@ -214,8 +214,8 @@ std::string_view scratch_root(std::string_view path);
 struct PlanInputs {
   std::vector<Trace> traces;  ///< one per test case or run; order does not matter
   BundleSpec spec;
-  PathBytes spec_dir;                                      ///< the spec's directory, absolute; "" when there is no spec file
-  std::vector<ElfClosure> closures;                        ///< one per `elf:` include, in spec order
+  PathBytes spec_dir;                ///< the spec's directory, absolute; "" when there is no spec file
+  std::vector<ElfClosure> closures;  ///< one per `elf:` include, in spec order
   /// The shared libraries that ELF files matched by include: globs need and
   /// the rest of the plan lacks (make_plan_with_glob_closures, pack.h, fills it).
   std::vector<ElfDependency> glob_dependencies;
