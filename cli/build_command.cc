@@ -54,6 +54,7 @@ struct BuildArgs {
   bool allow_truncated = false;
   bool json = false;
   bool verify = true;
+  bool candidates = true;  // look for candidates to review after packing
   bool trace_only = false;
   std::string shard;  ///< "K/N", "" without --shard
   bool shard_given = false;
@@ -292,7 +293,7 @@ int run_build(const BuildArgs& args) {
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
-  print_candidates(plan, request.root, passed ? output : failed, test_search_paths(spec.tests));
+  if (args.candidates) print_candidates(plan, request.root, passed ? output : failed, test_search_paths(spec.tests));
   std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)
@@ -321,6 +322,8 @@ Action add_build_command(CLI::App& app) {
   cmd->add_option("--sbom", args->sbom, "Also write an SBOM: cyclonedx or spdx (repeat, or comma-separated, for both)")->delimiter(',');
   cmd->add_flag("--json", args->json, "Print the summary as JSON on stdout (the tests' own output goes to stderr)");
   cmd->add_flag("!--no-verify", args->verify, "Do not run the tests again in a root holding only the bundle");
+  cmd->add_flag("!--no-candidates", args->candidates,
+                "Do not look for candidates to review (what the bundle's files may need that no test used; tracepack report lists them)");
   cmd->add_flag("--trace-only", args->trace_only,
                 "Trace the tests and stop: no bundle, no verification (pack the traces later with tracepack pack --spec SPEC)");
   CLI::Option* shard = cmd->add_option("--shard", args->shard,

@@ -1,5 +1,10 @@
 // The pack stage: read traces, resolve elf: closures, plan, write.
 //
+// Planning is pure, and which files include: globs match is only known once
+// the plan is made; so the libraries those files need are found after a
+// first plan, and when the plan lacks one it is made again with them
+// (make_plan_with_glob_closures): at most two plans, one in the usual case.
+//
 // Every read goes through request.root, the file system the traces' paths lie
 // in: the host's "/", or an image's unpacked root. Paths stay the traces'
 // (the image's) in the plan, the manifest and the report; only the reads are
@@ -8,11 +13,13 @@
 // files), the secrets check's contents and the writer's (source_root).
 #include "tracepack/pack.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +31,7 @@
 #include "tracepack/error.h"
 #include "tracepack/knowledge.h"
 #include "tracepack/oci_writer.h"
+#include "tracepack/posix.h"
 #include "tracepack/sbom.h"
 #include "tracepack/secrets.h"
 
@@ -35,6 +43,33 @@ std::vector<std::string> file_names(const std::vector<std::string>& paths) {
   std::vector<std::string> names;
   for (const std::string& p : paths) names.push_back(std::filesystem::path(p).filename().string());
   return names;
+}
+
+// Whether the file at `path` below `root` starts with the ELF magic.
+bool has_elf_magic(const PathBytes& root, const PathBytes& path) {
+  PathBytes full = root == "/" ? path : root + path;
+  UniqueFd fd(open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  char magic[4];
+  return fd.get() >= 0 && read(fd.get(), magic, sizeof magic) == 4 &&
+         std::memcmp(magic,
+                     "\x7f"
+                     "ELF",
+                     4) == 0;
+}
+
+// The ELF files among the entries an include: rule (a glob, or an elf:
+// root, whose closure is there already) brought, sorted.
+std::vector<PathBytes> included_elf_files(const BundlePlan& plan, const PathBytes& root) {
+  std::vector<PathBytes> files;
+  for (const PlanEntry& e : plan.entries) {
+    if (e.type != EntryType::regular || e.size < 64) continue;
+    bool by_rule =
+        std::any_of(e.reasons.begin(), e.reasons.end(), [](const PlanReason& r) { return r.source == PlanReason::Source::rule; });
+    std::string_view base = std::string_view(e.path).substr(e.path.rfind('/') + 1);
+    bool may_be_elf = (e.mode & 0111) != 0 || base.find(".so") != std::string_view::npos;
+    if (by_rule && may_be_elf && has_elf_magic(root, e.path)) files.push_back(e.path);
+  }
+  return files;
 }
 
 std::string resolve_output(const PackRequest& request) {
@@ -206,7 +241,7 @@ bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const
 
 }  // namespace
 
-BundlePlan plan_with_packs(PlanInputs in, const FileSystemView& fs, const PathBytes& root) {
+BundlePlan plan_with_packs(PlanInputs& in, const FileSystemView& fs, const PathBytes& root) {
   BundlePlan plan = make_plan(in, fs);
   if (in.spec.packs.empty()) return plan;
   std::vector<const KnowledgePack*> on;
@@ -219,10 +254,39 @@ BundlePlan plan_with_packs(PlanInputs in, const FileSystemView& fs, const PathBy
   return plan;
 }
 
-BundlePlan plan_bundle(const PackRequest& request) {
-  HostFileSystem fs(root_of(request));
-  return plan_with_packs(read_plan_inputs(request), fs, root_of(request));
+BundlePlan make_plan_with_glob_closures(const PlanInputs& inputs, const PathBytes& root) {
+  HostFileSystem fs(root);
+  PlanInputs in = inputs;
+  BundlePlan plan = plan_with_packs(in, fs, root);
+  std::vector<PathBytes> elf_files = included_elf_files(plan, root);
+  if (elf_files.empty()) return plan;
+  LoaderConfig loader;
+  loader.root = root;
+  std::set<PathBytes> held;
+  for (const PlanEntry& e : plan.entries) held.insert(e.path);
+  std::vector<ElfDependency> lacking_dependencies;
+  std::set<PathBytes> seen;  // the paths the loader opens
+  for (const PathBytes& file : elf_files) {
+    ElfClosure closure;
+    try {
+      closure = elf_closure({file}, loader);
+    } catch (const Error&) {
+      continue;  // an ELF file the loader would not load (a core file, a truncated object): nothing to add
+    }
+    for (ElfDependency& dep : closure.dependencies) {
+      bool lacking = !held.contains(dep.resolved) ||
+                     std::any_of(dep.links.begin(), dep.links.end(), [&](const Symlink& link) { return !held.contains(link.path); });
+      if (lacking && seen.insert(dep.path).second) lacking_dependencies.push_back(std::move(dep));
+    }
+  }
+  if (lacking_dependencies.empty()) return plan;
+  in.glob_dependencies = std::move(lacking_dependencies);
+  BundlePlan again = make_plan(in, fs);
+  again.pack_env = std::move(plan.pack_env);
+  return again;
 }
+
+BundlePlan plan_bundle(const PackRequest& request) { return make_plan_with_glob_closures(read_plan_inputs(request), root_of(request)); }
 
 WriteResult pack_bundle(const PackRequest& request, const BundlePlan& plan) {
   check_secrets(plan, request.spec, host_sniffer(root_of(request)));

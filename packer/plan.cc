@@ -15,6 +15,9 @@
 //     checked out under /tmp is still the project).
 //  3. rules: include: globs are expanded on the file system and elf: closures
 //     added; both win over exclude: (precedence: include > exclude > traced).
+//     So do the libraries that the ELF files an include: glob matched need
+//     (PlanInputs::glob_dependencies, found by pack's second pass): a glob of
+//     numpy's directory brings its extension modules' BLAS and LAPACK too.
 //  4. closure over the tree: each entry's parent directories, and each
 //     symlink's target, are added so that every path resolves in the bundle.
 //     A target (or a symlink on the way to it) that an exclude: glob matches
@@ -171,6 +174,7 @@ class Planner {
   std::optional<ExclusionReason> excluded_by_rule(const PathBytes& path) const;
   void add_include_globs();
   void add_closures();
+  void add_glob_dependencies();
   void expand_glob(const IncludeRule& rule, const PathBytes& dir, const PathBytes& written);
   std::size_t glob_matches_ = 0;  ///< paths an include: glob matched, counted by add_include_globs and expand_glob
   void close_tree();
@@ -470,6 +474,17 @@ void Planner::add_closures() {
   }
 }
 
+// The reason names the file that needs the library, itself an entry with its
+// include: rule among its reasons.
+void Planner::add_glob_dependencies() {
+  for (const ElfDependency& dep : in_.glob_dependencies) {
+    PlanReason r{.source = PlanReason::Source::elf,
+                 .detail = dep.needed + std::string(kNeededBy) + dep.needed_by + " (" + dep.found_via + ")"};
+    for (const Symlink& link : dep.links) propose(link.path, r, true);
+    propose(dep.resolved, r, true);
+  }
+}
+
 // Resolves a path on the source file system as the kernel would inside the
 // bundle (the shared resolver over the cached file information), noting every
 // symlink it crosses.
@@ -594,6 +609,7 @@ BundlePlan Planner::run() {
   }
   add_include_globs();
   add_closures();
+  add_glob_dependencies();
   close_tree();
   for (const Trace* trace : traces)
     for (const Process& p : trace->processes) tests_.insert(p.test.empty() ? trace->run.label : p.test);

@@ -50,16 +50,39 @@ def literal_import_call(node):
     return None
 
 
+STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def statements(tree):
+    """Every statement of a module, at any depth (in functions, classes,
+    branches, loops, with, try and match blocks), without their expressions."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in STATEMENT_LISTS:
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(children)
+
+
 def imports_of(path):
     """(module name, line) of every import in a file, and the file's top directory."""
     try:
         with open(path, "rb") as source:
-            tree = ast.parse(source.read(), filename=path)
+            text = source.read()
+        tree = ast.parse(text, filename=path) if b"import" in text else None
     except (OSError, SyntaxError, ValueError):
         return [], ""
     package, top_dir = package_of(path)
     found = []
-    for node in ast.walk(tree):
+    if tree is None:
+        return found, top_dir
+    # A call of import_module() or __import__() names them in the text; else
+    # only statements can import, and walking those alone is several times
+    # faster than walking every expression.
+    calls = b"import_module" in text or b"__import__" in text
+    for node in ast.walk(tree) if calls else statements(tree):
         if isinstance(node, ast.Import):
             found.extend((alias.name, node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -96,7 +119,9 @@ def find_module(name, first_dir):
             return None  # built into the interpreter: its file is never read
         try:
             spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
-        except (ImportError, ValueError, OSError):
+        except (ImportError, ValueError, OSError, KeyError):
+            # KeyError: a namespace package inside a regular one
+            # (numpy/random/_examples) wants its parent in sys.modules.
             return None
         if spec is None:
             return None

@@ -477,8 +477,7 @@ BundleReport report_trace_file(const std::string& trace_file, const BundleSpec& 
   }
   PlanInputs in = read_plan_inputs(request);
   options.search_paths = test_search_paths(spec.tests, in.traces);
-  HostFileSystem files(request.root);
-  BundleReport r = report_plan(plan_with_packs(in, files, request.root), in.traces.front(), options);
+  BundleReport r = report_plan(make_plan_with_glob_closures(in, request.root), in.traces.front(), options);
   r.input = trace_file;
   r.bundle = spec.name;
   return r;

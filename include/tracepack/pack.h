@@ -58,12 +58,25 @@ PlanInputs read_plan_inputs(const PackRequest& request);
 /// every NSS module) an `elf:` include with its closure computed in `root`,
 /// each `never` glob an exclude:, each `env` variable an image's
 /// environment unless the spec sets it. Their reasons name the pack, the
-/// rule and the path that triggered it. Throws Error.
-BundlePlan plan_with_packs(PlanInputs in, const FileSystemView& fs, const PathBytes& root);
+/// rule and the path that triggered it; `in` is left holding those rules.
+/// Throws Error.
+BundlePlan plan_with_packs(PlanInputs& in, const FileSystemView& fs, const PathBytes& root);
+
+/// plan_with_packs on HostFileSystem(root), then the libraries of what include:
+/// globs brought: the ELF files among the entries an include: rule matched
+/// (regular files with an exec bit or ".so" in their name, and ELF magic) are
+/// resolved as the loader would (elf_closure, in root's view); when a library
+/// they need, or a symlink on the way to it, is not in the plan, the plan is
+/// made again with those libraries as its glob_dependencies. So an
+/// include of a Python package's directory brings the libraries its extension
+/// modules link (numpy: libblas, liblapack and theirs). A library not found
+/// is passed over: verify names what a run misses. Throws Error.
+BundlePlan make_plan_with_glob_closures(const PlanInputs& inputs, const PathBytes& root);
 
 /// Reads the traces, computes the ELF closures of the spec's elf: rules and
-/// makes the plan on HostFileSystem(request.root) (nothing is written); its
-/// paths are the traces' (an image's paths, not the host's). Throws Error.
+/// makes the plan on HostFileSystem(request.root) with
+/// make_plan_with_glob_closures (nothing is written); its paths are the
+/// traces' (an image's paths, not the host's). Throws Error.
 BundlePlan plan_bundle(const PackRequest& request);
 
 /// check_secrets on the plan (refusing files that look like secrets and are

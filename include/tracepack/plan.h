@@ -21,7 +21,7 @@ struct PlanReason {
   enum class Source {
     traced,       ///< a traced process used it
     rule,         ///< an include: glob matched it
-    elf,          ///< an elf: include's dependency closure needs it
+    elf,          ///< an elf: include's dependency closure needs it, or that of an ELF file an include: glob matched
     parent,       ///< a directory above another entry
     link_target,  ///< the target of a symlink in the bundle
   };
@@ -218,8 +218,11 @@ std::string_view scratch_root(std::string_view path);
 struct PlanInputs {
   std::vector<Trace> traces;  ///< one per test case or run; order does not matter
   BundleSpec spec;
-  PathBytes spec_dir;                                      ///< the spec's directory, absolute; "" when there is no spec file
-  std::vector<ElfClosure> closures;                        ///< one per `elf:` include, in spec order
+  PathBytes spec_dir;                ///< the spec's directory, absolute; "" when there is no spec file
+  std::vector<ElfClosure> closures;  ///< one per `elf:` include, in spec order
+  /// The shared libraries that ELF files matched by include: globs need and
+  /// the rest of the plan lacks (make_plan_with_glob_closures, pack.h, fills it).
+  std::vector<ElfDependency> glob_dependencies;
   bool allow_missing = false;                              ///< a traced file gone at pack time is a warning, not an error
   HostSpecificOptions host_specific{environment_homes()};  ///< for BundlePlan::host_specific
   std::vector<std::string> warnings;  ///< found while reading the inputs (a truncated trace); the plan's first warnings
