@@ -199,12 +199,6 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
 
 namespace {
 
-bool is_elf_file(const PathBytes& root, const PathBytes& path) {
-  std::ifstream in((root == "/" ? "" : root) + path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::string_view(magic, 4) == "\x7f" "ELF";
-}
-
 // Turns the rules of the packs that are on, triggered by `plan`, into rules
 // of `in.spec`; false when none adds anything new.
 bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const KnowledgePack*>& on, const FileSystemView& fs,
@@ -229,8 +223,11 @@ bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const
         in.spec.include.push_back({IncludeRule::Kind::glob, item.pattern, where});
         added = true;
       }
-      for (const PathBytes& file : files)
-        if (item.kind != PackItem::Kind::glob || is_elf_file(root, file)) add_elf(file, where);
+      // A glob's ELF files bring their libraries as every include glob's do
+      // (make_plan_with_glob_closures); an elf: or nss_modules item's are
+      // elf: includes.
+      if (item.kind != PackItem::Kind::glob)
+        for (const PathBytes& file : files) add_elf(file, where);
     }
     for (const std::string& glob : m.rule->never)
       if (applied.insert("never:" + glob).second) in.spec.exclude.push_back({glob, where});

@@ -54,8 +54,10 @@ PlanInputs read_plan_inputs(const PackRequest& request);
 /// make_plan, and then, when the spec turns knowledge packs on (`packs:`),
 /// the rules of those packs that the plan's paths trigger become rules of
 /// the spec and the plan is made again (until no rule adds more, at most 4
-/// times): each `add` item an include: glob, every ELF file it matches (and
-/// every NSS module) an `elf:` include with its closure computed in `root`,
+/// times): each `add` glob an include: glob (whose ELF files bring their
+/// libraries, as make_plan_with_glob_closures does for every include glob),
+/// each `elf:` item's file and NSS module an `elf:` include with its closure
+/// computed in `root`,
 /// each `never` glob an exclude:, each `env` variable an image's
 /// environment unless the spec sets it. Their reasons name the pack, the
 /// rule and the path that triggered it; `in` is left holding those rules.
