@@ -2,6 +2,8 @@
 // each adding to a CandidateList; find_candidates calls them in rank order.
 #pragma once
 
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "tracepack/candidates.h"
@@ -29,6 +31,26 @@ inline void elf_and_listing_candidates(const std::vector<PathBytes>& paths, cons
 }
 
 /// Adds the regular files at or below `path` to candidate.files and .bytes.
+/// Adds the regular files and bytes at `path` (a file, or a directory walked
+/// whole) to `candidate`'s counts.
 void count_candidate_files(const FileSystemView& files, const PathBytes& path, Candidate& candidate);
+
+/// The bundle's regular executable whose name `matches`, the longest name
+/// first (python3.11 before python3); "" when there is none.
+template <typename Match>
+ PathBytes bundle_program(const std::vector<PathBytes>& paths, const FileSystemView& files, Match matches) {
+  PathBytes best;
+  for (const PathBytes& path : paths) {
+    std::string base = std::filesystem::path(path).filename();
+    if (!matches(base)) continue;
+    std::optional<FileInfo> info = files.info(path);
+    if (!info || info->type != EntryType::regular || !(info->mode & 0111)) continue;
+    std::string best_base = std::filesystem::path(best).filename();
+    if (best.empty() || base.size() > best_base.size() || (base.size() == best_base.size() && base > best_base)) best = path;
+  }
+  return best;
+}
+
+
 
 }  // namespace tracepack

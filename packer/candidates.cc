@@ -46,28 +46,7 @@ bool under(std::string_view path, std::string_view dir) {
 // highest N, else python3; "" when the bundle holds none.
 PathBytes bundle_python(const std::vector<PathBytes>& paths, const FileSystemView& files) {
   static const std::regex name(R"(python3(\.[0-9]+)?)");
-  PathBytes best;
-  for (const PathBytes& path : paths) {
-    std::string base = fs::path(path).filename();
-    if (!std::regex_match(base, name)) continue;
-    std::optional<FileInfo> info = files.info(path);
-    if (!info || info->type != EntryType::regular || !(info->mode & 0111)) continue;
-    std::string best_base = fs::path(best).filename();
-    if (best.empty() || base.size() > best_base.size() || (base.size() == best_base.size() && base > best_base)) best = path;
-  }
-  return best;
-}
-
-// Regular files and bytes at `path`, a file or a directory walked whole.
-void count_below(const FileSystemView& files, const PathBytes& path, Candidate& candidate) {
-  std::optional<FileInfo> info = files.info(path);
-  if (!info) return;
-  if (info->type == EntryType::regular) {
-    ++candidate.files;
-    candidate.bytes += info->size;
-  } else if (info->type == EntryType::directory) {
-    for (const PathBytes& name : files.list(path)) count_below(files, path + "/" + name, candidate);
-  }
+  return bundle_program(paths, files, [](const std::string& base) { return std::regex_match(base, name); });
 }
 
 struct ModuleFinding {
@@ -156,7 +135,7 @@ void python_import_candidates(const std::vector<PathBytes>& paths, const FileSys
     static const char* const kBy[] = {"", "", " by an installed library", " by the standard library"};
     c.reason = "module '" + f.module + "' is imported" + kBy[c.rank] + " but no test loaded it";
     for (const auto& [file, line] : f.sites) c.evidence.push_back(file + ":" + std::to_string(line));
-    count_below(files, f.path, c);
+    count_candidate_files(files, f.path, c);
     c.include = glob_list_item(f.path, f.directory ? "/**" : "");
     list.candidates.push_back(std::move(c));
   }

@@ -47,6 +47,7 @@
 #include <set>
 #include <sstream>
 
+#include "candidate_sources.h"
 #include "run_capture.h"
 #include "tracepack/error.h"
 #include "tracepack/spec.h"
@@ -118,33 +119,6 @@ std::string shebang_program(const std::string& head) {
   return program;
 }
 
-// The bundle's regular executable whose name `matches`, the longest name first.
-template <typename Match>
-PathBytes bundle_program(const std::vector<PathBytes>& paths, const FileSystemView& files, Match matches) {
-  PathBytes best;
-  for (const PathBytes& path : paths) {
-    std::string base = fs::path(path).filename();
-    if (!matches(base)) continue;
-    std::optional<FileInfo> info = files.info(path);
-    if (!info || info->type != EntryType::regular || !(info->mode & 0111)) continue;
-    std::string best_base = fs::path(best).filename();
-    if (best.empty() || base.size() > best_base.size() || (base.size() == best_base.size() && base > best_base)) best = path;
-  }
-  return best;
-}
-
-// Regular files and bytes at `path`, a file or a directory walked whole.
-void count_below(const FileSystemView& files, const PathBytes& path, Candidate& candidate) {
-  std::optional<FileInfo> info = files.info(path);
-  if (!info) return;
-  if (info->type == EntryType::regular) {
-    ++candidate.files;
-    candidate.bytes += info->size;
-  } else if (info->type == EntryType::directory) {
-    for (const PathBytes& name : files.list(path)) count_below(files, path + "/" + name, candidate);
-  }
-}
-
 // What one source found: candidates by path, their sites merged.
 struct Finding {
   std::string what;  ///< "module 'Text::Wrap'"
@@ -176,7 +150,7 @@ void add_candidates(const Findings& found, const FileSystemView& files, const st
     c.reason = f.what + " " + verb + (kind == "shell-command" ? "" : kBy[c.rank]) + " but " + untested;
     for (const auto& [file, line] : f.sites) c.evidence.push_back(file + ":" + std::to_string(line));
     std::sort(c.evidence.begin(), c.evidence.end());
-    count_below(files, path, c);
+    count_candidate_files(files, path, c);
     c.include = include_of(path, f);
     list.candidates.push_back(std::move(c));
   }
@@ -762,7 +736,7 @@ void shell_candidates(const std::vector<PathBytes>& shell_scripts, const std::ve
   // PATH may find a symlink (awk): count the program it names.
   for (std::size_t k = first; k < list.candidates.size(); ++k) {
     Candidate& c = list.candidates[k];
-    if (auto target = follow(files, c.path); target && target->first != c.path) count_below(files, target->first, c);
+    if (auto target = follow(files, c.path); target && target->first != c.path) count_candidate_files(files, target->first, c);
   }
 }
 
