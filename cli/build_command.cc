@@ -10,10 +10,12 @@
 // packed later; with --shard K/N it traces only the tests of shard K
 // (shard_of), for runs spread over many machines (docs/sharding.md).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,17 +79,116 @@ Shard parse_shard(const std::string& text) {
   return shard;
 }
 
-// "N candidates to review" and where to read them (candidates.h).
-void print_candidates(const BundlePlan& plan, const PathBytes& root, const std::string& bundle, const std::vector<std::string>& search_paths) {
+// What build says of the candidates (candidates.h): how many, how many from
+// the application's own files, and what could not be checked.
+struct CandidateCount {
+  std::size_t total = 0;
+  std::size_t application = 0;
+  std::vector<std::string> notes;
+};
+
+CandidateCount count_candidates(const BundlePlan& plan, const PathBytes& root, const std::vector<std::string>& search_paths) {
   std::vector<PathBytes> paths;
   for (const PlanEntry& e : plan.entries) paths.push_back(e.path);
   CandidateList found = find_candidates(paths, HostFileSystem(root), root, plan.review_ignore, listed_directories(plan.entries), plan.knowledge,
                                         plan.packs_on, search_paths);
-  for (const std::string& note : found.notes) std::fprintf(stderr, "tracepack: warning: candidates: %s\n", note.c_str());
-  if (found.candidates.empty()) return;
-  std::size_t application = std::count_if(found.candidates.begin(), found.candidates.end(), [](const Candidate& c) { return c.rank == 1; });
+  CandidateCount count{found.candidates.size(), 0, std::move(found.notes)};
+  count.application = std::count_if(found.candidates.begin(), found.candidates.end(), [](const Candidate& c) { return c.rank == 1; });
+  return count;
+}
+
+// The candidate analysis, run in a child process while the bundle is packed
+// and verified: it reads the source file system only (and runs the bundle's
+// interpreters, each in its own process), and on two or more CPUs its time
+// hides behind theirs. The child is forked before packing, while build is
+// still a single thread; it writes its count to a pipe and ends with _exit.
+// The verification's wait for any child may reap it first, so the answer is
+// the pipe's text up to its end marker, not the child's status. When the
+// child cannot be had, or its answer is cut short, the analysis runs here.
+class CandidatesInBackground {
+ public:
+  CandidatesInBackground(const BundlePlan& plan, PathBytes root, std::vector<std::string> search_paths)
+      : plan_(plan), root_(std::move(root)), search_paths_(std::move(search_paths)) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    std::fflush(nullptr);
+    pid_ = fork();
+    if (pid_ < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return;
+    }
+    if (pid_ == 0) {
+      close(fds[0]);
+      std::string text;
+      try {
+        CandidateCount count = count_candidates(plan_, root_, search_paths_);
+        text = std::to_string(count.total) + " " + std::to_string(count.application) + "\n";
+        for (const std::string& note : count.notes) text += "note " + note + "\n";
+        text += "end\n";
+      } catch (...) {
+        text.clear();  // the parent runs the analysis itself, and reports its error
+      }
+      for (std::size_t done = 0; done < text.size();) {
+        ssize_t n = write(fds[1], text.data() + done, text.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+      }
+      _exit(0);
+    }
+    close(fds[1]);
+    fd_ = fds[0];
+  }
+  ~CandidatesInBackground() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+  CandidatesInBackground(const CandidatesInBackground&) = delete;
+  CandidatesInBackground& operator=(const CandidatesInBackground&) = delete;
+
+  /// The count, from the child when it answered in full, else computed now.
+  CandidateCount result() {
+    std::string text;
+    if (fd_ >= 0) {
+      char buffer[4096];
+      for (ssize_t n; (n = read(fd_, buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+      }
+      close(fd_);
+      fd_ = -1;
+      waitpid(pid_, nullptr, 0);  // ECHILD when the verification reaped it: its answer is the text
+      pid_ = -1;
+    }
+    if (!text.ends_with("end\n")) return count_candidates(plan_, root_, search_paths_);
+    CandidateCount count;
+    std::istringstream lines(text);
+    std::string line;
+    std::getline(lines, line);
+    std::istringstream(line) >> count.total >> count.application;
+    while (std::getline(lines, line))
+      if (line.starts_with("note ")) count.notes.push_back(line.substr(5));
+    return count;
+  }
+
+ private:
+  const BundlePlan& plan_;
+  PathBytes root_;
+  std::vector<std::string> search_paths_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+// "N candidates to review" and where to read them.
+void print_candidates(const CandidateCount& count, const std::string& bundle) {
+  for (const std::string& note : count.notes) std::fprintf(stderr, "tracepack: warning: candidates: %s\n", note.c_str());
+  if (count.total == 0) return;
   std::fprintf(stderr, "tracepack: %zu candidate%s to review, %zu from the application's own files (what it may need that no test used): tracepack report %s\n",
-               found.candidates.size(), found.candidates.size() == 1 ? "" : "s", application, bundle.c_str());
+               count.total, count.total == 1 ? "" : "s", count.application, bundle.c_str());
 }
 
 // --trace-only's report: where the traces are, and how to pack them.
@@ -246,6 +347,8 @@ int run_build(const BuildArgs& args) {
   request.sbom = sbom;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) request.source_date_epoch = std::atoll(epoch);
   BundlePlan plan = plan_bundle(request);
+  std::optional<CandidatesInBackground> candidates;
+  if (args.candidates && !args.json) candidates.emplace(plan, request.root, test_search_paths(spec.tests));
   // Verified under a staging name first; without verification, written in place.
   std::optional<StagedBundle> staged;
   if (args.verify) request.output = staged.emplace(output).path();
@@ -293,7 +396,7 @@ int run_build(const BuildArgs& args) {
   for (const auto& [reason, count] : count_exclusions(plan)) std::fprintf(stderr, "tracepack:   left out %zu: %s\n", count, reason.c_str());
   for (const std::string& w : plan.warnings) std::fprintf(stderr, "tracepack: warning: %s\n", w.c_str());
   for (const std::string& line : host_specific_lines(plan.host_specific)) std::fprintf(stderr, "tracepack: %s\n", line.c_str());
-  if (args.candidates) print_candidates(plan, request.root, passed ? output : failed, test_search_paths(spec.tests));
+  if (candidates) print_candidates(candidates->result(), passed ? output : failed);
   std::istringstream lines(render_verify_text(verified));
   for (std::string line; std::getline(lines, line);) std::fprintf(stderr, "tracepack: verify: %s\n", line.c_str());
   if (!passed && had_output)

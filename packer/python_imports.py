@@ -136,10 +136,14 @@ def main():
     with open(sys.argv[1], encoding="utf-8", errors="surrogateescape") as request:
         files = json.load(request)["files"]
     modules = {}
+    specs = {}  # (name, top directory) -> spec: most names are imported by many files
     for path in files:
         found, top_dir = imports_of(path)
         for name, line in found:
-            spec = find_module(name, top_dir)
+            key = (name, top_dir)
+            if key not in specs:
+                specs[key] = find_module(name, top_dir)
+            spec = specs[key]
             if spec is None or spec.origin in ("built-in", "frozen"):
                 continue
             entry = modules.get(name)
