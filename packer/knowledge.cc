@@ -242,7 +242,7 @@ void pack_candidates(const std::vector<const KnowledgePack*>& packs, const std::
   std::set<PathBytes> bundle(paths.begin(), paths.end());
   for (const PackMatch& m : match_packs(off, paths)) {
     std::vector<std::string> evidence;
-    for (std::size_t i = 0; i < m.triggers.size() && i < kShownTriggers; ++i) evidence.push_back("used " + m.triggers[i]);
+    for (std::size_t i = 0; i < m.triggers.size() && i < kShownTriggers; ++i) evidence.push_back(m.triggers[i]);
     if (m.triggers.size() > kShownTriggers) evidence.push_back("and " + std::to_string(m.triggers.size() - kShownTriggers) + " more");
     for (const PackItem& item : m.add) {
       std::vector<PathBytes> found = pack_item_files(item, files, root, paths);

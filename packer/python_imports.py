@@ -16,8 +16,19 @@
 # that is a module), relative imports (made absolute from the file's place
 # below its package's __init__.py files), and importlib.import_module("a") or
 # __import__("a") with a literal name; in any function, class, branch or try.
+#
+# Parsing is most of the time this takes. A module whose compiled file in
+# __pycache__ is current (its header holds the source's mtime and size) is
+# read from that instead: its code objects, nested ones included, hold one
+# IMPORT_NAME instruction per import statement, after the two constants that
+# give the level and the names imported "from" it. A file that names
+# import_module or __import__, or whose compiled code is not in that shape,
+# is parsed.
 import ast
+import dis
+import importlib.util
 import json
+import marshal
 import os
 import sys
 import sysconfig
@@ -66,34 +77,116 @@ def statements(tree):
                 stack.extend(children)
 
 
+IMPORT_NAME = dis.opmap["IMPORT_NAME"]
+LOAD_CONST = dis.opmap["LOAD_CONST"]
+EXTENDED_ARG = dis.EXTENDED_ARG
+CACHE = dis.opmap.get("CACHE", -1)
+
+
+def compiled_code(path):
+    """The code object of path's current __pycache__ file, or None."""
+    try:
+        compiled = importlib.util.cache_from_source(path)
+        status = os.stat(path)
+        with open(compiled, "rb") as f:
+            data = f.read()
+        if data[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(data[4:8], "little") != 0:
+            return None  # another version's, or checked by hash
+        if int.from_bytes(data[8:12], "little") != int(status.st_mtime) & 0xFFFFFFFF:
+            return None
+        if int.from_bytes(data[12:16], "little") != status.st_size & 0xFFFFFFFF:
+            return None
+        return marshal.loads(data[16:])
+    except (OSError, ValueError, EOFError, TypeError, NotImplementedError):
+        return None
+
+
+def compiled_imports(code, out):
+    """Appends (name, level, fromlist, line) for each IMPORT_NAME of code and
+    its nested code; False when one is not preceded by its two constants."""
+    raw = code.co_code
+    instructions = []
+    extended = 0
+    for i in range(0, len(raw), 2):
+        op, arg = raw[i], raw[i + 1] | extended
+        if op == EXTENDED_ARG:
+            extended = arg << 8
+            continue
+        extended = 0
+        if op != CACHE:
+            instructions.append((i, op, arg))
+    lines = None
+    for k, (offset, op, arg) in enumerate(instructions):
+        if op != IMPORT_NAME:
+            continue
+        if k < 2 or instructions[k - 1][1] != LOAD_CONST or instructions[k - 2][1] != LOAD_CONST:
+            return False
+        if lines is None:
+            lines = list(code.co_lines())
+        line = next((number for start, end, number in lines if start <= offset < end), None)
+        level = code.co_consts[instructions[k - 2][2]]
+        fromlist = code.co_consts[instructions[k - 1][2]]
+        if not isinstance(level, int) or line is None:
+            return False
+        out.append((code.co_names[arg], level, fromlist or (), line))
+    for constant in code.co_consts:
+        if hasattr(constant, "co_code") and compiled_imports(constant, out) is False:
+            return False
+    return True
+
+
+def absolute(package, level, module):
+    """The absolute name of an import, or None when a relative one leaves
+    the top package."""
+    if not level:
+        return module or ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join(parts + ([module] if module else []))
+
+
 def imports_of(path):
     """(module name, line) of every import in a file, and the file's top directory."""
     try:
         with open(path, "rb") as source:
             text = source.read()
-        tree = ast.parse(text, filename=path) if b"import" in text else None
-    except (OSError, SyntaxError, ValueError):
+    except OSError:
         return [], ""
     package, top_dir = package_of(path)
     found = []
-    if tree is None:
+    if b"import" not in text:
         return found, top_dir
-    # A call of import_module() or __import__() names them in the text; else
-    # only statements can import, and walking those alone is several times
-    # faster than walking every expression.
+    # A call of import_module() or __import__() names them in the text.
     calls = b"import_module" in text or b"__import__" in text
+    code = None if calls else compiled_code(path)
+    records = []
+    if code is not None and compiled_imports(code, records):
+        for name, level, fromlist, line in records:
+            base = absolute(package, level, name)
+            if base is None:
+                continue
+            if base:
+                found.append((base, line))
+            for member in fromlist:
+                if member != "*":
+                    found.append((base + "." + member if base else member, line))
+        return found, top_dir
+    try:
+        tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError):
+        return [], ""
+    # Without a call of import_module() or __import__() only statements can
+    # import, and walking those alone is several times faster than walking
+    # every expression.
     for node in ast.walk(tree) if calls else statements(tree):
         if isinstance(node, ast.Import):
             found.extend((alias.name, node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".") if package else []
-                if node.level - 1 > len(base_parts):
-                    continue
-                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                base = ".".join(base_parts + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
+            base = absolute(package, node.level, node.module)
+            if base is None:
+                continue
             if base:
                 found.append((base, node.lineno))
             for alias in node.names:
