@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -25,7 +27,9 @@
 #include "candidate_sources.h"
 #include "candidates_scripts.h"
 #include "run_capture.h"
+#include "tracepack/dpkg.h"
 #include "tracepack/error.h"
+#include "tracepack/path_resolution.h"
 #include "tracepack/spec.h"
 #include "tracepack_python_imports.h"
 
@@ -161,6 +165,65 @@ CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSys
     return a.path < b.path;
   });
   return list;
+}
+
+namespace {
+
+// The first regular file at or below `path` (names in order), or "".
+PathBytes first_file(const FileSystemView& files, const PathBytes& path, int depth = 0) {
+  std::optional<FileInfo> info = files.info(path);
+  if (!info) return "";
+  if (info->type == EntryType::regular) return path;
+  if (info->type != EntryType::directory || depth > 8) return "";
+  for (const PathBytes& name : files.list(path))
+    if (PathBytes found = first_file(files, path + "/" + name, depth + 1); !found.empty()) return found;
+  return "";
+}
+
+// "Python distribution NAME VERSION" for the *.dist-info of the
+// site-packages or dist-packages directory above `file` whose RECORD lists
+// it; "" when none does.
+std::string python_distribution(const FileSystemView& files, const PathBytes& root, const PathBytes& file) {
+  for (PathBytes dir(parent_of(file)); dir.size() > 1; dir = PathBytes(parent_of(dir))) {
+    std::string_view base = std::string_view(dir).substr(dir.rfind('/') + 1);
+    if (base != "site-packages" && base != "dist-packages") continue;
+    std::string relative = file.substr(dir.size() + 1);
+    for (const PathBytes& name : files.list(dir)) {
+      if (!name.ends_with(".dist-info")) continue;
+      std::ifstream record((root == "/" ? "" : root) + dir + "/" + name + "/RECORD");
+      for (std::string line; std::getline(record, line);)
+        if (line.starts_with(relative + ",")) {
+          std::string id = name.substr(0, name.size() - 10);
+          std::size_t dash = id.find('-');
+          return "Python distribution " + (dash == std::string::npos ? id : id.substr(0, dash) + " " + id.substr(dash + 1));
+        }
+    }
+    return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+void find_candidate_packages(std::vector<Candidate>& candidates, const FileSystemView& files, const PathBytes& root,
+                             const std::string& admin_dir) {
+  BundlePlan probe;
+  std::vector<PathBytes> representative;
+  for (const Candidate& c : candidates) {
+    bool glob = c.path.find_first_of("*?[") != std::string::npos;
+    representative.push_back(glob ? "" : first_file(files, c.path));
+    if (representative.back().empty()) continue;
+    PlanEntry& entry = probe.entries.emplace_back();
+    entry.path = representative.back();
+  }
+  std::map<PathBytes, std::string> owner;
+  for (const PackageFiles& p : package_files(probe, admin_dir, root))
+    for (const PathBytes& file : p.files) owner.emplace(file, "Debian package " + p.package);
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (representative[i].empty()) continue;
+    auto it = owner.find(representative[i]);
+    candidates[i].package = it != owner.end() ? it->second : python_distribution(files, root, representative[i]);
+  }
 }
 
 }  // namespace tracepack

@@ -229,6 +229,7 @@ void find_report_candidates(BundleReport& r, const ReportOptions& options, const
   CandidateList found = find_candidates(paths, HostFileSystem(options.python_root), options.python_root, ignore, listed_directories(directories),
                                        knowledge, packs_on, options.search_paths);
   r.candidates = std::move(found.candidates);
+  find_candidate_packages(r.candidates, HostFileSystem(options.python_root), options.python_root, options.dpkg_admin_dir);
   for (std::string& note : found.notes) r.warnings.push_back("candidates: " + std::move(note));
 }
 

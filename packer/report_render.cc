@@ -180,7 +180,8 @@ Json candidates_json(const std::vector<Candidate>& candidates) {
                    {"files", c.files},
                    {"bytes", c.bytes},
                    {"include", c.include},
-                   {"rank", c.rank}});
+                   {"rank", c.rank},
+                   {"package", c.package.empty() ? Json(nullptr) : Json(c.package)}});
   return out;
 }
 
@@ -343,7 +344,8 @@ constexpr std::size_t kCandidateRows = 20;
 constexpr int kFoldFromRank = 3;
 
 void text_candidate(TextWriter& w, const Candidate& c) {
-  w.line(encode_path(c.path) + format("  (%" PRIu64 " %s, %s): ", c.files, c.files == 1 ? "file" : "files", human(c.bytes).c_str()) + c.reason);
+  w.line(encode_path(c.path) + format("  (%" PRIu64 " %s, %s", c.files, c.files == 1 ? "file" : "files", human(c.bytes).c_str()) +
+         (c.package.empty() ? "" : ", " + c.package) + "): " + c.reason);
   std::string at;
   for (std::size_t k = 0; k < c.evidence.size() && k < 3; ++k) at += (k ? ", " : "") + c.evidence[k];
   if (c.evidence.size() > 3) at += format(" and %zu more", c.evidence.size() - 3);

@@ -162,6 +162,32 @@ TEST(Candidates, AnInterpreterThatFailsIsANoteNotAnError) {
   EXPECT_EQ(list.notes, std::vector<std::string>{"python imports not checked: " + a.app + "/bin/python3: exited with 3"});
 }
 
+// Where a candidate's files come from: the Debian package that installed
+// them, else the Python distribution whose RECORD lists them.
+TEST(Candidates, EachCandidateNamesThePackageItsFilesComeFrom) {
+  TempDir dir(CANDIDATES_TMP_DIR);
+  std::string site = dir.path() + "/lib/site-packages";
+  fs::create_directories(site + "/fancy");
+  fs::create_directories(site + "/fancy-2.1.0.dist-info");
+  fs::create_directories(site + "/loose");
+  write_file(site + "/fancy/__init__.py", "x = 1\n");
+  write_file(site + "/loose/__init__.py", "x = 1\n");
+  write_file(site + "/fancy-2.1.0.dist-info/RECORD", "fancy-2.1.0.dist-info/METADATA,,\nfancy/__init__.py,sha256=x,6\n");
+  std::vector<Candidate> list(3);
+  list[0].path = site + "/fancy";
+  list[1].path = site + "/loose";
+  list[2].path = site + "/*.py";
+  find_candidate_packages(list, HostFileSystem(), "/", "/var/lib/dpkg");
+  EXPECT_EQ(list[0].package, "Python distribution fancy 2.1.0");
+  EXPECT_EQ(list[1].package, "");
+  EXPECT_EQ(list[2].package, "");
+  if (!fs::exists("/var/lib/dpkg/info/tzdata.list") || !fs::exists("/usr/share/zoneinfo")) GTEST_SKIP() << "no tzdata package here";
+  std::vector<Candidate> zones(1);
+  zones[0].path = "/usr/share/zoneinfo";
+  find_candidate_packages(zones, HostFileSystem(), "/", "/var/lib/dpkg");
+  EXPECT_EQ(zones[0].package, "Debian package tzdata");
+}
+
 // The lazy-import case end to end: the test never calls plot(), so the bundle
 // lacks `heavy`; build counts it, report and why name it with the import's
 // file:line and the include: line, and with that line the other path runs

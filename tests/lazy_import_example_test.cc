@@ -45,6 +45,9 @@ TEST(LazyImportExample, TheReportNamesNumpyAndItsIncludeLineMakesTheStatsPathRun
   EXPECT_EQ((*numpy)["evidence"], Json::array({work + "/app.py:22"}));
   EXPECT_EQ((*numpy)["include"], "- /usr/lib/python3/dist-packages/numpy/**");
   EXPECT_EQ((*numpy)["rank"], 1);
+  EXPECT_EQ((*numpy)["package"], "Debian package python3-numpy");
+  EXPECT_NE(example.out.find(", Debian package python3-numpy): module 'numpy' is imported but no test loaded it\n"), std::string::npos)
+      << example.out;
   EXPECT_NE(example.out.find("      at " + work + "/app.py:22\n      to add it, include: - /usr/lib/python3/dist-packages/numpy/**\n"),
             std::string::npos)
       << example.out;

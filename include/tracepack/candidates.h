@@ -25,6 +25,7 @@ struct Candidate {
   std::uint64_t bytes = 0;            ///< their bytes
   std::string include{};              ///< the spec line that adds it: "- /usr/lib/python3/dist-packages/numpy/**"
   int rank = 0;                       ///< smaller is likelier to be needed; the list is sorted by it
+  std::string package{};              ///< where its files come from: "Debian package python3-numpy", "Python distribution rich 13.7.1"; "" when unknown
 };
 
 /// What find_candidates found, and what it could not look at.
@@ -73,6 +74,15 @@ CandidateList find_candidates(const std::vector<PathBytes>& paths, const FileSys
                               const std::vector<std::string>& ignore = {}, const std::vector<ListedDirectory>& listed = {},
                               const std::vector<KnowledgePack>& knowledge = {}, const std::vector<std::string>& packs_on = {},
                               const std::vector<std::string>& search_paths = {});
+
+/// Fills each candidate's `package`: the Debian package that installed its
+/// files (the dpkg database at `admin_dir`, its paths resolved in `root`),
+/// else the Python distribution whose *.dist-info/RECORD in the enclosing
+/// site-packages or dist-packages directory lists them. A directory stands
+/// for its first regular file; a glob, or files no package installed, leave
+/// it "".
+void find_candidate_packages(std::vector<Candidate>& candidates, const FileSystemView& files, const PathBytes& root,
+                             const std::string& admin_dir);
 
 /// The PATH values the tests ran with, as far as they are known: each test's
 /// `env: PATH` in the spec's order, then each trace's recorded PATH
