@@ -44,8 +44,8 @@ TEST(KnowledgePacks, EveryBuiltInPackReadsAndEachRuleSaysWhyWhenAndWhat) {
       EXPECT_FALSE(rule.add.empty()) << pack.name << "/" << rule.name;
     }
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"ca-certificates", "gconv", "git-core", "locales", "nss", "python-encodings", "python-stdlib",
-                                             "tzdata"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"ca-certificates", "gconv", "git-core", "locales", "nss", "perl-encode", "python-encodings",
+                                             "python-stdlib", "tzdata"}));
 }
 
 TEST(KnowledgePacks, APackFileWithMistakesNamesEachWithItsPosition) {
@@ -199,6 +199,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "  - name: all\n    run: [python3, -c, \"import locale; print(locale.setlocale(locale.LC_ALL, ''))\"]\n"
                  "    env: {LC_ALL: C.UTF-8}\n    stdout: \"C.UTF-8\\n\"\n",
                  "/usr/lib/locale/C.utf8", "/usr/lib/locale/C.utf8/LC_", {kPython, "/usr/lib/locale/C.utf8/LC_TIME"}},
+        PackCase{"perl-encode",
+                 "  - name: utf8\n    run: [perl, -MEncode, -e, 'print length(encode(\"UTF-8\", \"x\")), \"\\n\"']\n",
+                 "  - name: shiftjis\n    run: [perl, -MEncode, -e, 'print length(encode(\"shiftjis\", \"x\")), \"\\n\"']\n"
+                 "    stdout: \"1\\n\"\n",
+                 "/Encode", "/Encode/", {"/usr/bin/perl"}},
         PackCase{"git-core",
                  "  - name: version\n    run: [git, --version]\n",
                  "  - name: envsubst\n    run: [git, sh-i18n--envsubst, --variables, \"$HOME\"]\n    stdout: \"HOME\\n\"\n",
