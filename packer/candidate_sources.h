@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tracepack/candidates.h"
@@ -11,9 +12,13 @@
 namespace tracepack {
 
 /// Ranks of the sources here (Python imports use 1 to 3).
+inline constexpr int kRankApplication = 1;       ///< needed by the application's own files
+inline constexpr int kRankLibrary = 2;           ///< by an installed library
+inline constexpr int kRankStandardLibrary = 3;   ///< by the standard library only
 inline constexpr int kRankDlopenNote = 2;
 inline constexpr int kRankElfString = 3;
 inline constexpr int kRankListedDirectory = 4;
+inline constexpr int kRankKnowledgePack = 2;  ///< a knowledge pack's rule that is not turned on
 
 /// Libraries the bundle's ELF files may dlopen() and the bundle lacks.
 void elf_dlopen_candidates(const std::vector<PathBytes>& paths, const FileSystemView& files, const PathBytes& root, CandidateList& list);
@@ -31,6 +36,11 @@ inline void elf_and_listing_candidates(const std::vector<PathBytes>& paths, cons
 }
 
 /// Adds the regular files at or below `path` to candidate.files and .bytes.
+/// Whether `path` lies strictly below the directory `dir`.
+inline bool under(std::string_view path, std::string_view dir) {
+  return path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/');
+}
+
 /// Adds the regular files and bytes at `path` (a file, or a directory walked
 /// whole) to `candidate`'s counts.
 void count_candidate_files(const FileSystemView& files, const PathBytes& path, Candidate& candidate);

@@ -38,13 +38,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kRankApplication = 1;
-constexpr int kRankLibrary = 2;
-constexpr int kRankStandardLibrary = 3;
-
-bool under(std::string_view path, std::string_view dir) {
-  return path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/');
-}
 
 // The interpreter of the bundle: the regular file named python3.N with the
 // highest N, else python3; "" when the bundle holds none.

@@ -58,13 +58,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kRankApplication = 1;
-constexpr int kRankLibrary = 2;
-constexpr int kRankStandardLibrary = 3;
-
-bool under(std::string_view path, std::string_view dir) {
-  return path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/');
-}
 
 PathBytes host_path(const PathBytes& root, const PathBytes& path) { return root == "/" ? path : root + path; }
 

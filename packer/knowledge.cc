@@ -23,6 +23,7 @@
 #include <set>
 #include <sstream>
 
+#include "candidate_sources.h"
 #include "tracepack/candidates.h"
 #include "tracepack/elf_closure.h"
 #include "tracepack/error.h"
@@ -33,7 +34,6 @@
 namespace tracepack {
 namespace {
 
-constexpr int kRankPack = 2;
 constexpr std::size_t kShownTriggers = 3;
 
 std::vector<std::string_view> components(std::string_view path) {
@@ -265,7 +265,7 @@ void pack_candidates(const std::vector<const KnowledgePack*>& packs, const std::
         if (c.files == 0) continue;
         c.path = display_path(one);
         c.kind = "knowledge-pack";
-        c.rank = kRankPack;
+        c.rank = kRankKnowledgePack;
         c.reason = "the '" + m.pack->name + "' pack's rule '" + m.rule->name + "' suggests it: " + m.rule->why +
                    " (turn the pack on with `packs: [" + m.pack->name + "]`)";
         c.evidence = evidence;
