@@ -140,8 +140,10 @@ TEST(ListedCandidates, ADirectoryOnlyListedGivesNone) {
 struct DlopenProject {
   TempDir dir{CANDIDATES_TMP_DIR};
   PathBytes root;
-  PathBytes program = fs::canonical(DLOPEN_Z_BIN).string();
-  DlopenProject() { root = fs::canonical(dir.path()).string(); }
+  PathBytes program;
+  explicit DlopenProject(const char* binary = DLOPEN_Z_BIN) : program(fs::canonical(binary).string()) {
+    root = fs::canonical(dir.path()).string();
+  }
   void spec(const std::string& extra_tests, const std::string& extra = "") const {
     write_file(root + "/tracepack.yaml",
                "name: lazyz\n"
@@ -182,6 +184,34 @@ TEST(ElfCandidatesCli, TheDlopenedLibraryIsNamedWithTheElfIncludeThatAddsIt) {
   EXPECT_TRUE(exited_with(failed, 1));
   EXPECT_NE(failed.out.find("test 'z': FAILED in the bundle"), std::string::npos) << failed.out;
   // ... and passes in one built with the include: line the report gave.
+  p.spec("", "include:\n  " + include + "\n");
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  p.spec(p.z_test());
+  RunResult passed = p.verify();
+  EXPECT_TRUE(exited_with(passed, 0)) << passed.out << passed.err;
+}
+
+// The same with a program whose .note.dlopen alone declares the library.
+TEST(ElfCandidatesCli, TheLibraryADlopenNoteDeclaresIsNamedAndItsIncludeMakesTheRunWork) {
+  DlopenProject p(DLOPEN_NOTE_Z_BIN);
+  p.spec("");
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  Json report = report_json(p.root + "/dist/lazyz.tar");
+  const Json* z = nullptr;
+  for (const Json& c : report["candidates"])
+    if (fs::path(c["path"].get<std::string>()).filename() == "libz.so.1") z = &c;
+  ASSERT_NE(z, nullptr) << report["candidates"].dump(2);
+  EXPECT_EQ((*z)["kind"], "elf-dlopen-note");
+  EXPECT_EQ((*z)["rank"], 2);
+  EXPECT_EQ((*z)["evidence"], Json::array({p.program + ": .note.dlopen (feature compression, priority recommended)"}));
+  EXPECT_EQ((*z)["reason"], "library 'libz.so.1' is declared for dlopen() in a .note.dlopen (feature compression) but no test loaded it");
+  const std::string include = (*z)["include"].get<std::string>();
+  EXPECT_EQ(include, "- elf: " + (*z)["path"].get<std::string>());
+
+  p.spec(p.z_test());
+  RunResult failed = p.verify();
+  EXPECT_TRUE(exited_with(failed, 1));
+  EXPECT_NE(failed.out.find("test 'z': FAILED in the bundle"), std::string::npos) << failed.out;
   p.spec("", "include:\n  " + include + "\n");
   ASSERT_TRUE(exited_with(p.build(), 0));
   p.spec(p.z_test());
