@@ -141,8 +141,9 @@ struct DlopenProject {
   TempDir dir{CANDIDATES_TMP_DIR};
   PathBytes root;
   PathBytes program;
-  explicit DlopenProject(const char* binary = DLOPEN_Z_BIN) : program(fs::canonical(binary).string()) {
+  explicit DlopenProject(const char* binary = DLOPEN_Z_BIN) {
     root = fs::canonical(dir.path()).string();
+    program = copy_program(binary, root);
   }
   void spec(const std::string& extra_tests, const std::string& extra = "") const {
     write_file(root + "/tracepack.yaml",
@@ -225,7 +226,7 @@ TEST(ListedCandidatesCli, TheOtherPluginsOfAListedDirectoryAreInTheReport) {
              "name: plugins\n"
              "tests:\n"
              "  - name: load\n"
-             "    run: [" + fs::canonical(PLUGINS_BIN).string() + ", plugins, one.plugin]\n"
+             "    run: [" + copy_program(PLUGINS_BIN, p.root) + ", plugins, one.plugin]\n"
              "    stdout: \"one.plugin\\n\"\n"
              "output:\n  path: dist/plugins.tar\n");
   ASSERT_TRUE(exited_with(tracepack({"build", "tracepack.yaml"}, {.cwd = p.root}), 0));

@@ -35,7 +35,7 @@ struct PluginsProject {
                "name: plugins\n"
                "tests:\n"
                "  - name: load\n"
-               "    run: [" + fs::canonical(PLUGINS_BIN).string() + ", plugins, one.plugin]\n"
+               "    run: [" + copy_program(PLUGINS_BIN, root) + ", plugins, one.plugin]\n"
                "    stdout: \"one\\n\"\n" + extra +
                "output:\n  path: dist/plugins.tar\n");
     return tracepack({"build", "tracepack.yaml"}, {.cwd = root});

@@ -45,6 +45,12 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out.flush()) throw std::runtime_error(path + ": cannot write");
 }
 
+std::string copy_program(const std::string& program, const std::string& dir) {
+  std::filesystem::path to = std::filesystem::path(dir) / std::filesystem::path(program).filename();
+  std::filesystem::copy_file(program, to, std::filesystem::copy_options::overwrite_existing);
+  return std::filesystem::canonical(to).string();
+}
+
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
   TempDir capture;
   RunResult result;

@@ -73,6 +73,12 @@ std::string read_file(const std::string& path);
 /// Writes `text` to `path`, replacing it; throws when it cannot.
 void write_file(const std::string& path, const std::string& text);
 
+/// Copies the program `program` (a test fixture in the build directory) into
+/// `dir`, the test's project, and returns the copy's path. A bundle built
+/// from a project holds the project's files; the build directory may lie in
+/// /tmp, whose files outside the project are left out by default.
+std::string copy_program(const std::string& program, const std::string& dir);
+
 /// `tracepack report INPUT --format json EXTRA...`, parsed; throws when it fails.
 Json report_json(const std::string& input, const std::vector<std::string>& extra = {});
 
