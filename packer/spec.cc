@@ -15,6 +15,7 @@
 // scalar is always a string. String fields accept any scalar ("env: {N: 1}"),
 // number and boolean fields insist on their kind. yaml-cpp's marks are 0-based;
 // messages use 1-based lines and columns.
+#include <sys/stat.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -765,6 +766,12 @@ void read_knowledge(const Field& field, const std::string& spec_file, std::vecto
     std::optional<std::string> name = read_string_item(item, "knowledge", problems);
     if (!name) continue;
     std::string file = name->starts_with('/') ? *name : dir + *name;
+    // Only a regular file: a device or a FIFO could be endless, or block.
+    struct stat status {};
+    if (stat(file.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) {
+      problems.add(item.Mark(), "knowledge pack " + quoted(*name) + ": " + file + " is not a regular file");
+      continue;
+    }
     try {
       packs.push_back(parse_pack(read_text_file(file), file));
     } catch (const Error& e) {

@@ -78,6 +78,14 @@ TEST(KnowledgePacks, AUserPackMayNotTakeABuiltInName) {
             "t.yaml:8:3: knowledge pack 'tzdata' (t.yaml) has the name of a built-in pack");
 }
 
+TEST(KnowledgePacks, APackFileMustBeARegularFileAndReadable) {
+  std::string head = "name: x\ntests:\n  - name: t\n    run: [/bin/true]\noutput:\n  path: x.tar\n";
+  EXPECT_EQ(error_of([&] { parse_spec(head + "knowledge: [/dev/zero]\n", "t.yaml"); }),
+            "t.yaml:7:13: knowledge pack '/dev/zero': /dev/zero is not a regular file");
+  EXPECT_EQ(error_of([&] { parse_spec(head + "knowledge: [missing.yaml]\n", "dir/t.yaml"); }),
+            "dir/t.yaml:7:13: knowledge pack 'missing.yaml': dir/missing.yaml: cannot read: No such file or directory");
+}
+
 TEST(KnowledgePacks, DirTemplatesFollowEachTriggerAndNsswitchServicesBecomeModules) {
   KnowledgePack pack = parse_pack(
       "name: p\nrules:\n  - name: r\n    why: w\n    when: [\"*/enc/__init__.py\"]\n    add: [\"${dir}/**\", \"${dir}/../dyn/*.so\"]\n",
