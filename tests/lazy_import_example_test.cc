@@ -67,7 +67,9 @@ TEST(LazyImportExample, TheReportNamesNumpyAndItsIncludeLineMakesTheStatsPathRun
 // shared libraries it links, and runs from the bundle.
 TEST(IncludeGlobLibraries, AProgramAnIncludeGlobMatchesBringsItsLibrariesAndRuns) {
   TempDir dir(LAZY_IMPORT_TMP_DIR);
-  const std::string packer = fs::canonical(TRACEPACK_PACKER_BIN).string();
+  // xz: a program of the system, not of this build (which may be built with
+  // sanitizers that cannot run under the verifying tracer).
+  const std::string packer = "/usr/bin/xz";
   write_file(dir / "tracepack.yaml",
              "name: globbed\n"
              "tests:\n"
@@ -81,12 +83,12 @@ TEST(IncludeGlobLibraries, AProgramAnIncludeGlobMatchesBringsItsLibrariesAndRuns
                  "  path: dist/globbed\n");
   ASSERT_TRUE(exited_with(tracepack({"build", "tracepack.yaml", "--no-candidates"}, {.cwd = dir.path()}), 0));
   std::string bundle = dir / "dist/globbed";
-  const std::string yaml_cpp = fs::canonical("/lib/x86_64-linux-gnu/libyaml-cpp.so.0.7").string();
+  const std::string yaml_cpp = fs::canonical("/lib/x86_64-linux-gnu/liblzma.so.5").string();
   ASSERT_TRUE(fs::exists(bundle + yaml_cpp)) << yaml_cpp << " is not in the bundle";
   RunResult why = tracepack({"why", bundle, yaml_cpp});
   EXPECT_TRUE(exited_with(why, 0));
-  EXPECT_NE(why.out.find("libyaml-cpp.so.0.7 needed by " + packer + " (ld.so.cache)"), std::string::npos) << why.out;
-  RunResult in_bundle = tracepack({"verify", bundle, "--", packer, "help"}, {.cwd = dir.path()});
+  EXPECT_NE(why.out.find("liblzma.so.5 needed by " + packer + " (ld.so.cache)"), std::string::npos) << why.out;
+  RunResult in_bundle = tracepack({"verify", bundle, "--", packer, "--version"}, {.cwd = dir.path()});
   EXPECT_TRUE(exited_with(in_bundle, 0));
 }
 
