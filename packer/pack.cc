@@ -200,7 +200,7 @@ PlanInputs read_plan_inputs(const PackRequest& request) {
 namespace {
 
 // Turns the rules of the packs that are on, triggered by `plan`, into rules
-// of `in.spec`; false when none adds anything new.
+// of `in.spec`; false when none adds or leaves out anything new.
 bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const KnowledgePack*>& on, const FileSystemView& fs,
                  const PathBytes& root, std::set<std::string>& applied, std::map<std::string, std::string>& env) {
   std::vector<PathBytes> paths;
@@ -230,7 +230,10 @@ bool apply_packs(PlanInputs& in, const BundlePlan& plan, const std::vector<const
         for (const PathBytes& file : files) add_elf(file, where);
     }
     for (const std::string& glob : m.rule->never)
-      if (applied.insert("never:" + glob).second) in.spec.exclude.push_back({glob, where});
+      if (applied.insert("never:" + glob).second) {
+        in.spec.exclude.push_back({glob, where});
+        added = true;  // the plan is made again without them, even when the rule adds nothing new
+      }
     for (const auto& [name, value] : m.rule->env) env.emplace(name, value);
   }
   return added;
