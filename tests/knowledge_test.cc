@@ -275,5 +275,36 @@ TEST(UserPacks, ARuleInAFileNextToTheSpecIsACandidateThenIncludedWithItsEnvironm
   EXPECT_TRUE(two);
 }
 
+// A turned-on pack's `never` globs leave files out, even traced ones.
+TEST(UserPacks, APackTurnedOnLeavesItsNeverFilesOutEvenWhenTraced) {
+  PackProject p;
+  fs::create_directories(p.root + "/conf");
+  write_file(p.root + "/conf/app.conf", "a\n");
+  write_file(p.root + "/conf/app.secret", "s\n");
+  std::string pack =
+      "knowledge:\n"
+      "  - name: conf\n"
+      "    rules:\n"
+      "      - name: all\n"
+      "        why: the configuration goes whole, its secret never\n"
+      "        when: [\"**/conf/app.conf\"]\n"
+      "        add: [\"${dir}/*.conf\"]\n"
+      "        never: [\"**/*.secret\"]\n";
+  std::string test = "  - name: read\n    run: [cat, conf/app.conf, conf/app.secret]\n";
+  p.spec(test, pack);
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  EXPECT_TRUE(run({"tar", "-tf", p.root + "/dist/b.tar"}).out.find("conf/app.secret") != std::string::npos);
+  p.spec(test, pack + "packs: [conf]\n");
+  ASSERT_TRUE(exited_with(p.build(), 0));
+  EXPECT_EQ(run({"tar", "-tf", p.root + "/dist/b.tar"}).out.find("conf/app.secret"), std::string::npos);
+  bool said = false;
+  Json report = report_json(p.root + "/dist/b.tar");
+  for (const Json& x : report["excluded"])
+    if (x["path"] == p.root + "/conf/app.secret")
+      said = x["reason"].get<std::string>().find("(pack 'conf', rule 'all', as the bundle holds " + p.root + "/conf/app.conf)") !=
+             std::string::npos;
+  EXPECT_TRUE(said) << report["excluded"].dump(1);
+}
+
 }  // namespace
 }  // namespace tracepack
